@@ -1,0 +1,45 @@
+"""What counts as a page's *content*, and its fingerprint.
+
+Content is the extracted title, author, published date, main text and the
+sorted set of outgoing in-scope links. Markup, attributes, comments, scripts,
+the page chrome and the noise rules' matches are not content, so per-request
+noise never changes the fingerprint; neither do line breaks, so wrappers that
+move text between blocks are not changes. A document's content is its bytes.
+"""
+
+import hashlib
+import json
+import re
+
+from archive.records import Extracted
+
+_SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def normalize_text(text: str) -> str:
+    """Fold runs of spaces, trim lines, keep one blank line between paragraphs."""
+    lines = (_SPACE.sub(" ", line).strip() for line in text.splitlines())
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def normalized(extracted: Extracted) -> Extracted:
+    return Extracted(
+        title=" ".join(extracted.title.split()),
+        author=" ".join(extracted.author.split()),
+        published=extracted.published.strip(),
+        text=normalize_text(extracted.text),
+        links=tuple(sorted(set(extracted.links))),
+    )
+
+
+def content_fingerprint(extracted: Extracted) -> str:
+    """A stable hash of a page's normalized content."""
+    e = normalized(extracted)
+    words = " ".join(e.text.split())  # layout (line breaks) is not content
+    payload = json.dumps([e.title, e.author, e.published, words, list(e.links)], ensure_ascii=False)
+    return "html:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def document_fingerprint(body: bytes) -> str:
+    return "bytes:" + hashlib.sha256(body).hexdigest()

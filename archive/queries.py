@@ -1,0 +1,157 @@
+"""Read-only questions asked of an archive, shared by the CLI, reports and Datasette."""
+
+import json
+import zlib
+
+from sqlite_utils import Database
+
+RUN_COLUMNS = (
+    "id, started, finished, status, programs, trigger, pages_checked, pages_fetched, "
+    "pages_unchanged, pages_failed, added, changed, removed, duration, note"
+)
+
+
+class NoSuchRun(LookupError):
+    pass
+
+
+def _run_row(row: dict) -> dict:
+    row = dict(row)
+    row["programs"] = json.loads(row["programs"] or "[]")
+    return row
+
+
+def list_runs(db: Database) -> list[dict]:
+    """Every run, newest first."""
+    return [_run_row(row) for row in db.query(f"select {RUN_COLUMNS} from runs order by id desc")]
+
+
+def get_run(db: Database, run: str | int = "latest") -> dict:
+    """One run by id, or ``"latest"``; raises :class:`NoSuchRun`."""
+    if run in ("latest", None):
+        rows = list(db.query(f"select {RUN_COLUMNS} from runs order by id desc limit 1"))
+        if not rows:
+            raise NoSuchRun("the archive has no runs yet: run `wwc-archive crawl` first")
+    else:
+        try:
+            run_id = int(run)
+        except ValueError:
+            raise NoSuchRun(f"--run must be 'latest' or a run id, not {run!r}") from None
+        rows = list(db.query(f"select {RUN_COLUMNS} from runs where id = ?", [run_id]))
+        if not rows:
+            raise NoSuchRun(f"no run with id {run_id}")
+    return _run_row(rows[0])
+
+
+CHANGE_SELECT = """
+select
+  c.id, c.run_id, c.change, p.url, p.program, p.role,
+  coalesce(new_content.title, old_content.title, p.title) as title,
+  c.old_snapshot, c.new_snapshot,
+  new_snap.fetched_at as detected_at,
+  old_snap.fetched_at as previous_fetched_at,
+  new_snap.http_status,
+  c.summary, c.diff
+from changes c
+join pages p on p.id = c.page_id
+join snapshots new_snap on new_snap.id = c.new_snapshot
+left join snapshots old_snap on old_snap.id = c.old_snapshot
+left join contents new_content on new_content.id = new_snap.content_id
+left join contents old_content on old_content.id = old_snap.content_id
+"""
+
+
+def _change_row(row: dict) -> dict:
+    row = dict(row)
+    row["summary"] = json.loads(row["summary"]) if row["summary"] else None
+    return row
+
+
+def run_changes(db: Database, run_id: int) -> list[dict]:
+    """The changes one run found: added, then changed, then removed, by URL."""
+    order = "case c.change when 'added' then 0 when 'changed' then 1 else 2 end, p.url"
+    rows = db.query(CHANGE_SELECT + f" where c.run_id = ? order by {order}", [run_id])
+    return [_change_row(row) for row in rows]
+
+
+def changes_since(db: Database, since: str) -> list[dict]:
+    """Changes found by runs started on or after ``since`` (an ISO date), newest first."""
+    rows = db.query(
+        CHANGE_SELECT
+        + " join runs r on r.id = c.run_id where r.started >= ? order by c.run_id desc, c.id",
+        [since],
+    )
+    return [_change_row(row) for row in rows]
+
+
+def failed_fetches(db: Database, run_id: int) -> list[dict]:
+    """Fetches of one run that failed (5xx, timeouts, resets, robots.txt, size cap)."""
+    return list(
+        db.query(
+            """
+            select p.url, p.program, s.http_status, s.error, s.fetched_at
+            from snapshots s join pages p on p.id = s.page_id
+            where s.run_id = ? and s.outcome = 'failed' order by p.url
+            """,
+            [run_id],
+        )
+    )
+
+
+def snapshot(db: Database, snapshot_id: int) -> dict:
+    """A snapshot with its page's URL and extracted content (``links`` as a list)."""
+    rows = list(
+        db.query(
+            """
+            select s.id, s.run_id, s.page_id, p.url, p.program, p.role, s.fetched_at,
+                   s.http_status, s.outcome, s.error, s.body_id, s.content_id,
+                   c.title, c.author, c.published, c.text, c.links
+            from snapshots s join pages p on p.id = s.page_id
+            left join contents c on c.id = s.content_id
+            where s.id = ?
+            """,
+            [snapshot_id],
+        )
+    )
+    if not rows:
+        raise LookupError(f"no snapshot with id {snapshot_id}")
+    row = rows[0]
+    row["links"] = json.loads(row["links"] or "[]")
+    return row
+
+
+def snapshot_body(db: Database, snapshot_id: int) -> tuple[bytes, str | None]:
+    """The stored body of a snapshot, decompressed, and its content type."""
+    rows = list(
+        db.query(
+            "select b.data, b.compression, b.content_type from snapshots s "
+            "join bodies b on b.id = s.body_id where s.id = ?",
+            [snapshot_id],
+        )
+    )
+    if not rows:
+        raise LookupError(f"snapshot {snapshot_id} has no stored body")
+    return decompress(rows[0]["data"], rows[0]["compression"]), rows[0]["content_type"]
+
+
+def decompress(data: bytes, compression: str | None) -> bytes:
+    if compression == "zlib":
+        return zlib.decompress(data)
+    return data
+
+
+def page_history(db: Database, url: str) -> list[dict]:
+    """Every snapshot of one page, oldest first, with the change it carried."""
+    return list(
+        db.query(
+            """
+            select s.id, s.run_id, s.fetched_at, s.http_status, s.outcome, s.error,
+                   s.content_id, c.title, ch.change
+            from snapshots s join pages p on p.id = s.page_id
+            left join contents c on c.id = s.content_id
+            left join changes ch on ch.new_snapshot = s.id
+            where p.url = ? order by s.id
+            """,
+            [url],
+        )
+    )

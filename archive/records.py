@@ -1,0 +1,45 @@
+"""What the crawler hands to the archive: one fetch of one URL."""
+
+from dataclasses import dataclass, field
+
+#: Outcomes of a fetch. Only ``gone`` (404/410) can lead to a removal, and only
+#: when the run completes; ``failed`` (5xx, timeouts, resets, robots.txt, size
+#: cap) never changes what the archive believes about a page.
+OUTCOMES = ("ok", "not_modified", "gone", "failed")
+
+#: Roles of a page: a program's hub, one of its "Show more" pages, a page it
+#: links to, or a document (PDF, DOCX, XLSX) archived as bytes.
+ROLES = ("program", "pager", "page", "document")
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What a page says, with the per-request noise already filtered out."""
+
+    title: str = ""
+    author: str = ""
+    published: str = ""
+    text: str = ""
+    links: tuple[str, ...] = ()
+
+
+@dataclass
+class FetchRecord:
+    url: str
+    program: str
+    role: str
+    fetched_at: str
+    outcome: str
+    http_status: int | None = None
+    error: str | None = None
+    final_url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    content_type: str | None = None
+    extracted: Extracted | None = None
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {self.outcome!r}")
+        if self.role not in ROLES:
+            raise ValueError(f"unknown role {self.role!r}")

@@ -1,0 +1,136 @@
+"""The archive's tables, created and upgraded by sqlite-utils migrations.
+
+Each migration is applied once per archive and recorded in ``_sqlite_migrations``;
+:func:`schema_version` is the number applied, so a later release can add a
+migration and upgrade an existing archive in place.
+"""
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("wwc-archive")
+
+
+@migrations()
+def m001_core_tables(db: Database) -> None:
+    db["runs"].create(
+        {
+            "id": int,
+            "started": str,
+            "finished": str,
+            "status": str,  # running, complete, interrupted, failed
+            "programs": str,  # JSON list of program names
+            "trigger": str,  # manual, scheduled, demo
+            "pid": int,
+            "pages_checked": int,
+            "pages_fetched": int,
+            "pages_unchanged": int,
+            "pages_failed": int,
+            "added": int,
+            "changed": int,
+            "removed": int,
+            "exit_status": int,
+            "duration": float,
+            "note": str,
+        },
+        pk="id",
+    )
+    db["pages"].create(
+        {
+            "id": int,
+            "url": str,
+            "program": str,
+            "role": str,  # program, pager, page, document
+            "state": str,  # live, removed, unseen (never fetched successfully)
+            "title": str,
+            "first_run": int,
+            "last_run": int,
+            "last_snapshot": int,
+            "last_good_snapshot": int,
+            "etag": str,
+            "last_modified": str,
+        },
+        pk="id",
+        not_null={"url"},
+    )
+    db["pages"].create_index(["url"], unique=True)
+    db["bodies"].create(
+        {
+            "id": int,
+            "sha256": str,
+            "size": int,
+            "content_type": str,
+            "compression": str,  # zlib
+            "data": bytes,
+        },
+        pk="id",
+    )
+    db["bodies"].create_index(["sha256"], unique=True)
+    db["contents"].create(
+        {
+            "id": int,
+            "fingerprint": str,
+            "title": str,
+            "author": str,
+            "published": str,
+            "text": str,
+            "links": str,  # JSON list of outgoing in-scope links, sorted
+        },
+        pk="id",
+    )
+    db["contents"].create_index(["fingerprint"], unique=True)
+    db["contents"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
+    db["snapshots"].create(
+        {
+            "id": int,
+            "run_id": int,
+            "page_id": int,
+            "fetched_at": str,
+            "http_status": int,
+            "outcome": str,  # ok, not_modified, gone, failed
+            "error": str,
+            "final_url": str,
+            "headers": str,  # JSON of the chosen response headers
+            "body_id": int,
+            "content_id": int,
+        },
+        pk="id",
+        foreign_keys=[
+            ("run_id", "runs", "id"),
+            ("page_id", "pages", "id"),
+            ("body_id", "bodies", "id"),
+            ("content_id", "contents", "id"),
+        ],
+    )
+    db["snapshots"].create_index(["page_id", "id"])
+    db["snapshots"].create_index(["run_id"])
+    db["changes"].create(
+        {
+            "id": int,
+            "run_id": int,
+            "page_id": int,
+            "change": str,  # added, changed, removed
+            "old_snapshot": int,
+            "new_snapshot": int,
+            "summary": str,  # JSON: words added/removed, metadata and link changes
+            "diff": str,  # unified diff of the extracted text
+        },
+        pk="id",
+        foreign_keys=[
+            ("run_id", "runs", "id"),
+            ("page_id", "pages", "id"),
+            ("old_snapshot", "snapshots", "id"),
+            ("new_snapshot", "snapshots", "id"),
+        ],
+    )
+    db["changes"].create_index(["run_id"])
+    db["changes"].create_index(["page_id"])
+
+
+def ensure_schema(db: Database) -> None:
+    """Create or upgrade the archive's tables."""
+    migrations.apply(db)
+
+
+def schema_version(db: Database) -> int:
+    """How many of this release's migrations the archive has applied."""
+    return len(migrations.applied(db))

@@ -1,0 +1,47 @@
+"""One crawl run in this process: lock the archive, run the spider, close the run.
+
+Twisted's reactor cannot be restarted, so a process runs at most one crawl;
+the demo and the scheduler start a child process for each.
+"""
+
+from scrapy import signals
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from archive import Archive
+from crawler.settings import crawl_settings
+from crawler.spiders.program import ProgramSpider
+
+
+def run_crawl(programs, db_path: str, crawl_options: dict | None = None, overrides: dict | None = None,
+              trigger: str = "manual", note: str | None = None, lock_wait: float = 0) -> dict:
+    """Crawl ``programs`` into the archive at ``db_path``; returns the finished run row.
+
+    Raises :class:`archive.ArchiveBusy` when another crawl holds the archive.
+    """
+    archive = Archive(db_path)
+    names = [program.name for program in programs]
+    with archive.crawl_lock(wait=lock_wait):
+        run_id = archive.start_run(names, trigger=trigger)
+        settings = Settings(crawl_settings(crawl_options or {}))
+        settings.setdict(overrides or {}, priority="cmdline")
+        settings.set("WWC_ARCHIVE_DB", db_path, priority="cmdline")
+        settings.set("WWC_RUN_ID", run_id, priority="cmdline")
+        process = CrawlerProcess(settings)
+        crawler = process.create_crawler(ProgramSpider)
+        closed = {}
+
+        def on_closed(spider, reason):
+            closed["reason"] = reason
+
+        crawler.signals.connect(on_closed, signal=signals.spider_closed)
+        process.crawl(crawler, programs=programs, known_pages=archive.known_pages(names))
+        try:
+            process.start()
+        except BaseException:
+            archive.finish_run(run_id, "interrupted", note="the crawl process failed")
+            raise
+        reason = closed.get("reason")
+        if reason == "finished":
+            return archive.finish_run(run_id, "complete", note=note)
+        return archive.finish_run(run_id, "interrupted", note=f"crawl stopped early ({reason or 'no spider ran'})")

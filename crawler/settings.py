@@ -1,0 +1,44 @@
+"""Polite Scrapy settings used by every crawl; ``-s NAME=VALUE`` overrides any of them."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+CONTACT_URL = "https://github.com/wwc-archive/wwc-archive"
+
+
+def user_agent(contact: str = CONTACT_URL) -> str:
+    try:
+        release = version("wwc-archive")
+    except PackageNotFoundError:
+        release = "dev"
+    return f"wwc-archive/{release} (+{contact}; nightly archive of public program pages)"
+
+
+def crawl_settings(crawl_options: dict) -> dict:
+    """Scrapy settings for a crawl; ``[crawl]`` in the config may set contact and size cap."""
+    settings = {
+        "BOT_NAME": "wwc-archive",
+        "USER_AGENT": user_agent(crawl_options.get("contact", CONTACT_URL)),
+        "ROBOTSTXT_OBEY": True,
+        "AUTOTHROTTLE_ENABLED": True,
+        "AUTOTHROTTLE_START_DELAY": 1.0,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
+        "DOWNLOAD_DELAY": 1.0,
+        "CONCURRENT_REQUESTS": 8,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
+        "DOWNLOAD_TIMEOUT": 30,
+        "DOWNLOAD_MAXSIZE": int(crawl_options.get("max_size", 10 * 1024 * 1024)),
+        "DOWNLOAD_WARNSIZE": 0,
+        "RETRY_ENABLED": True,
+        "RETRY_TIMES": 2,
+        "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
+        # Every status reaches the spider: a 404 is a removal, a 503 a failed fetch.
+        "HTTPERROR_ALLOW_ALL": True,
+        "HTTPCACHE_ENABLED": False,
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_LEVEL": "WARNING",
+        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.OriginScopeMiddleware": 50},
+        "ITEM_PIPELINES": {"crawler.pipelines.ArchivePipeline": 300},
+    }
+    settings.update(crawl_options.get("settings", {}))
+    return settings

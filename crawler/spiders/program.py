@@ -1,0 +1,228 @@
+"""The spider: program pages with their "Show more" pages, the pages they link to,
+and every page archived before. It only fetches and yields records."""
+
+from datetime import datetime, timezone
+from pathlib import PurePosixPath
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+from scrapy.http import TextResponse
+
+from archive.records import Extracted, FetchRecord
+from crawler.extract import extract_page
+from crawler.middlewares import OutOfScope
+from crawler.urls import in_scope, is_document, normalize_url
+
+KEPT_HEADERS = ("content-type", "etag", "last-modified", "location")
+
+
+def outcome_for(status: int) -> str:
+    if 200 <= status < 300:
+        return "ok"
+    if status == 304:
+        return "not_modified"
+    if status in (404, 410):
+        return "gone"
+    return "failed"
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ProgramSpider(scrapy.Spider):
+    name = "wwc-archive"
+
+    def __init__(self, programs=(), known_pages=(), **kwargs):
+        super().__init__(**kwargs)
+        self.programs = {program.name: program for program in programs}
+        self.known = {page.url: page for page in known_pages}
+        self.requested: set[str] = set()
+        self._revisited = False
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.revisit_known_pages, signal=signals.spider_idle)
+        return spider
+
+    async def start(self):
+        for program in self.programs.values():
+            for url in program.start_urls:
+                request = self.page_request(url, program, role="program", depth=0)
+                if request is not None:
+                    yield request
+
+    # Requests ------------------------------------------------------------------
+
+    def page_request(self, url, program, role, depth, **meta):
+        """A request for ``url`` once per run, in scope, with the validators we hold."""
+        url = normalize_url(url, ignore_params=program.noise.ignore_query_params)
+        if url is None or url in self.requested or not in_scope(url, program.origins):
+            return None
+        self.requested.add(url)
+        headers = {}
+        known = self.known.get(url)
+        if known and known.state == "live" and role in ("page", "document"):
+            if known.etag:
+                headers["If-None-Match"] = known.etag
+            if known.last_modified:
+                headers["If-Modified-Since"] = known.last_modified
+        callback = {"program": self.parse_program, "pager": self.parse_pager}.get(role, self.parse_page)
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.failed,
+            headers=headers,
+            dont_filter=True,
+            meta={"url": url, "program": program.name, "role": role, "depth": depth,
+                  "origins": program.origins, **meta},
+        )
+
+    def follow(self, links, program, depth):
+        """Requests for the in-scope links of a page at ``depth - 1``."""
+        for link in links:
+            if is_document(link):
+                request = self.page_request(link, program, role="document", depth=depth)
+            elif depth <= program.depth:
+                request = self.page_request(link, program, role="page", depth=depth)
+            else:
+                request = None
+            if request is not None:
+                yield request
+
+    def revisit_known_pages(self):
+        """Once the linked pages are done, fetch every archived page not seen yet."""
+        if self._revisited:
+            return
+        self._revisited = True
+        scheduled = False
+        for page in self.known.values():
+            program = self.programs.get(page.program)
+            if program is None:
+                continue
+            request = self.page_request(page.url, program, role=page.role, depth=program.depth + 1)
+            if request is not None:
+                self.crawler.engine.crawl(request)
+                scheduled = True
+        if scheduled:
+            raise DontCloseSpider
+
+    # Callbacks ------------------------------------------------------------------
+
+    def parse_program(self, response):
+        """A program page: its content plus that of all its "Show more" pages."""
+        if not self.is_html_page(response):
+            yield self.record(response)
+            return
+        program = self.programs[response.meta["program"]]
+        content = extract_page(response.selector, response.url, program.noise)
+        yield from self.follow(content.links, program, depth=1)
+        listing = {"response": response, "extracted": content.extracted, "texts": [content.extracted.text],
+                   "links": set(content.extracted.links), "pages": {response.meta["url"]}}
+        yield from self.next_listing_page(listing, content.next_page, program)
+
+    def parse_pager(self, response):
+        listing = response.meta["listing"]
+        if not self.is_html_page(response):
+            yield self.record(response)
+            yield self.listing_failed(listing, f"Show more page {response.url} answered {response.status}")
+            return
+        program = self.programs[response.meta["program"]]
+        content = extract_page(response.selector, response.url, program.noise)
+        yield self.record(response, extracted=content.extracted)
+        yield from self.follow(content.links, program, depth=1)
+        listing["texts"].append(content.extracted.text)
+        listing["links"].update(content.extracted.links)
+        yield from self.next_listing_page(listing, content.next_page, program)
+
+    def next_listing_page(self, listing, next_page, program):
+        request = None
+        if next_page and next_page not in listing["pages"]:
+            listing["pages"].add(next_page)
+            request = self.page_request(next_page, program, role="pager", depth=0, listing=listing)
+        if request is not None:
+            yield request
+            return
+        first = listing["extracted"]
+        extracted = Extracted(title=first.title, author=first.author, published=first.published,
+                              text="\n\n".join(listing["texts"]), links=tuple(sorted(listing["links"])))
+        yield self.record(listing["response"], extracted=extracted)
+
+    def listing_failed(self, listing, error):
+        response = listing["response"]
+        return self.record(response, outcome="failed", error=error)
+
+    def parse_page(self, response):
+        program = self.programs[response.meta["program"]]
+        if not self.is_html_page(response):
+            document = response.status == 200  # a 200 that is not HTML is archived as bytes
+            yield self.record(response, extracted=self.document_fields(response),
+                              role="document" if document else None)
+            return
+        content = extract_page(response.selector, response.url, program.noise)
+        yield self.record(response, extracted=content.extracted)
+        yield from self.follow(content.links, program, depth=response.meta["depth"] + 1)
+
+    def failed(self, failure):
+        """Timeouts, resets, size cap, robots.txt, out-of-scope redirects."""
+        request = failure.request
+        meta = request.meta
+        if "url" not in meta:
+            return None
+        error = failure.value
+        if isinstance(error, OutOfScope):
+            message = f"redirected out of scope to {request.url}"
+        elif isinstance(error, IgnoreRequest):
+            if meta["url"] not in self.known:
+                return None  # a new link that robots.txt forbids: not ours to archive
+            message = f"not fetched: {error or 'forbidden by robots.txt'}"
+        else:
+            message = f"{type(error).__name__}: {error}".strip().rstrip(":")
+        records = [FetchRecord(url=meta["url"], program=meta["program"], role=meta["role"],
+                               fetched_at=utcnow(), outcome="failed", error=message)]
+        if meta["role"] == "pager":
+            records.append(self.listing_failed(meta["listing"], f"Show more page {meta['url']} failed: {message}"))
+        return iter(records)
+
+    # Records --------------------------------------------------------------------
+
+    @staticmethod
+    def is_html_page(response) -> bool:
+        return response.status == 200 and isinstance(response, TextResponse) and b"html" in (
+            response.headers.get(b"Content-Type") or b"text/html"
+        )
+
+    @staticmethod
+    def document_fields(response) -> Extracted | None:
+        if response.status != 200:
+            return None
+        return Extracted(title=PurePosixPath(urlsplit(response.url).path).name)
+
+    def record(self, response, extracted=None, outcome=None, error=None, role=None) -> FetchRecord:
+        meta = response.meta
+        outcome = outcome or outcome_for(response.status)
+        if outcome == "failed" and error is None:
+            error = f"HTTP {response.status}"
+        headers = {
+            name: response.headers.get(name).decode("latin-1")
+            for name in KEPT_HEADERS
+            if response.headers.get(name)
+        }
+        ok = outcome == "ok"
+        return FetchRecord(
+            url=meta["url"],
+            program=meta["program"],
+            role=role or meta["role"],
+            fetched_at=utcnow(),
+            outcome=outcome,
+            http_status=response.status,
+            error=error,
+            final_url=response.url,
+            headers=headers,
+            body=response.body if ok else None,
+            content_type=headers.get("content-type"),
+            extracted=extracted if ok else None,
+        )

@@ -1,0 +1,1 @@
+"""wwc-archive: a nightly, queryable history of the What Works Cities pages."""

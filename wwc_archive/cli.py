@@ -1,0 +1,184 @@
+"""The ``wwc-archive`` command line: a thin layer over the packages."""
+
+import json
+import sys
+
+import click
+
+from wwc_archive.config import ConfigError, database_path, load_config, programs_for_start_urls
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+# Exit statuses shared by every command.
+EXIT_USAGE = 2  # bad flags or config (click's own usage errors use 2 as well)
+EXIT_BUSY = 3  # another crawl holds the archive
+
+
+class UsageError(click.ClickException):
+    """A one-line error for bad input, exit status 2."""
+
+    exit_code = EXIT_USAGE
+
+
+def db_option(fn):
+    return click.option(
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False),
+        help="Archive file [default: $WWC_ARCHIVE_DB or ./wwc-archive.db]",
+    )(fn)
+
+
+def config_option(fn):
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        envvar="WWC_ARCHIVE_CONFIG",
+        help="TOML config file (see wwc-archive.example.toml)",
+    )(fn)
+
+
+def load_config_or_exit(path):
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+
+
+def open_existing_archive(db_path):
+    """Open an archive that must already exist (read commands never create one)."""
+    import os
+
+    from archive import Archive
+
+    path = database_path(db_path)
+    if not os.path.exists(path):
+        raise UsageError(f"no archive at {path}: run `wwc-archive crawl` first or pass --db")
+    return Archive(path)
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(package_name="wwc-archive")
+def cli():
+    """Archive the What Works Cities pages nightly and report what changed."""
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@config_option
+@db_option
+@click.option("--start-url", "start_urls", multiple=True, help="Crawl these URLs instead of the configured programs")
+@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting")
+@click.option("--wait", type=float, default=0, show_default=True, help="Seconds to wait for another crawl to finish")
+@click.option("--trigger", default="manual", hidden=True)
+@click.option("--note", default=None, hidden=True)
+def crawl(config_path, db_path, start_urls, settings, wait, trigger, note):
+    """Crawl every configured program once and record what changed.
+
+    Example:
+
+        wwc-archive crawl --db archive.db -s DOWNLOAD_DELAY=2
+    """
+    from archive import ArchiveBusy
+    from crawler.process import run_crawl
+
+    config = load_config_or_exit(config_path)
+    try:
+        programs = programs_for_start_urls(list(start_urls)) if start_urls else config.programs
+        overrides = parse_settings(settings)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+    try:
+        run = run_crawl(
+            programs,
+            database_path(db_path),
+            crawl_options=config.crawl,
+            overrides=overrides,
+            trigger=trigger,
+            note=note,
+            lock_wait=wait,
+        )
+    except ArchiveBusy as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(EXIT_BUSY)
+    click.echo(format_run_summary(run))
+    if run["status"] == "interrupted":
+        sys.exit(1)
+
+
+def parse_settings(pairs) -> dict:
+    overrides = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"-s expects NAME=VALUE, got {pair!r}")
+        overrides[name.strip()] = value
+    return overrides
+
+
+def format_run_summary(run: dict) -> str:
+    return (
+        f"Run {run['id']} {run['status']}: {run['pages_checked'] or 0} pages checked, "
+        f"{run['pages_fetched'] or 0} fetched, {run['pages_failed'] or 0} failed; "
+        f"{run['added'] or 0} added, {run['changed'] or 0} changed, {run['removed'] or 0} removed"
+    )
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@db_option
+@click.option("--run", "run", default="latest", show_default=True, help="'latest' or a run id")
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
+def changes(db_path, run, fmt):
+    """Show the changes a run found.
+
+    Example:
+
+        wwc-archive changes --run latest --format json
+    """
+    from archive import queries
+
+    archive = open_existing_archive(db_path)
+    try:
+        run_row = queries.get_run(archive.db, run)
+    except queries.NoSuchRun as error:
+        raise UsageError(str(error)) from None
+    rows = queries.run_changes(archive.db, run_row["id"])
+    if fmt == "json":
+        click.echo(json.dumps({"run": run_row, "changes": rows}, indent=2))
+        return
+    click.echo(format_run_summary(run_row))
+    for row in rows:
+        click.echo(f"{row['change']:8} {row['url']}  {row['title'] or ''}".rstrip())
+        summary = row["summary"] or {}
+        if summary:
+            click.echo(f"         +{summary['words_added']} -{summary['words_removed']} words" + "".join(
+                f"; {name}: {old!r} -> {new!r}" for name, (old, new) in summary["fields"].items()
+            ))
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@db_option
+def runs(db_path):
+    """List the runs, newest first, with their status and counts."""
+    from archive import queries
+
+    archive = open_existing_archive(db_path)
+    for run in queries.list_runs(archive.db):
+        click.echo(
+            f"{run['id']:>4}  {run['started']}  {run['status']:<11} "
+            f"checked {run['pages_checked'] or 0:>5}  failed {run['pages_failed'] or 0:>4}  "
+            f"+{run['added'] or 0} ~{run['changed'] or 0} -{run['removed'] or 0}"
+        )
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@db_option
+@click.option("--articles", default=12, show_default=True, help="Articles on the sample site")
+def demo(db_path, articles):
+    """Crawl a bundled sample site twice, editing it in between, and show the changes."""
+    from wwc_archive.demo import run_demo
+
+    run_demo(database_path(db_path or "wwc-archive-demo.db"), articles=articles, echo=click.echo)
+
+
+# Commands defined by other packages are registered below.
