@@ -6,7 +6,7 @@ import zlib
 from sqlite_utils import Database
 
 RUN_COLUMNS = (
-    "id, started, finished, status, programs, trigger, pages_checked, pages_fetched, "
+    "id, pid, exit_status, started, finished, status, programs, trigger, pages_checked, pages_fetched, "
     "pages_unchanged, pages_failed, added, changed, removed, duration, note"
 )
 
@@ -41,6 +41,12 @@ def get_run(db: Database, run: str | int = "latest") -> dict:
         if not rows:
             raise NoSuchRun(f"no run with id {run_id}")
     return _run_row(rows[0])
+
+
+def run_by_pid(db: Database, pid: int) -> dict | None:
+    """The newest run started by process ``pid`` (how a parent finds its child's run)."""
+    rows = list(db.query(f"select {RUN_COLUMNS} from runs where pid = ? order by id desc limit 1", [pid]))
+    return _run_row(rows[0]) if rows else None
 
 
 CHANGE_SELECT = """

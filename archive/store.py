@@ -108,6 +108,23 @@ class Archive:
             ).last_pk
         return run_id
 
+    def annotate_run(self, run_id: int, exit_status: int | None = None, note: str | None = None) -> None:
+        """Record what the process that ran a crawl reported (the scheduler's view)."""
+        fields = {"exit_status": exit_status}
+        if note:
+            fields["note"] = note
+        with self.db.atomic():
+            self.db["runs"].update(run_id, fields)
+
+    def record_failed_run(self, programs: list[str], trigger: str, note: str, exit_status: int | None) -> int:
+        """A run that never got to crawl (the crawl process failed before starting one)."""
+        now = utcnow()
+        with self.db.atomic():
+            return self.db["runs"].insert(
+                {"started": now, "finished": now, "status": "failed", "programs": json.dumps(programs),
+                 "trigger": trigger, "note": note, "exit_status": exit_status, "duration": 0.0}
+            ).last_pk
+
     def known_pages(self, programs: list[str]) -> list[KnownPage]:
         """Every page archived for these programs, except "Show more" pages."""
         placeholders = ", ".join("?" for _ in programs)

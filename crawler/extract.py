@@ -31,21 +31,20 @@ class PageContent:
 def extract_page(selector: Selector, url: str, rules: NoiseRules) -> PageContent:
     """Extract a page's content. Removes the ignored elements from ``selector``'s tree."""
     next_page = _next_page(selector, url, rules)
-    author = _first(selector, ('meta[name="author"]::attr(content)', ".field--name-field-author ::text",
-                               'a[rel="author"] ::text'))
-    published = _first(selector, ('meta[property="article:published_time"]::attr(content)',
-                                  "time::attr(datetime)", 'meta[name="dcterms.date"]::attr(content)'))
     content = _content_area(selector, rules)
+    # Only a page's own byline counts: a listing's teasers have authors and dates too.
+    author = _first(selector, ('meta[name="author"]::attr(content)',
+                               ".node--view-mode-full .field--name-field-author", 'a[rel="author"]'))
+    published = _first(selector, ('meta[property="article:published_time"]::attr(content)',
+                                  'meta[name="dcterms.date"]::attr(content)',
+                                  ".node--view-mode-full time::attr(datetime)"))
     for node in content.xpath(".//comment() | .//processing-instruction()"):
         node.drop()
     for css in rules.ignore_selectors:
         for node in content.css(css):
             node.drop()
-    title = (
-        _first(content, ("h1 ::text",))
-        or _first(selector, ('meta[property="og:title"]::attr(content)',))
-        or TITLE_SUFFIX.sub("", _first(selector, ("title::text",)))
-    )
+    title = TITLE_SUFFIX.sub("", _first(content, ("h1",)) or _first(selector, (
+        "main h1", 'meta[property="og:title"]::attr(content)', "title")))
     links = []
     for href in content.css("a::attr(href)").getall():
         link = normalize_url(href, url, rules.ignore_query_params)
@@ -62,10 +61,13 @@ def extract_page(selector: Selector, url: str, rules: NoiseRules) -> PageContent
 
 
 def _first(selector: Selector, queries: tuple[str, ...]) -> str:
+    """The text (or attribute) of the first element any query matches, spaces folded."""
     for query in queries:
-        value = " ".join(" ".join(selector.css(query).getall()).split())
-        if value:
-            return value
+        for found in selector.css(query):
+            value = found.get() if "::attr" in query else " ".join(found.css("::text").getall())
+            value = " ".join(value.split())
+            if value:
+                return value
     return ""
 
 

@@ -6,6 +6,7 @@ import sys
 import click
 
 from wwc_archive.config import ConfigError, database_path, load_config, programs_for_start_urls
+from wwc_archive.formatting import change_lines, run_summary
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -101,7 +102,7 @@ def crawl(config_path, db_path, start_urls, settings, wait, trigger, note):
     except ArchiveBusy as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(EXIT_BUSY)
-    click.echo(format_run_summary(run))
+    click.echo(run_summary(run))
     if run["status"] == "interrupted":
         sys.exit(1)
 
@@ -114,14 +115,6 @@ def parse_settings(pairs) -> dict:
             raise ConfigError(f"-s expects NAME=VALUE, got {pair!r}")
         overrides[name.strip()] = value
     return overrides
-
-
-def format_run_summary(run: dict) -> str:
-    return (
-        f"Run {run['id']} {run['status']}: {run['pages_checked'] or 0} pages checked, "
-        f"{run['pages_fetched'] or 0} fetched, {run['pages_failed'] or 0} failed; "
-        f"{run['added'] or 0} added, {run['changed'] or 0} changed, {run['removed'] or 0} removed"
-    )
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
@@ -146,14 +139,9 @@ def changes(db_path, run, fmt):
     if fmt == "json":
         click.echo(json.dumps({"run": run_row, "changes": rows}, indent=2))
         return
-    click.echo(format_run_summary(run_row))
-    for row in rows:
-        click.echo(f"{row['change']:8} {row['url']}  {row['title'] or ''}".rstrip())
-        summary = row["summary"] or {}
-        if summary:
-            click.echo(f"         +{summary['words_added']} -{summary['words_removed']} words" + "".join(
-                f"; {name}: {old!r} -> {new!r}" for name, (old, new) in summary["fields"].items()
-            ))
+    click.echo(run_summary(run_row))
+    for line in change_lines(rows):
+        click.echo(line)
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
@@ -172,13 +160,24 @@ def runs(db_path):
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@db_option
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), default="wwc-archive-demo.db",
+              show_default=True, help="Archive file for the demo (replaced on each demo run)")
 @click.option("--articles", default=12, show_default=True, help="Articles on the sample site")
 def demo(db_path, articles):
-    """Crawl a bundled sample site twice, editing it in between, and show the changes."""
-    from wwc_archive.demo import run_demo
+    """Crawl a bundled sample site twice, editing it in between, and show the changes.
 
-    run_demo(database_path(db_path or "wwc-archive-demo.db"), articles=articles, echo=click.echo)
+    Runs offline: the sample site is served on 127.0.0.1.
+
+    Example:
+
+        wwc-archive demo
+    """
+    from wwc_archive.demo import DemoError, run_demo
+
+    try:
+        run_demo(db_path, articles=articles, echo=click.echo)
+    except DemoError as error:
+        raise UsageError(str(error)) from None
 
 
 # Commands defined by other packages are registered below.

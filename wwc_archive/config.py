@@ -26,7 +26,7 @@ class NoiseRules:
 
     #: CSS selectors of the main content area, tried in order.
     content_selectors: tuple[str, ...] = (
-        "main article.node--view-mode-full",
+        "main article.node--type-article.node--view-mode-full",
         "main",
         "[role=main]",
         "article",

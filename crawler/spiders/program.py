@@ -28,6 +28,21 @@ def outcome_for(status: int) -> str:
     return "failed"
 
 
+def add_paragraphs(paragraphs: list[str], text: str) -> None:
+    """Append the paragraphs of a "Show more" page not already in the listing.
+
+    The page chrome repeated on every page is kept once, so the listing reads
+    as one list and a newly published article is one insertion, not a shift
+    of every page.
+    """
+    seen = set(paragraphs)
+    for paragraph in text.split("\n\n"):
+        paragraph = paragraph.strip()
+        if paragraph and paragraph not in seen:
+            paragraphs.append(paragraph)
+            seen.add(paragraph)
+
+
 def utcnow() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -120,8 +135,9 @@ class ProgramSpider(scrapy.Spider):
         program = self.programs[response.meta["program"]]
         content = extract_page(response.selector, response.url, program.noise)
         yield from self.follow(content.links, program, depth=1)
-        listing = {"response": response, "extracted": content.extracted, "texts": [content.extracted.text],
+        listing = {"response": response, "extracted": content.extracted, "paragraphs": [],
                    "links": set(content.extracted.links), "pages": {response.meta["url"]}}
+        add_paragraphs(listing["paragraphs"], content.extracted.text)
         yield from self.next_listing_page(listing, content.next_page, program)
 
     def parse_pager(self, response):
@@ -134,7 +150,7 @@ class ProgramSpider(scrapy.Spider):
         content = extract_page(response.selector, response.url, program.noise)
         yield self.record(response, extracted=content.extracted)
         yield from self.follow(content.links, program, depth=1)
-        listing["texts"].append(content.extracted.text)
+        add_paragraphs(listing["paragraphs"], content.extracted.text)
         listing["links"].update(content.extracted.links)
         yield from self.next_listing_page(listing, content.next_page, program)
 
@@ -148,7 +164,7 @@ class ProgramSpider(scrapy.Spider):
             return
         first = listing["extracted"]
         extracted = Extracted(title=first.title, author=first.author, published=first.published,
-                              text="\n\n".join(listing["texts"]), links=tuple(sorted(listing["links"])))
+                              text="\n\n".join(listing["paragraphs"]), links=tuple(sorted(listing["links"])))
         yield self.record(listing["response"], extracted=extracted)
 
     def listing_failed(self, listing, error):

@@ -1,0 +1,28 @@
+"""Plain-text renderings of runs and changes for the terminal."""
+
+
+def run_summary(run: dict) -> str:
+    """One line: a run's status and counts."""
+    return (
+        f"Run {run['id']} {run['status']}: {run['pages_checked'] or 0} pages checked, "
+        f"{run['pages_fetched'] or 0} fetched, {run['pages_failed'] or 0} failed; "
+        f"{run['added'] or 0} added, {run['changed'] or 0} changed, {run['removed'] or 0} removed"
+    )
+
+
+def change_lines(rows: list[dict]) -> list[str]:
+    """A line per change, and for a changed page a line saying what changed."""
+    lines = []
+    for row in rows:
+        lines.append(f"{row['change']:8} {row['url']}  {row['title'] or ''}".rstrip())
+        summary = row.get("summary") or {}
+        if not summary:
+            continue
+        details = [f"+{summary['words_added']} -{summary['words_removed']} words"]
+        details += [f"{name}: {old!r} -> {new!r}" for name, (old, new) in summary["fields"].items()]
+        if summary["links_added"]:
+            details.append(f"{len(summary['links_added'])} link(s) added")
+        if summary["links_removed"]:
+            details.append(f"{len(summary['links_removed'])} link(s) removed")
+        lines.append("         " + "; ".join(details))
+    return lines
