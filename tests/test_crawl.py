@@ -1,0 +1,215 @@
+"""End to end: real crawls of the bundled Drupal-like site on 127.0.0.1 into real archives."""
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+import sqlite_utils
+
+from tests.conftest import FAST, changes_json
+from wwc_archive.demo_site import DemoServer, DemoSite
+
+
+def changes_by_url(db_path, run="latest"):
+    return {change["url"]: change["change"] for change in changes_json(db_path, run)["changes"]}
+
+
+def archived_urls(db_path):
+    return {row["url"] for row in sqlite_utils.Database(db_path).query("select url from pages")}
+
+
+def paths(server):
+    return [record.path for record in server.requests]
+
+
+def test_first_crawl_archives_hub_pagination_articles_people_and_documents(site, server, crawl, db_path):
+    crawl()
+    urls = archived_urls(db_path)
+    for article in site.articles:
+        if article.kind != "oversized":
+            assert server.url + site.article_path(article) in urls
+    assert any("/people/" in url for url in urls)
+    assert any(url.endswith(".pdf") for url in urls)
+    pager_pages = [p for p in paths(server) if p.startswith(site.hub_path + "?page=")]
+    assert len(pager_pages) == site.hub_page_count - 1
+    changes = changes_json(db_path)
+    assert changes["run"]["status"] == "complete"
+    assert {c["change"] for c in changes["changes"]} == {"added"}
+    hub = next(c for c in changes["changes"] if c["url"] == server.url + site.hub_path)
+    assert hub["title"] == "What Works Cities"
+
+
+def test_program_page_content_spans_its_show_more_pages(site, server, crawl, db_path):
+    crawl()
+    db = sqlite_utils.Database(db_path)
+    (links,) = db.execute(
+        "select c.links from pages p join snapshots s on s.id = p.last_good_snapshot "
+        "join contents c on c.id = s.content_id where p.url = ?", [server.url + site.hub_path]).fetchone()
+    last_article = site.published()[-1]
+    assert server.url + site.article_path(last_article) in links, "an article only on the last page"
+
+
+def test_recrawl_with_fresh_noise_reports_nothing_and_stores_no_new_bodies(site, server, crawl, db_path):
+    crawl()
+    bodies = sqlite_utils.Database(db_path)["bodies"].count
+    crawl()
+    assert changes_json(db_path)["changes"] == []
+    assert sqlite_utils.Database(db_path)["bodies"].count == bodies
+
+
+def test_validators_are_sent_and_304_is_an_unchanged_snapshot(site, server, crawl, db_path):
+    crawl()
+    crawl()
+    article_path = site.article_path(site.articles[0])
+    second = [r for r in server.requests if r.path == article_path][-1]
+    assert second.headers.get("If-None-Match") == site.etag(site.articles[0])
+    assert second.status == 304
+    outcomes = [row["outcome"] for row in sqlite_utils.Database(db_path).query(
+        "select s.outcome from snapshots s join pages p on p.id = s.page_id where p.url = ? order by s.id",
+        [server.url + article_path])]
+    assert outcomes == ["ok", "not_modified"]
+
+
+def test_edit_publish_and_unpublish_are_changed_added_and_removed(site, server, crawl, db_path):
+    crawl()
+    edited, removed = site.articles[0], site.articles[1]
+    old = " ".join(edited.paragraphs[0].split()[:3])
+    site.edit_article(edited.slug, old, old + " quietly")
+    site.unpublish(removed.slug, status=410)
+    new = site.publish_article("Tulsa opens permit data", ["Tulsa published its permits as open data."])
+    crawl()
+    changes = changes_json(db_path)["changes"]
+    kinds = {c["url"]: c["change"] for c in changes}
+    assert kinds == {
+        server.url + site.article_path(edited): "changed",
+        server.url + site.article_path(removed): "removed",
+        server.url + site.article_path(new): "added",
+        server.url + site.hub_path: "changed",
+        # people pages list their articles: the new one's author gains one, the removed one's loses one
+        server.url + "/people/" + new.author: "changed",
+        server.url + "/people/" + removed.author: "changed",
+    }
+    edit = next(c for c in changes if c["change"] == "changed" and c["url"].endswith(site.article_path(edited)))
+    assert f"+{old} quietly" in edit["diff"] or "quietly" in edit["diff"]
+    assert edit["summary"]["words_added"] == 1 and edit["summary"]["words_removed"] == 0
+    hub = next(c for c in changes if c["url"] == server.url + site.hub_path)
+    assert hub["summary"]["links_added"] == [server.url + site.article_path(new)]
+    assert hub["summary"]["links_removed"] == [server.url + site.article_path(removed)]
+
+
+@pytest.mark.parametrize("mode", ["503", "timeout", "reset"])
+def test_transient_failures_are_not_removals(site, server, crawl, db_path, mode):
+    crawl()
+    site.timeout_delay = 4
+    target = site.article_path(site.articles[2])
+    site.fail(target, mode)
+    crawl()
+    assert changes_json(db_path)["changes"] == []
+    db = sqlite_utils.Database(db_path)
+    (failed,) = list(db.query("select s.error, s.http_status from snapshots s join pages p on p.id = s.page_id "
+                              "where p.url = ? and s.outcome = 'failed'", [server.url + target]))
+    assert failed["error"]
+    assert db.execute("select state from pages where url = ?", [server.url + target]).fetchone()[0] == "live"
+    site.clear_failures()
+    crawl()
+    assert changes_json(db_path)["changes"] == [], "recovering from a failure is not a change"
+
+
+def test_a_page_that_disappears_from_the_listing_is_still_revisited(site, server, crawl, db_path):
+    crawl()
+    gone = site.articles[4]
+    site.unpublish(gone.slug)  # no longer linked from anywhere: only the revisit can notice
+    crawl()
+    assert changes_by_url(db_path)[server.url + site.article_path(gone)] == "removed"
+
+
+def test_other_ports_and_hosts_are_never_requested(site, server, crawl, db_path):
+    other_site = DemoSite(n_articles=2, seed=3)
+    with DemoServer(other_site) as other:
+        site.extra_links = [other.url + other_site.hub_path, other.url + "/robots.txt",
+                            "http://localhost:%d/what-works-cities" % int(other.url.rsplit(":", 1)[1])]
+        crawl()
+        assert other.requests == []
+    assert all(url.startswith(server.url) for url in archived_urls(db_path))
+
+
+def test_robots_txt_is_obeyed_and_the_user_agent_names_the_tool(site, server, crawl, db_path):
+    site.robots_disallow.append("/people/")
+    crawl()
+    assert paths(server)[0] == "/robots.txt"
+    assert not any(p.startswith("/people/") for p in paths(server))
+    agent = server.requests[-1].headers.get("User-Agent")
+    assert agent.startswith("wwc-archive/") and "+http" in agent
+
+
+def test_a_page_over_the_size_cap_is_a_failed_fetch(site, server, crawl, db_path):
+    crawl("-s", "DOWNLOAD_MAXSIZE=1000000")
+    db = sqlite_utils.Database(db_path)
+    row = db.execute("select s.outcome, s.error from snapshots s join pages p on p.id = s.page_id where p.url = ?",
+                     [server.url + site.oversized_path]).fetchone()
+    assert row[0] == "failed" and "max size" in row[1]
+    assert server.url + site.oversized_path not in changes_by_url(db_path)
+
+
+def test_windows_1252_and_malformed_pages_are_archived_as_text(site, server, crawl, db_path):
+    crawl()
+    db = sqlite_utils.Database(db_path)
+
+    def text(path):
+        return db.execute("select c.text from pages p join snapshots s on s.id = p.last_good_snapshot "
+                          "join contents c on c.id = s.content_id where p.url = ?", [server.url + path]).fetchone()[0]
+
+    assert "caf\u00e9" in text(site.encoding_path).lower() and "\u201c" in text(site.encoding_path)
+    assert len(text(site.malformed_path).split()) > 20
+
+
+def test_an_interrupted_crawl_keeps_the_archive_and_reports_no_removals(site, server, crawl, db_path):
+    crawl()
+    site.unpublish(site.articles[0].slug)
+    site.timeout_delay = 30
+    site.fail(site.article_path(site.articles[5]), "timeout")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wwc_archive", "crawl", "--db", db_path,
+         "--start-url", server.url + site.hub_path, *FAST, "-s", "DOWNLOAD_TIMEOUT=60"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not any(r.path == site.article_path(site.articles[5]) for r in server.requests[-40:]):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.1)
+    time.sleep(2.5)  # past the writer's flush interval: some of the run is on disk
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+    site.clear_failures()
+    site.timeout_delay = 4
+    crawl()
+    db = sqlite_utils.Database(db_path)
+    statuses = [row["status"] for row in db.query("select status from runs order by id")]
+    assert statuses == ["complete", "interrupted", "complete"]
+    removed = db.execute("select run_id from changes where change = 'removed'").fetchall()
+    assert removed == [(3,)], "the removal is reported by the complete run only"
+
+
+def test_sigterm_stops_gracefully_and_marks_the_run_interrupted(site, server, crawl, db_path):
+    site.timeout_delay = 30
+    site.fail(site.article_path(site.articles[3]), "timeout")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wwc_archive", "crawl", "--db", db_path,
+         "--start-url", server.url + site.hub_path, *FAST, "-s", "DOWNLOAD_TIMEOUT=60"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(r.path == site.article_path(site.articles[3]) for r in server.requests):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)  # Scrapy's second signal forces the stop
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 1, err
+    assert "interrupted" in out
+    run = sqlite_utils.Database(db_path)["runs"].get(1)
+    assert run["status"] == "interrupted" and run["removed"] == 0
