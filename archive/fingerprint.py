@@ -34,8 +34,12 @@ def normalized(extracted: Extracted) -> Extracted:
 
 
 def content_fingerprint(extracted: Extracted) -> str:
-    """A stable hash of a page's normalized content."""
-    e = normalized(extracted)
+    """A stable hash of a page's content."""
+    return normalized_fingerprint(normalized(extracted))
+
+
+def normalized_fingerprint(e: Extracted) -> str:
+    """:func:`content_fingerprint` of content already passed through :func:`normalized`."""
     words = " ".join(e.text.split())  # layout (line breaks) is not content
     payload = json.dumps([e.title, e.author, e.published, words, list(e.links)], ensure_ascii=False)
     return "html:" + hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -127,8 +127,21 @@ def m001_core_tables(db: Database) -> None:
 
 
 def ensure_schema(db: Database) -> None:
-    """Create or upgrade the archive's tables."""
-    migrations.apply(db)
+    """Create or upgrade the archive's tables.
+
+    Runs under ``BEGIN IMMEDIATE``: two processes opening a new archive at
+    once take turns (waiting on the busy timeout) instead of one failing when
+    its read snapshot goes stale.
+    """
+    if not migrations.pending(db):
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        migrations.apply(db)
+    except BaseException:
+        db.rollback()
+        raise
+    db.commit()
 
 
 def schema_version(db: Database) -> int:

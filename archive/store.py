@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import sqlite3
 import time
 import zlib
 from contextlib import contextmanager
@@ -12,8 +13,8 @@ from datetime import datetime, timezone
 from filelock import FileLock, Timeout
 from sqlite_utils import Database
 
-from archive.fingerprint import content_fingerprint, document_fingerprint, normalized
-from archive.records import FetchRecord
+from archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
+from archive.records import Extracted, FetchRecord
 from archive.schema import ensure_schema
 from archive.textdiff import content_summary, unified_text_diff
 
@@ -23,6 +24,20 @@ KEPT_HEADERS = ("content-type", "etag", "last-modified", "location")
 
 class ArchiveBusy(Exception):
     """Another process holds the archive's crawl lock."""
+
+
+def _enable_wal(db: Database, attempts: int = 200) -> None:
+    """Switch to WAL. SQLite does not wait on the busy timeout for this, so a
+    process creating a new archive while another does retries instead."""
+    for _ in range(attempts):
+        try:
+            if db.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal":
+                return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+        time.sleep(0.05)
+    raise sqlite3.OperationalError("could not switch the archive to WAL mode: it stays locked")
 
 
 def utcnow() -> str:
@@ -45,9 +60,9 @@ class Archive:
     def __init__(self, path: str | os.PathLike):
         self.path = os.fspath(path)
         self.db = Database(self.path)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA busy_timeout=30000")  # first: the next statements may wait
+        _enable_wal(self.db)
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=30000")
         ensure_schema(self.db)
 
     def close(self) -> None:
@@ -257,7 +272,7 @@ class RunWriter:
 
     def flush(self) -> None:
         if self._buffer:
-            with self.db.atomic():
+            with self.db.atomic():  # one transaction per batch
                 for record in self._buffer:
                     self._write(record)
             self._buffer.clear()
@@ -281,28 +296,29 @@ class RunWriter:
         change = None
         fingerprint = page["fingerprint"]
         if record.outcome == "ok":
-            fingerprint = _fingerprint(record)
+            content = normalized(record.extracted) if record.extracted is not None else None
+            fingerprint = _fingerprint(record, content)
             if fingerprint == page["fingerprint"]:
                 snapshot["body_id"], snapshot["content_id"] = page["body_id"], page["content_id"]
             else:
                 snapshot["body_id"] = self._store_body(record)
-                snapshot["content_id"] = self._store_content(record, fingerprint)
+                snapshot["content_id"] = self._store_content(content, fingerprint)
                 change = "changed" if page["state"] == "live" and page["fingerprint"] else "added"
             if page["state"] != "live" and change is None:
                 change = "added"  # back after a removal, with the same content
             page_update.update(state="live", etag=record.headers.get("etag"),
                                last_modified=record.headers.get("last-modified"))
-            if record.extracted is not None:
-                page_update["title"] = normalized(record.extracted).title or None
+            if content is not None:
+                page_update["title"] = content.title or None
         elif record.outcome == "not_modified":
             snapshot["body_id"], snapshot["content_id"] = page["body_id"], page["content_id"]
-        snapshot_id = self.db["snapshots"].insert(snapshot).last_pk
+        snapshot_id = self._insert("snapshots", snapshot)
         page_update["last_snapshot"] = snapshot_id
         if record.outcome in ("ok", "not_modified") and snapshot.get("content_id"):
             page_update["last_good_snapshot"] = snapshot_id
         if change and page["role"] != "pager":
             self._record_change(page, change, snapshot_id, snapshot["content_id"])
-        self.db["pages"].update(page["id"], page_update)
+        self._update("pages", page["id"], page_update)
         if "last_good_snapshot" in page_update:
             page.update(
                 state="live",
@@ -315,15 +331,16 @@ class RunWriter:
     def _page(self, record: FetchRecord) -> dict:
         page = self._pages.get(record.url)
         if page is None:
-            page_id = self.db["pages"].insert(
+            page_id = self._insert(
+                "pages",
                 {
                     "url": record.url,
                     "program": record.program,
                     "role": record.role,
                     "state": "unseen",
                     "first_run": self.run_id,
-                }
-            ).last_pk
+                },
+            )
             page = {"id": page_id, "url": record.url, "state": "unseen", "role": record.role,
                     "last_good_snapshot": None, "body_id": None, "content_id": None, "fingerprint": None}
             self._pages[record.url] = page
@@ -333,25 +350,26 @@ class RunWriter:
         if record.body is None:
             return None
         sha = hashlib.sha256(record.body).hexdigest()
-        existing = self.db.execute("select id from bodies where sha256 = ?", [sha]).fetchone()
+        existing = self.db.conn.execute("select id from bodies where sha256 = ?", [sha]).fetchone()
         if existing:
             return existing[0]
-        return self.db["bodies"].insert(
+        return self._insert(
+            "bodies",
             {
                 "sha256": sha,
                 "size": len(record.body),
                 "content_type": record.content_type,
                 "compression": "zlib",
                 "data": zlib.compress(record.body, 6),
-            }
-        ).last_pk
+            },
+        )
 
-    def _store_content(self, record: FetchRecord, fingerprint: str) -> int:
-        existing = self.db.execute("select id from contents where fingerprint = ?", [fingerprint]).fetchone()
+    def _store_content(self, e: Extracted | None, fingerprint: str) -> int:
+        existing = self.db.conn.execute("select id from contents where fingerprint = ?", [fingerprint]).fetchone()
         if existing:
             return existing[0]
-        e = normalized(record.extracted) if record.extracted else None
-        return self.db["contents"].insert(
+        return self._insert(
+            "contents",
             {
                 "fingerprint": fingerprint,
                 "title": e.title if e else None,
@@ -359,8 +377,8 @@ class RunWriter:
                 "published": e.published if e else None,
                 "text": e.text if e else None,
                 "links": json.dumps(list(e.links)) if e else None,
-            }
-        ).last_pk
+            },
+        )
 
     def _record_change(self, page: dict, change: str, snapshot_id: int, content_id: int) -> None:
         row = {
@@ -374,18 +392,31 @@ class RunWriter:
             old, new = self._content(page["content_id"]), self._content(content_id)
             row["summary"] = json.dumps(content_summary(old, new))
             row["diff"] = unified_text_diff(old["text"] or "", new["text"] or "")
-        self.db["changes"].insert(row)
+        self._insert("changes", row)
 
     def _content(self, content_id: int) -> dict:
-        row = self.db["contents"].get(content_id)
+        row = dict(self.db["contents"].get(content_id))
         row["links"] = json.loads(row["links"] or "[]")
         return row
 
+    # Plain SQL on the hot path: sqlite-utils' insert() and update() inspect
+    # the table on every call, which costs more than the write itself.
 
-def _fingerprint(record: FetchRecord) -> str:
-    if record.role == "document" or record.extracted is None:
+    def _insert(self, table: str, row: dict) -> int:
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        cursor = self.db.conn.execute(f"insert into {table} ({columns}) values ({marks})", list(row.values()))
+        return cursor.lastrowid
+
+    def _update(self, table: str, row_id: int, fields: dict) -> None:
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        self.db.conn.execute(f"update {table} set {assignments} where id = ?", [*fields.values(), row_id])
+
+
+def _fingerprint(record: FetchRecord, content: Extracted | None) -> str:
+    if record.role == "document" or content is None:
         return document_fingerprint(record.body or b"")
-    return content_fingerprint(record.extracted)
+    return normalized_fingerprint(content)
 
 
 def _kept_headers(headers: dict[str, str]) -> str | None:

@@ -20,6 +20,13 @@ def run_crawl(programs, db_path: str, crawl_options: dict | None = None, overrid
     Raises :class:`archive.ArchiveBusy` when another crawl holds the archive.
     """
     archive = Archive(db_path)
+    try:
+        return _run_locked(archive, programs, db_path, crawl_options, overrides, trigger, note, lock_wait)
+    finally:
+        archive.close()
+
+
+def _run_locked(archive, programs, db_path, crawl_options, overrides, trigger, note, lock_wait) -> dict:
     names = [program.name for program in programs]
     with archive.crawl_lock(wait=lock_wait):
         run_id = archive.start_run(names, trigger=trigger)

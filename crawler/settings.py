@@ -25,6 +25,9 @@ def crawl_settings(crawl_options: dict) -> dict:
         "DOWNLOAD_DELAY": 1.0,
         "CONCURRENT_REQUESTS": 8,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
+        # The archive pipeline is synchronous: more parallel item slots only
+        # cost Scrapy an asyncio task each per callback.
+        "CONCURRENT_ITEMS": 8,
         "DOWNLOAD_TIMEOUT": 30,
         "DOWNLOAD_MAXSIZE": int(crawl_options.get("max_size", 10 * 1024 * 1024)),
         "DOWNLOAD_WARNSIZE": 0,

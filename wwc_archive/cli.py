@@ -181,3 +181,12 @@ def demo(db_path, articles):
 
 
 # Commands defined by other packages are registered below.
+from wwc_archive.cli_schedule import schedule  # noqa: E402
+
+cli.add_command(schedule)
+from wwc_archive.cli_report import report  # noqa: E402
+
+cli.add_command(report)
+from wwc_archive.cli_serve import serve  # noqa: E402
+
+cli.add_command(serve)

@@ -1,0 +1,27 @@
+# Set-up and everyday commands. `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: demo test bench browser
+
+$(BIN)/wwc-archive: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+# Headless Chromium (Debian's package) renders reports and Datasette pages in the tests.
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-dejavu-core; }
+
+demo: $(BIN)/wwc-archive
+	$(BIN)/wwc-archive demo
+
+test: $(BIN)/wwc-archive browser
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/wwc-archive
+	$(BIN)/python bench/crawl_bench.py

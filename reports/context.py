@@ -1,0 +1,159 @@
+"""What a report says, gathered from the archive as plain data for the templates.
+
+Read-only: everything comes through :mod:`archive.queries` or plain selects.
+"""
+
+from datetime import datetime, timezone
+
+from archive import queries
+from reports.settings import ReportSettings
+from reports.worddiff import trim_diff, word_diff
+
+KINDS = ("added", "changed", "removed")
+FIELD_LABELS = {"title": "Title", "author": "Author", "published": "Date"}
+EXCERPT_WORDS = 60
+
+
+class ReportError(ValueError):
+    """The report cannot be made as asked (bad date, no such run); the message says why."""
+
+
+def normalize_since(since: str) -> str:
+    """An ISO date or date-time as the archive's UTC ``YYYY-MM-DDTHH:MM:SSZ``."""
+    try:
+        moment = datetime.fromisoformat(since.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ReportError(f"--since expects a date like 2026-05-01 or 2026-05-01T03:00, not {since!r}") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def report_data(db, run_id: int | None = None, since: str | None = None,
+                settings: ReportSettings | None = None) -> dict:
+    """Everything a report shows, for one run (default: the latest) or every run since a date."""
+    settings = settings or ReportSettings()
+    if run_id is not None and since is not None:
+        raise ReportError("choose a run or a date (--since), not both")
+    if since is not None:
+        since = normalize_since(since)
+        runs = [run for run in queries.list_runs(db) if (run["started"] or "") >= since]
+        rows = queries.changes_since(db, since)
+    else:
+        try:
+            runs = [queries.get_run(db, "latest" if run_id is None else run_id)]
+        except queries.NoSuchRun as error:
+            raise ReportError(str(error)) from None
+        rows = queries.run_changes(db, runs[0]["id"])
+    failures = [dict(row, run_id=run["id"], problem=_problem(row))
+                for run in runs for row in queries.failed_fetches(db, run["id"])]
+    titles = linked_titles(db, rows)
+    changes = [change_view(db, row, settings, titles) for row in rows]
+    counts = {kind: sum(1 for c in changes if c["kind"] == kind) for kind in KINDS}
+    return {
+        "since": since,
+        "run": runs[0] if since is None else None,
+        "runs": runs,
+        "changes": changes,
+        "counts": counts,
+        "failures": failures,
+        "pages_checked": sum(run["pages_checked"] or 0 for run in runs),
+        "pages_failed": len(failures),
+        "archive_url": settings.archive_url,
+        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "title": report_title(runs, counts, since, len(failures)),
+    }
+
+
+def report_title(runs: list[dict], counts: dict, since: str | None, failed: int) -> str:
+    """``Run 7 (2026-05-01): 1 added, 2 changed, 0 removed, 1 failed fetch``: also the mail subject."""
+    what = f"{counts['added']} added, {counts['changed']} changed, {counts['removed']} removed"
+    if failed:
+        what += f", {failed} failed fetch" + ("es" if failed != 1 else "")
+    if since is not None:
+        return f"Changes since {since[:10]} ({len(runs)} run{'s' if len(runs) != 1 else ''}): {what}"
+    run = runs[0]
+    return f"Run {run['id']} ({(run['started'] or '')[:10]}): {what}"
+
+
+def change_view(db, row: dict, settings: ReportSettings, titles: dict[str, str]) -> dict:
+    """One change as the templates show it."""
+    summary = row["summary"] or {}
+    old_id, new_id = row["old_snapshot"], row["new_snapshot"]
+    view = {
+        "id": row["id"],
+        "run_id": row["run_id"],
+        "kind": row["change"],
+        "title": row["title"] or row["url"],
+        "url": row["url"],
+        "program": row["program"],
+        "role": row["role"],
+        "when": row["detected_at"],
+        "fields": [
+            {"name": FIELD_LABELS.get(name, name), "old": old, "new": new}
+            for name, (old, new) in (summary.get("fields") or {}).items()
+        ],
+        "links_added": [{"url": u, "title": titles.get(u)} for u in summary.get("links_added") or ()],
+        "links_removed": [{"url": u, "title": titles.get(u)} for u in summary.get("links_removed") or ()],
+        "words_added": summary.get("words_added", 0),
+        "words_removed": summary.get("words_removed", 0),
+        "diff": None,
+        "excerpt": None,
+        "snapshot_url": None,
+        "old_snapshot_url": None,
+        "diff_url": None,
+    }
+    if row["change"] == "removed":
+        # The archived version of a removed page is the last one that was live.
+        view["snapshot_url"] = old_id and settings.link(f"/-/wwc/snapshot/{old_id}")
+    else:
+        view["snapshot_url"] = settings.link(f"/-/wwc/snapshot/{new_id}")
+    if row["change"] == "changed" and old_id:
+        view["old_snapshot_url"] = settings.link(f"/-/wwc/snapshot/{old_id}")
+        view["diff_url"] = settings.link(f"/-/wwc/diff/{old_id}/{new_id}")
+        old_text, new_text = _text(db, old_id), _text(db, new_id)
+        if old_text is not None and new_text is not None and old_text != new_text:
+            diff = word_diff(old_text, new_text)
+            view["diff"] = trim_diff(diff["diff"], settings.context_words, settings.max_changed_words)
+            view["diff"]["change_count"] = diff["change_count"]
+    elif row["change"] == "added":
+        view["excerpt"] = _excerpt(_text(db, new_id))
+    return view
+
+
+def _problem(failure: dict) -> str:
+    """``HTTP 503``, ``timeout``, or both when the error does not already say the status."""
+    status, error = failure["http_status"], (failure["error"] or "").strip()
+    if status and str(status) not in error:
+        return f"HTTP {status}: {error}" if error else f"HTTP {status}"
+    return error or "failed"
+
+
+def _text(db, snapshot_id: int | None) -> str | None:
+    if not snapshot_id:
+        return None
+    try:
+        return queries.snapshot(db, snapshot_id)["text"]
+    except LookupError:
+        return None
+
+
+def _excerpt(text: str | None) -> str | None:
+    if not text:
+        return None
+    words = text.split()
+    return " ".join(words[:EXCERPT_WORDS]) + (" …" if len(words) > EXCERPT_WORDS else "")
+
+
+def linked_titles(db, rows: list[dict]) -> dict[str, str]:
+    """Titles of the pages newly linked or unlinked, where the archive knows them."""
+    urls = sorted({u for row in rows for key in ("links_added", "links_removed")
+                   for u in ((row["summary"] or {}).get(key) or ())})
+    titles = {}
+    for start in range(0, len(urls), 500):
+        chunk = urls[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for page in db.query(f"select url, title from pages where url in ({marks})", chunk):
+            if page["title"]:
+                titles[page["url"]] = page["title"]
+    return titles

@@ -1,0 +1,32 @@
+"""What the archive remembers about scheduled crawls (APScheduler's memory store forgets)."""
+
+import os
+import sqlite3
+from datetime import datetime, timezone
+
+
+def parse_utc(text: str) -> datetime:
+    """An archive timestamp (``YYYY-MM-DDTHH:MM:SSZ``) as an aware UTC datetime."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+def last_scheduled_start(db_path: str, program: str) -> datetime | None:
+    """When the newest complete scheduled crawl of ``program`` started, or None.
+
+    Only complete runs count: a night whose crawls failed or were interrupted
+    is still owed, and is run late on the next start within the grace time.
+    """
+    if not os.path.exists(db_path):
+        return None
+    db = sqlite3.connect(f"file:{os.path.abspath(db_path)}?mode=ro", uri=True)
+    try:
+        if not db.execute("select 1 from sqlite_master where name = 'runs'").fetchone():
+            return None
+        row = db.execute(
+            "select max(started) from runs where trigger = 'scheduled' and status = 'complete' "
+            "and exists (select 1 from json_each(runs.programs) where value = ?)",
+            [program],
+        ).fetchone()
+    finally:
+        db.close()
+    return parse_utc(row[0]) if row and row[0] else None

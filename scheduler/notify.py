@@ -1,0 +1,59 @@
+"""After a crawl: the normal report and its delivery, or an alert to the maintainers.
+
+The reports package is imported lazily: the scheduler only needs it once a
+crawl has finished.
+"""
+
+from archive import Archive, queries
+from wwc_archive.config import Config
+
+
+def report_settings(config: Config):
+    from reports.settings import ReportSettings
+
+    return ReportSettings.from_config(config.report)
+
+
+def deliver_report(config: Config, db_path: str, run_id: int):
+    """Write the run's report to the reports folder and mail it to the recipients."""
+    from reports.delivery import deliver
+
+    archive = Archive(db_path)
+    try:
+        return deliver(archive.db, run_id, report_settings(config))
+    finally:
+        archive.close()
+
+
+def send_alert(config: Config, subject: str, text: str) -> None:
+    """Tell the maintainers (the report's recipients) that a night went wrong."""
+    from reports.delivery import send_alert as send
+
+    send(report_settings(config), subject, text)
+
+
+def failed_night_text(outcome, attempts: int, db_path: str) -> str:
+    """The alert for a night whose crawl failed every attempt: what failed and where to look."""
+    run = outcome.run
+    lines = [
+        f"The scheduled crawl of {outcome.program} failed {attempts} time(s) tonight.",
+        "",
+        f"Reason: {outcome.failure}",
+        f"Last run: {run['id']} ({run['status']}, exit status {outcome.exit_status}), started {run['started']}",
+        f"Pages: {run['pages_checked'] or 0} checked, {run['pages_fetched'] or 0} fetched, "
+        f"{run['pages_failed'] or 0} failed",
+    ]
+    if run["note"]:
+        lines.append(f"Note: {run['note']}")
+    archive = Archive(db_path)
+    try:
+        failed = queries.failed_fetches(archive.db, run["id"])
+    finally:
+        archive.close()
+    if failed:
+        lines += ["", "Failed fetches:"]
+        lines += [f"  {row['url']}  {row['error'] or row['http_status']}" for row in failed[:10]]
+        if len(failed) > 10:
+            lines.append(f"  ... and {len(failed) - 10} more")
+    lines += ["", f"Archive: {db_path}", "See `wwc-archive runs` and the scheduler's log for details."]
+    return "\n".join(lines)

@@ -1,0 +1,430 @@
+"""``DemoSite``: the fake site's state, scripted edits/failures, and request routing.
+
+``DemoSite.handle()`` turns one request into a ``Response``; it knows nothing
+about sockets (see ``server.py``).  All state changes hold one lock and take
+effect on the next request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import hashlib
+import random
+import threading
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from . import content, pages
+from .content import Article, Person, article_path
+
+NO_CACHE = "must-revalidate, no-cache, private"
+REVALIDATE = "max-age=0, public"
+DRUPAL = [("X-Generator", "Drupal 10 (https://www.drupal.org)"), ("X-Drupal-Cache", "MISS"),
+          ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "SAMEORIGIN"),
+          ("Content-Language", "en")]
+FAIL_MODES = {"503", "500", "timeout", "reset", "404", "410"}
+GONE_STATUSES = {403, 404, 410}
+CSS = b"body{font-family:sans-serif}.visually-hidden{position:absolute!important;clip:rect(1px,1px,1px,1px)}\n"
+JS = b"(function(){window.Drupal=window.Drupal||{behaviors:{}};})();\n"
+
+
+@dataclass
+class Response:
+    """What to send back: ``action`` is None, "reset" (drop the connection)
+    or "timeout" (sleep ``timeout_delay`` seconds first)."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+    action: str | None = None
+
+
+class DemoSite:
+    """A fake Data-Smart City Solutions site with scriptable edits and failures."""
+
+    hub_path = "/what-works-cities"
+
+    def __init__(self, n_articles: int = 12, n_people: int = 4, per_page: int = 5,
+                 seed: int = 0, noise: bool = True, special_pages: bool = True,
+                 timeout_delay: float = 5.0, oversized_bytes: int = 3_500_000):
+        self.per_page = max(1, per_page)
+        self.noise = noise
+        self.timeout_delay = timeout_delay
+        self.oversized_bytes = oversized_bytes
+        self.robots_disallow = ["/user/", "/search", "/admin/"]
+        self.extra_links: list[str] = []
+        self.documents = content.make_documents()
+        self.people, self.articles = content.generate(seed, n_articles, n_people, special_pages)
+        self._people = {p.slug: p for p in self.people}
+        self._rng = random.Random(seed + 1)
+        self._noise_rng = random.Random()
+        self._lock = threading.RLock()
+        self._failures: dict[str, list] = {}  # path -> [mode, remaining or None]
+        self._by_slug = {a.slug: a for a in self.articles}
+        self._by_path = {article_path(a): a for a in self.articles}
+        self._by_nid = {a.id: a for a in self.articles}
+        self._revisions = {a.id: 0 for a in self.articles}
+        self._fragments: dict[int, tuple] = {}
+        self._listing: list[Article] | None = None
+        self._doc_meta: dict[str, tuple[bytes, str, dt.datetime]] = {}
+        self._oversized_fill: tuple[int, str] = (0, "")
+        special = {a.kind: article_path(a) for a in self.articles if a.kind != "article"}
+        self.encoding_path = special.get("encoding")
+        self.malformed_path = special.get("malformed")
+        self.oversized_path = special.get("oversized")
+
+    # --- content queries ----------------------------------------------------------
+
+    def article_path(self, article: Article | str) -> str:
+        """URL path of an article (or of the article with that slug)."""
+        return article_path(self.article(article) if isinstance(article, str) else article)
+
+    def article(self, slug: str) -> Article:
+        """The article with ``slug`` (KeyError if unknown)."""
+        return self._by_slug[slug]
+
+    def person(self, slug: str) -> Person:
+        return self._people[slug]
+
+    def published(self) -> list[Article]:
+        """Published articles in hub order (newest first)."""
+        with self._lock:
+            if self._listing is None:
+                live = [a for a in self.articles if a.status == 200]
+                self._listing = sorted(live, key=lambda a: (a.published, a.id), reverse=True)
+            return self._listing
+
+    @property
+    def hub_page_count(self) -> int:
+        return max(1, -(-len(self.published()) // self.per_page))
+
+    def etag(self, article: Article | str) -> str:
+        """The ETag an article currently answers with."""
+        with self._lock:
+            a = self.article(article) if isinstance(article, str) else article
+            return self._frag(a)[0]
+
+    # --- scripted edits -------------------------------------------------------------
+
+    def _touch(self, a: Article) -> None:
+        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        a.modified = max(now, a.modified + dt.timedelta(seconds=1))
+        self._revisions[a.id] += 1
+
+    def edit_article(self, slug: str, old: str, new: str, count: int = 1) -> None:
+        """Replace ``old`` by ``new`` in the body text (``count`` times, -1 = all)."""
+        with self._lock:
+            a = self.article(slug)
+            if not old or not any(old in p for p in a.paragraphs):
+                raise ValueError(f"{old!r} not in the text of {slug!r}")
+            paras, left = [], count
+            for p in a.paragraphs:
+                if left and old in p:
+                    n = p.count(old) if left < 0 else min(left, p.count(old))
+                    p = p.replace(old, new, n)
+                    left = left if left < 0 else left - n
+                paras.append(p)
+            a.paragraphs = paras
+            self._touch(a)
+
+    def set_title(self, slug: str, title: str) -> None:
+        with self._lock:
+            a = self.article(slug)
+            a.title = title
+            self._touch(a)
+
+    def publish_article(self, title: str, paragraphs: list[str] | str,
+                        author: str | None = None, style: str = "news") -> Article:
+        """Publish a new article; it becomes the newest on the hub."""
+        if style not in ("slug", "news"):
+            raise ValueError(f"style must be 'slug' or 'news', not {style!r}")
+        with self._lock:
+            if author is None:
+                author = self._rng.choice(self.people).slug
+            self.person(author)
+            paras = [paragraphs] if isinstance(paragraphs, str) else list(paragraphs)
+            newest = max((a.published for a in self.articles), default=content.NEWEST_DATE)
+            a = Article(content.unique_slug(title, set(self._by_slug)), max(self._by_nid, default=2000) + 1,
+                        title, author, max(dt.date.today(), newest), paras, style,
+                        image=self._rng.randint(100, 999))
+            self.articles.append(a)
+            self._by_slug[a.slug] = a
+            self._by_path[article_path(a)] = a
+            self._by_nid[a.id] = a
+            self._revisions[a.id] = 0
+            self._listing = None
+            return a
+
+    def unpublish(self, slug: str, status: int = 404) -> None:
+        """The article answers ``status`` (403/404/410) and leaves the listings."""
+        if status not in GONE_STATUSES:
+            raise ValueError(f"status must be one of {sorted(GONE_STATUSES)}")
+        with self._lock:
+            self.article(slug).status = status
+            self._listing = None
+
+    def republish(self, slug: str) -> None:
+        with self._lock:
+            self.article(slug).status = 200
+            self._listing = None
+
+    def fail(self, path: str, mode: str | int, times: int | None = None) -> None:
+        """Make requests of ``path`` fail with ``mode`` (forever, or ``times`` times)."""
+        mode = str(mode)
+        if mode not in FAIL_MODES:
+            raise ValueError(f"mode must be one of {sorted(FAIL_MODES)}")
+        if path.startswith(("http://", "https://")):
+            path = urlsplit(path).path or "/"
+        path = path.split("?", 1)[0]
+        with self._lock:
+            if times is not None and times <= 0:
+                self._failures.pop(path, None)
+            else:
+                self._failures[path] = [mode, times]
+
+    def clear_failures(self) -> None:
+        with self._lock:
+            self._failures.clear()
+
+    def update_document(self, path: str, data: bytes, content_type: str | None = None) -> None:
+        """Replace (or add) a document's bytes."""
+        with self._lock:
+            old = self.documents.get(path)
+            ctype = content_type or (old[0] if old else "application/octet-stream")
+            self.documents[path] = (ctype, data)
+
+    # --- request handling -----------------------------------------------------------------
+
+    def handle(self, method: str, target: str, headers=None) -> Response:
+        """Answer one request (``target`` is the path with query string)."""
+        h = {k.lower(): v for k, v in (headers or {}).items()}
+        path, _, query = target.partition("?")
+        path = unquote(path) or "/"
+        n = pages.Noise(self.noise, random.Random(self._noise_rng.getrandbits(64)))
+        host = h.get("host", "127.0.0.1")
+        with self._lock:
+            mode = self._take_failure(path)
+            if mode == "reset":
+                return Response(0, [], action="reset")
+            if mode in ("500", "503", "404", "410"):
+                resp = self._error(n, int(mode), host, path)
+            else:
+                resp = self._route(n, path, query, h, host)
+        if mode == "timeout":
+            resp.action = "timeout"
+        return resp
+
+    def _take_failure(self, path: str) -> str | None:
+        entry = self._failures.get(path)
+        if entry is None:
+            return None
+        mode, left = entry
+        if left is not None:
+            if left <= 1:
+                del self._failures[path]
+            else:
+                entry[1] = left - 1
+        return mode
+
+    def _route(self, n: pages.Noise, path: str, query: str, h: dict, host: str) -> Response:
+        canonical = f"http://{host}{path}"
+        a = self._by_path.get(path)
+        if a is None and path.startswith("/node/") and path[6:].isdigit():
+            nid = int(path[6:])
+            if nid == pages.HUB_NID:
+                path = self.hub_path
+            a = self._by_nid.get(nid)
+        if a is not None:
+            if a.status != 200:
+                return self._error(n, a.status, host, path)
+            return self._article(n, a, h, f"http://{host}{article_path(a)}")
+        if path == self.hub_path:
+            return self._hub(n, query, f"http://{host}{self.hub_path}")
+        if path in self.documents:
+            return self._document(path, h)
+        if path.startswith("/people/") and path[8:] in self._people:
+            return self._html(self._person(n, self._people[path[8:]], canonical))
+        if path == "/robots.txt":
+            return self._plain(200, "text/plain; charset=UTF-8", self.robots_txt().encode())
+        if path == "/":
+            return self._html(pages.simple_page(n, "Data-Smart City Solutions", [
+                "Data-Smart City Solutions highlights how local governments use data to improve services.",
+                f'Start with <a href="{self.hub_path}">What Works Cities</a> or read '
+                '<a href="/about">about us</a>.'], canonical, "path-frontpage", "node"))
+        if path == "/about":
+            return self._html(pages.simple_page(n, "About", [
+                "Data-Smart City Solutions is a project of the Bloomberg Center for Cities at "
+                "Harvard University that promotes data-driven innovation in local government.",
+                "We publish case studies, interviews, and research on civic technology."], canonical))
+        if path == "/search" or path == "/user/login":
+            title = "Search" if path == "/search" else "Log in"
+            return self._html(pages.simple_page(n, title, [f"{title} is not available in the demo."],
+                                                canonical, "path-" + path.strip("/").split("/")[0]))
+        if path.startswith(("/user/", "/admin")):
+            return self._error(n, 403, host, path)
+        if path.startswith("/sites/default/files/") and path.endswith(".jpg"):
+            return self._plain(200, "image/jpeg", content.make_jpeg(), "max-age=31536000, public")
+        if path == pages.CSS_HREF:
+            return self._plain(200, "text/css", CSS, "max-age=31536000, public")
+        if path == pages.JS_SRC:
+            return self._plain(200, "application/javascript", JS, "max-age=31536000, public")
+        return self._error(n, 404, host, path)
+
+    # --- responses ---------------------------------------------------------------------
+
+    @staticmethod
+    def _plain(status: int, ctype: str, body: bytes, cache: str = NO_CACHE,
+               extra: tuple = ()) -> Response:
+        return Response(status, [("Content-Type", ctype), ("Cache-Control", cache), *extra], body)
+
+    @staticmethod
+    def _html(html: str, status: int = 200, cache: str = NO_CACHE, extra: tuple = (),
+              charset: str = "UTF-8") -> Response:
+        ctype = f"text/html; charset={charset}"
+        body = html.encode(charset, "xmlcharrefreplace")
+        hdrs = [("Content-Type", ctype), ("Cache-Control", cache), *extra, *DRUPAL]
+        if cache == NO_CACHE:
+            hdrs.append(("Expires", "Sun, 19 Nov 1978 05:00:00 GMT"))
+        return Response(status, hdrs, body)
+
+    def robots_txt(self) -> str:
+        lines = ["#", "# robots.txt", "#", "User-agent: *"]
+        lines += [f"Disallow: {p}" for p in self.robots_disallow]
+        return "\n".join(lines) + "\n"
+
+    def _error(self, n: pages.Noise, status: int, host: str, path: str) -> Response:
+        if status == 500:
+            return self._html("<!DOCTYPE html><html><head><title>Error | Data-Smart City Solutions"
+                              "</title></head><body>The website encountered an unexpected error. "
+                              "Try again later.</body></html>", 500)
+        title, text = {
+            403: ("Access denied", "You are not authorized to access this page."),
+            404: ("Page not found", "The requested page could not be found."),
+            410: ("Page removed", "This content has been permanently removed."),
+            503: ("Site under maintenance", "Data-Smart City Solutions is currently under "
+                  "maintenance. We should be back shortly. Thank you for your patience."),
+        }[status]
+        html = pages.simple_page(n, title, [text], f"http://{host}{path}", "path-system", "system/" + str(status))
+        return self._html(html, status)
+
+    @staticmethod
+    def _not_modified(h: dict, etag: str, modified: dt.datetime) -> bool:
+        inm = h.get("if-none-match")
+        if inm is not None:
+            tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
+            return "*" in tags or etag in tags
+        ims = h.get("if-modified-since")
+        if ims:
+            try:
+                since = email.utils.parsedate_to_datetime(ims)
+            except (TypeError, ValueError, IndexError):
+                return False
+            if since.tzinfo is None:
+                since = since.replace(tzinfo=dt.timezone.utc)
+            return modified <= since
+        return False
+
+    def _validated(self, h: dict, etag: str, modified: dt.datetime, make) -> Response:
+        lm = email.utils.format_datetime(modified, usegmt=True)
+        validators = (("ETag", etag), ("Last-Modified", lm))
+        if self._not_modified(h, etag, modified):
+            return Response(304, [("Cache-Control", REVALIDATE), *validators])
+        resp = make()
+        resp.headers[2:2] = validators
+        return resp
+
+    def _frag(self, a: Article) -> tuple:
+        """(etag, body html, teaser) cached per article revision."""
+        rev = self._revisions[a.id]
+        cached = self._fragments.get(a.id)
+        if cached is None or cached[0] != rev:
+            fp = a.fingerprint()
+            if a.kind == "oversized":
+                fp = hashlib.sha1(f"{fp}{self.oversized_bytes}".encode()).hexdigest()[:20]
+            cached = (rev, f'"{a.id}-{fp}"', pages.body_html(a),
+                      pages.teaser(a, self._people[a.author], article_path(a)))
+            self._fragments[a.id] = cached
+        return cached[1:]
+
+    def _article(self, n: pages.Noise, a: Article, h: dict, canonical: str) -> Response:
+        etag, body, _ = self._frag(a)
+        person = self._people[a.author]
+        oversized = self.oversized_bytes if a.kind == "oversized" else 0
+
+        def make() -> Response:
+            if a.kind == "malformed":
+                return self._html(pages.malformed_page(n, a, person, canonical), cache=REVALIDATE)
+            extra = self._inventory(oversized) if oversized else ""
+            path = article_path(a)
+            latest = [(article_path(x), x.title) for x in self.published()[:4] if x is not a][:3]
+            dom_id = n.hex()
+            html = pages.page(
+                n, title=a.title, main=pages.article_main(n, a, person, body, path, extra),
+                canonical=canonical, body_class="path-node page-node-type-article",
+                head=pages.article_head(a, person, canonical), shortlink=f"/node/{a.id}",
+                sidebar=pages.sidebar(n, latest, dom_id), view_dom_id=dom_id,
+                charset="windows-1252" if a.kind == "encoding" else "utf-8",
+                current=f"node\\/{a.id}")
+            return self._html(html, cache=REVALIDATE,
+                              charset="windows-1252" if a.kind == "encoding" else "UTF-8")
+
+        return self._validated(h, etag, a.modified, make)
+
+    def _inventory(self, size: int) -> str:
+        """A dataset table big enough to push the page past ``size`` bytes."""
+        if self._oversized_fill[0] != size:
+            rows, total, i = [], 0, 0
+            while total < size:
+                row = content.inventory_row(i)
+                rows.append(row)
+                total += len(row)
+                i += 1
+            table = ('\n<div class="field field--name-field-inventory"><h2>Appendix: dataset inventory</h2>\n'
+                     "<table><thead><tr><th>City</th><th>Dataset</th><th>Program</th><th>Frequency</th>"
+                     f"</tr></thead><tbody>\n{''.join(rows)}</tbody></table></div>")
+            self._oversized_fill = (size, table)
+        return self._oversized_fill[1]
+
+    def _hub(self, n: pages.Noise, query: str, canonical: str) -> Response:
+        try:
+            page_no = max(0, int(parse_qs(query).get("page", ["0"])[0]))
+        except ValueError:
+            page_no = 0
+        listing = self.published()
+        page_no = min(page_no, self.hub_page_count - 1)  # Drupal clamps to the last page
+        start = page_no * self.per_page
+        chunk = listing[start:start + self.per_page]
+        parts = "\x01".join(self._frag(a)[2] for a in chunk).split("\x00")
+        rows = [parts[0]]
+        for p in parts[1:]:
+            rows += (n.token(8), p)
+        teasers = "".join(rows).split("\x01") if chunk else []
+        dom_id = n.hex()
+        main = pages.hub_main(n, teasers, page_no, start + self.per_page < len(listing),
+                              self.extra_links, dom_id)
+        html = pages.page(n, title=pages.HUB_TITLE, main=main, canonical=canonical,
+                          body_class="path-node page-node-type-landing-page",
+                          shortlink=f"/node/{pages.HUB_NID}", view_dom_id=dom_id,
+                          current=f"node\\/{pages.HUB_NID}")
+        return self._html(html)
+
+    def _person(self, n: pages.Noise, p: Person, canonical: str) -> str:
+        mine = [(article_path(a), a.title, pages.human_date(a.published))
+                for a in self.published() if a.author == p.slug]
+        return pages.page(n, title=p.name, main=pages.person_main(n, p, mine), canonical=canonical,
+                          body_class="path-node page-node-type-person", current="node")
+
+    def _document(self, path: str, h: dict) -> Response:
+        ctype, data = self.documents[path]
+        meta = self._doc_meta.get(path)
+        if meta is None or meta[0] != data:
+            digest = hashlib.sha1(data).hexdigest()[:16]
+            modified = dt.datetime(2026, 11, 1, 9, tzinfo=dt.timezone.utc)
+            if meta is not None:
+                now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+                modified = max(now, meta[2] + dt.timedelta(seconds=1))
+            meta = (data, f'"{len(data):x}-{digest}"', modified)
+            self._doc_meta[path] = meta
+        return self._validated(h, meta[1], meta[2], lambda: self._plain(
+            200, ctype, data, "max-age=0, public", (("Accept-Ranges", "none"),)))
