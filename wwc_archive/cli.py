@@ -5,59 +5,20 @@ import sys
 
 import click
 
-from wwc_archive.config import ConfigError, database_path, load_config, programs_for_start_urls
+from wwc_archive.cli_options import (
+    CONTEXT_SETTINGS,
+    EXIT_BUSY,
+    UsageError,
+    config_option,
+    db_option,
+    load_config_or_exit,
+    open_existing_archive,
+)
+from wwc_archive.cli_report import report
+from wwc_archive.cli_schedule import schedule
+from wwc_archive.cli_serve import serve
+from wwc_archive.config import ConfigError, database_path, programs_for_start_urls
 from wwc_archive.formatting import change_lines, run_summary
-
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
-
-# Exit statuses shared by every command.
-EXIT_USAGE = 2  # bad flags or config (click's own usage errors use 2 as well)
-EXIT_BUSY = 3  # another crawl holds the archive
-
-
-class UsageError(click.ClickException):
-    """A one-line error for bad input, exit status 2."""
-
-    exit_code = EXIT_USAGE
-
-
-def db_option(fn):
-    return click.option(
-        "--db",
-        "db_path",
-        type=click.Path(dir_okay=False),
-        help="Archive file [default: $WWC_ARCHIVE_DB or ./wwc-archive.db]",
-    )(fn)
-
-
-def config_option(fn):
-    return click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False),
-        envvar="WWC_ARCHIVE_CONFIG",
-        help="TOML config file (see wwc-archive.example.toml)",
-    )(fn)
-
-
-def load_config_or_exit(path):
-    try:
-        return load_config(path)
-    except ConfigError as error:
-        raise UsageError(str(error)) from None
-
-
-def open_existing_archive(db_path):
-    """Open an archive that must already exist (read commands never create one)."""
-    import os
-
-    from archive import Archive
-
-    path = database_path(db_path)
-    if not os.path.exists(path):
-        raise UsageError(f"no archive at {path}: run `wwc-archive crawl` first or pass --db")
-    return Archive(path)
-
 
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(package_name="wwc-archive")
@@ -180,13 +141,6 @@ def demo(db_path, articles):
         raise UsageError(str(error)) from None
 
 
-# Commands defined by other packages are registered below.
-from wwc_archive.cli_schedule import schedule  # noqa: E402
-
-cli.add_command(schedule)
-from wwc_archive.cli_report import report  # noqa: E402
-
 cli.add_command(report)
-from wwc_archive.cli_serve import serve  # noqa: E402
-
 cli.add_command(serve)
+cli.add_command(schedule)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from wwc_archive.cli import CONTEXT_SETTINGS, UsageError, config_option, db_option, load_config_or_exit, \
+from wwc_archive.cli_options import CONTEXT_SETTINGS, UsageError, config_option, db_option, load_config_or_exit, \
     open_existing_archive
 from wwc_archive.config import ConfigError
 

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import click
 
-from wwc_archive.cli import CONTEXT_SETTINGS, UsageError, config_option, db_option, load_config_or_exit
+from wwc_archive.cli_options import CONTEXT_SETTINGS, UsageError, config_option, db_option, load_config_or_exit
 from wwc_archive.config import ConfigError, database_path
 
 

@@ -4,7 +4,7 @@ import socket
 
 import click
 
-from wwc_archive.cli import CONTEXT_SETTINGS, UsageError, db_option, open_existing_archive
+from wwc_archive.cli_options import CONTEXT_SETTINGS, UsageError, db_option, open_existing_archive
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)

@@ -1,0 +1,35 @@
+"""Docs that cannot rot: every command and option is in the README, the example config parses."""
+
+import click
+import pytest
+
+from reports.settings import ReportSettings
+from scheduler.options import ScheduleOptions
+from wwc_archive.cli import cli
+from wwc_archive.config import load_config
+
+README = open("README.md", encoding="utf-8").read()
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_every_command_is_documented(name):
+    assert f"wwc-archive {name}" in README
+
+
+def test_readme_starts_with_the_two_setup_commands():
+    first_lines = README.split("```sh", 1)[1].split("```", 1)[0]
+    assert "make demo" in first_lines and "make test" in first_lines
+
+
+@pytest.mark.parametrize("name", ["crawl", "changes", "runs", "report", "serve", "schedule"])
+def test_every_option_of_the_main_commands_is_documented(name):
+    for param in cli.commands[name].params:
+        if isinstance(param, click.Option) and not param.hidden and param.name != "help":
+            assert any(opt in README for opt in param.opts), f"{name} {param.opts}"
+
+
+def test_the_example_config_is_valid():
+    config = load_config("wwc-archive.example.toml")
+    assert config.programs[0].start_urls == ("https://datasmart.hks.harvard.edu/what-works-cities",)
+    ReportSettings.from_config(config.report)
+    ScheduleOptions.from_table(config.schedule)
