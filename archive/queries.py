@@ -49,6 +49,16 @@ def run_by_pid(db: Database, pid: int) -> dict | None:
     return _run_row(rows[0]) if rows else None
 
 
+def last_scheduled_start(db: Database, program: str) -> str | None:
+    """When the newest complete scheduled crawl of ``program`` started (ISO UTC), or None."""
+    row = db.execute(
+        "select max(started) from runs where trigger = 'scheduled' and status = 'complete' "
+        "and exists (select 1 from json_each(runs.programs) where value = ?)",
+        [program],
+    ).fetchone()
+    return row[0] if row else None
+
+
 CHANGE_SELECT = """
 select
   c.id, c.run_id, c.change, p.url, p.program, p.role,

@@ -4,6 +4,10 @@ import os
 import sqlite3
 from datetime import datetime, timezone
 
+from sqlite_utils import Database
+
+from archive import queries
+
 
 def parse_utc(text: str) -> datetime:
     """An archive timestamp (``YYYY-MM-DDTHH:MM:SSZ``) as an aware UTC datetime."""
@@ -18,15 +22,11 @@ def last_scheduled_start(db_path: str, program: str) -> datetime | None:
     """
     if not os.path.exists(db_path):
         return None
-    db = sqlite3.connect(f"file:{os.path.abspath(db_path)}?mode=ro", uri=True)
+    db = Database(sqlite3.connect(f"file:{os.path.abspath(db_path)}?mode=ro", uri=True))
     try:
-        if not db.execute("select 1 from sqlite_master where name = 'runs'").fetchone():
+        if not db["runs"].exists():
             return None
-        row = db.execute(
-            "select max(started) from runs where trigger = 'scheduled' and status = 'complete' "
-            "and exists (select 1 from json_each(runs.programs) where value = ?)",
-            [program],
-        ).fetchone()
+        started = queries.last_scheduled_start(db, program)
     finally:
         db.close()
-    return parse_utc(row[0]) if row and row[0] else None
+    return parse_utc(started) if started else None

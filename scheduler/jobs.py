@@ -72,10 +72,10 @@ class CrawlOutcome:
         return self.failure is None
 
 
-def crawl_command(config_path: str | None, db_path: str, wait: float, note: str | None) -> list[str]:
+def crawl_command(config_path: str | None, program: str, db_path: str, wait: float, note: str | None) -> list[str]:
     command = [sys.executable, "-m", "wwc_archive", "crawl"]
     if config_path:
-        command += ["--config", config_path]
+        command += ["--config", config_path, "--program", program]
     command += ["--db", db_path, "--trigger", "scheduled", "--wait", f"{wait:g}"]
     if note:
         command += ["--note", note]
@@ -103,9 +103,9 @@ def failure_reason(exit_status: int, run: dict | None) -> str | None:
 
 def run_crawl(program: str, db_path: str, config_path: str | None, *, wait: float, note: str | None,
               children: Children) -> CrawlOutcome:
-    """Crawl ``program`` (the only program of ``config_path``) and record the outcome in its run."""
+    """Crawl ``program`` of ``config_path`` and record the outcome in its run."""
     launched = datetime.now(timezone.utc).replace(microsecond=0)
-    pid, exit_status, stderr = children.run(crawl_command(config_path, db_path, wait, note))
+    pid, exit_status, stderr = children.run(crawl_command(config_path, program, db_path, wait, note))
     archive = Archive(db_path)
     try:
         run = queries.run_by_pid(archive.db, pid)

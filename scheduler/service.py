@@ -10,7 +10,6 @@ running crawl to stop, which marks its run interrupted.
 import logging
 import os
 import signal
-import tempfile
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -20,7 +19,6 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from scheduler import history, jobs, notify, planner
-from scheduler.configs import program_config_path
 from scheduler.options import ScheduleOptions, format_duration
 from wwc_archive.config import Config, ConfigError
 
@@ -65,7 +63,6 @@ class Service:
         notify.report_settings(config)  # a bad [report] table fails now, not after the first crawl
         self.children = jobs.Children()
         self.stopping = threading.Event()
-        self._workdir: tempfile.TemporaryDirectory | None = None
         self.scheduler = BackgroundScheduler(
             timezone=timezone.utc,
             executors={"default": ThreadPoolExecutor(max_workers=1)},
@@ -115,7 +112,6 @@ class Service:
     # Running -----------------------------------------------------------------
 
     def start(self) -> None:
-        self._workdir = tempfile.TemporaryDirectory(prefix="wwc-archive-schedule-")
         self.plan()
         self.scheduler.start()
         log.info("scheduler started: archive %s; %s", self.db_path, self.options.describe())
@@ -130,9 +126,6 @@ class Service:
             self.children.signal(signum)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
-        if self._workdir is not None:
-            self._workdir.cleanup()
-            self._workdir = None
         log.info("scheduler stopped")
 
     def serve_forever(self) -> None:
@@ -183,7 +176,8 @@ class Service:
             note = None
         log.info("run start: %s (planned for %s, attempt %d)%s", program, planned.isoformat(), attempt,
                  f": {note}" if note else "")
-        outcome = jobs.run_crawl(program, self.db_path, self._config_for(program),
+        config_path = os.path.abspath(self.config.path) if self.config.path else None
+        outcome = jobs.run_crawl(program, self.db_path, config_path,
                                  wait=self.options.lock_wait, note=note, children=self.children)
         run = outcome.run
         log.log(logging.INFO if outcome.ok else logging.WARNING,
@@ -203,10 +197,6 @@ class Service:
         else:
             self._alert(f"the crawl of {program} failed tonight",
                         notify.failed_night_text(outcome, attempt, self.db_path))
-
-    def _config_for(self, program: str) -> str | None:
-        directory = self._workdir.name if self._workdir else tempfile.gettempdir()
-        return program_config_path(self.config, program, directory)
 
     def _deliver(self, run_id: int) -> None:
         try:

@@ -70,6 +70,31 @@ DOWNLOAD_DELAY = 0
     assert "page" not in roles, "depth 0 follows no links"
 
 
+def test_crawl_program_picks_one_program_of_the_config(site, server, tmp_path):
+    config = tmp_path / "two.toml"
+    config.write_text(f"""
+[[program]]
+name = "hub"
+start_urls = ["{server.url}{site.hub_path}"]
+
+[[program]]
+name = "about"
+start_urls = ["{server.url}/about"]
+depth = 0
+
+[crawl.settings]
+AUTOTHROTTLE_ENABLED = false
+DOWNLOAD_DELAY = 0
+""")
+    db = tmp_path / "a.db"
+    run_cli("crawl", "--config", config, "--program", "about", "--db", db, check=True)
+    rows = json.loads(run_cli("changes", "--db", db, "--format", "json", check=True).stdout)
+    assert [(c["program"], c["url"]) for c in rows["changes"]] == [("about", server.url + "/about")]
+    assert rows["run"]["programs"] == ["about"]
+    result = invoke("crawl", "--config", str(config), "--program", "nope", "--db", str(db))
+    assert result.exit_code == 2 and "no program named 'nope'" in result.output
+
+
 BAD_INPUT = {
     "malformed -s": (["crawl", "-s", "NOEQUALS"], "-s expects NAME=VALUE"),
     "not a URL": (["crawl", "--start-url", "ftp://example.org/x"], "not an http(s) URL"),

@@ -301,18 +301,3 @@ def test_a_crawl_that_cannot_start_within_the_grace_time_is_mailed_as_missed(
     assert alert["Subject"].startswith(f"[wwc-archive] the crawl of {PROGRAM} planned for ")
     assert alert["Subject"].endswith(" was missed") and "misfire_grace_time (1s)" in alert.get_content()
     assert [run["status"] for run in runs(db_path)] == ["failed"], "the missed crawl never started"
-
-
-def test_each_program_of_a_config_gets_a_crawl_of_its_own(tmp_path):
-    from scheduler.configs import program_config_path
-
-    path = tmp_path / "two.toml"
-    path.write_text(
-        '[[program]]\nname = "one"\nstart_urls = ["http://127.0.0.1:9/a"]\n\n'
-        '[[program]]\nname = "two \\"quoted\\""\nstart_urls = ["http://127.0.0.1:9/b"]\ndepth = 2\n'
-        'schedule = "30 4 * * 1"\n[program.noise]\nextra_ignore_selectors = [".ad"]\n\n'
-        f"[crawl]\n{CRAWL}\n\n[report]\nreports_dir = \"r\"\n", encoding="utf-8")
-    config = load_config(path)
-    subset = load_config(program_config_path(config, 'two "quoted"', str(tmp_path)))
-    assert subset.programs == (config.programs[1],)
-    assert subset.crawl == config.crawl and subset.crawl["settings"]["DOWNLOAD_TIMEOUT"] == 3

@@ -29,12 +29,14 @@ def cli():
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @config_option
 @db_option
+@click.option("--program", "program_names", multiple=True, metavar="NAME",
+              help="Crawl only this configured program (repeatable)")
 @click.option("--start-url", "start_urls", multiple=True, help="Crawl these URLs instead of the configured programs")
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting")
 @click.option("--wait", type=float, default=0, show_default=True, help="Seconds to wait for another crawl to finish")
 @click.option("--trigger", default="manual", hidden=True)
 @click.option("--note", default=None, hidden=True)
-def crawl(config_path, db_path, start_urls, settings, wait, trigger, note):
+def crawl(config_path, db_path, program_names, start_urls, settings, wait, trigger, note):
     """Crawl every configured program once and record what changed.
 
     Example:
@@ -46,7 +48,7 @@ def crawl(config_path, db_path, start_urls, settings, wait, trigger, note):
 
     config = load_config_or_exit(config_path)
     try:
-        programs = programs_for_start_urls(list(start_urls)) if start_urls else config.programs
+        programs = programs_for_start_urls(list(start_urls)) if start_urls else config.select(program_names)
         overrides = parse_settings(settings)
     except ConfigError as error:
         raise UsageError(str(error)) from None

@@ -88,6 +88,16 @@ class Config:
     schedule: dict = field(default_factory=dict)
     path: str | None = None
 
+    def select(self, names) -> tuple[Program, ...]:
+        """The programs with these names (all of them when ``names`` is empty)."""
+        if not names:
+            return self.programs
+        known = {program.name: program for program in self.programs}
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise ConfigError(f"no program named {unknown[0]!r} in the config (known: {', '.join(known)})")
+        return tuple(known[name] for name in dict.fromkeys(names))
+
 
 def origin_of(url: str) -> str:
     """``scheme://host:port`` of a URL, with the default port made explicit."""
