@@ -26,18 +26,23 @@ class ArchiveBusy(Exception):
     """Another process holds the archive's crawl lock."""
 
 
-def _enable_wal(db: Database, attempts: int = 200) -> None:
-    """Switch to WAL. SQLite does not wait on the busy timeout for this, so a
-    process creating a new archive while another does retries instead."""
-    for _ in range(attempts):
+def _prepare(db: Database, attempts: int = 200) -> None:
+    """Switch to WAL and bring the schema up to date.
+
+    Two processes opening a brand-new archive at once can meet SQLITE_BUSY
+    where SQLite does not wait on the busy timeout (the journal-mode switch,
+    a read during it); both steps are idempotent, so they are retried.
+    """
+    for attempt in range(attempts):
         try:
-            if db.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal":
-                return
+            db.execute("PRAGMA journal_mode=WAL")
+            ensure_schema(db)
+            return
         except sqlite3.OperationalError as error:
-            if "locked" not in str(error):
+            if "locked" not in str(error) or attempt == attempts - 1:
                 raise
-        time.sleep(0.05)
-    raise sqlite3.OperationalError("could not switch the archive to WAL mode: it stays locked")
+            db.rollback()
+            time.sleep(0.05)
 
 
 def utcnow() -> str:
@@ -61,9 +66,8 @@ class Archive:
         self.path = os.fspath(path)
         self.db = Database(self.path)
         self.db.execute("PRAGMA busy_timeout=30000")  # first: the next statements may wait
-        _enable_wal(self.db)
         self.db.execute("PRAGMA synchronous=NORMAL")
-        ensure_schema(self.db)
+        _prepare(self.db)
 
     def close(self) -> None:
         self.db.close()
