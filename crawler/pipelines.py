@@ -1,33 +1,54 @@
-"""The only place crawl results leave Scrapy: records go to the archive's run writer."""
+"""The only place crawl results leave Scrapy: records go to the archive's writer."""
 
-from archive import Archive, FetchRecord
+import asyncio
+import logging
+
+from archive import FetchRecord
+from archive.background import ArchiveWriteError, BackgroundWriter
+
+logger = logging.getLogger(__name__)
+
+#: The crawler stat that says the archive could not be written (the run is then not complete).
+WRITE_ERROR_STAT = "wwc_archive/write_error"
 
 
 class ArchivePipeline:
-    """Hands each :class:`FetchRecord` to the archive, in batched transactions."""
+    """Hands each :class:`FetchRecord` to the archive, written in batched transactions
+    by a thread of its own. If writing fails, the crawl stops."""
 
-    def __init__(self, db_path: str, run_id: int, batch_size: int = 200):
+    def __init__(self, crawler, db_path: str, run_id: int, batch_size: int = 200):
+        self.crawler = crawler
         self.db_path = db_path
         self.run_id = run_id
         self.batch_size = batch_size
-        self.archive = None
         self.writer = None
 
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
-        return cls(settings.get("WWC_ARCHIVE_DB"), settings.getint("WWC_RUN_ID"),
+        return cls(crawler, settings.get("WWC_ARCHIVE_DB"), settings.getint("WWC_RUN_ID"),
                    settings.getint("WWC_BATCH_SIZE", 200))
 
     def open_spider(self, spider=None):
-        self.archive = Archive(self.db_path)
-        self.writer = self.archive.writer(self.run_id, batch_size=self.batch_size)
+        self.writer = BackgroundWriter(self.db_path, self.run_id, batch_size=self.batch_size)
 
     def process_item(self, item, spider=None):
-        if isinstance(item, FetchRecord):
-            self.writer.add(item)
+        if isinstance(item, FetchRecord) and not self.crawler.stats.get_value(WRITE_ERROR_STAT):
+            try:
+                self.writer.add(item)
+            except ArchiveWriteError as error:
+                self.failed(error)
         return item
 
     def close_spider(self, spider=None):
-        self.writer.flush()
-        self.archive.close()
+        try:
+            self.writer.close()
+        except ArchiveWriteError as error:
+            self.crawler.stats.set_value(WRITE_ERROR_STAT, str(error))
+            logger.error("%s", error)
+
+    def failed(self, error: ArchiveWriteError) -> None:
+        self.crawler.stats.set_value(WRITE_ERROR_STAT, str(error))
+        logger.error("%s; stopping the crawl", error)
+        asyncio.get_event_loop().create_task(
+            self.crawler.engine.close_spider_async(reason="archive write failed"))

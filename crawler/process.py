@@ -9,6 +9,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from archive import Archive
+from crawler.pipelines import WRITE_ERROR_STAT
 from crawler.settings import crawl_settings
 from crawler.spiders.program import ProgramSpider
 
@@ -49,6 +50,9 @@ def _run_locked(archive, programs, db_path, crawl_options, overrides, trigger, n
             archive.finish_run(run_id, "interrupted", note="the crawl process failed")
             raise
         reason = closed.get("reason")
+        write_error = crawler.stats.get_value(WRITE_ERROR_STAT)
+        if write_error:
+            return archive.finish_run(run_id, "interrupted", note=f"the archive could not be written: {write_error}")
         if reason == "finished":
             return archive.finish_run(run_id, "complete", note=note)
         return archive.finish_run(run_id, "interrupted", note=f"crawl stopped early ({reason or 'no spider ran'})")

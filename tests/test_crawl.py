@@ -213,3 +213,19 @@ def test_sigterm_stops_gracefully_and_marks_the_run_interrupted(site, server, cr
     assert "interrupted" in out
     run = sqlite_utils.Database(db_path)["runs"].get(1)
     assert run["status"] == "interrupted" and run["removed"] == 0
+
+
+def test_a_failing_archive_write_stops_the_crawl_and_the_run_is_not_complete(site, server, crawl, db_path):
+    crawl()
+    db = sqlite_utils.Database(db_path)
+    db.execute("create trigger disk_full before insert on snapshots when "
+               "(select count(*) from snapshots) >= 30 begin select raise(abort, 'disk full'); end")
+    db.close()
+    result = crawl("-s", "WWC_BATCH_SIZE=5", check=False)
+    assert result.returncode == 1
+    run = sqlite_utils.Database(db_path)["runs"].get(2)
+    assert run["status"] == "interrupted" and "disk full" in run["note"]
+    assert run["removed"] == 0
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("select count(*) from snapshots").fetchone()[0] == 30
