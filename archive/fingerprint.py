@@ -19,8 +19,8 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 def normalize_text(text: str) -> str:
     """Fold runs of spaces, trim lines, keep one blank line between paragraphs."""
-    lines = (_SPACE.sub(" ", line).strip() for line in text.splitlines())
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    lines = _SPACE.sub(" ", text).split("\n")
+    return _BLANK_LINES.sub("\n\n", "\n".join(line.strip() for line in lines)).strip()
 
 
 def normalized(extracted: Extracted) -> Extracted:

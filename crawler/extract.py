@@ -1,28 +1,34 @@
 """What a page says: title, author, date, main text and links, with the noise removed.
 
-Pure functions over a parsel ``Selector`` (Scrapy's ``response.selector``), so
-the page is parsed once and the extraction is tested on plain HTML strings.
-Text comes from html-text, which renders an lxml tree roughly as a browser
-would lay it out; the noise rules decide what is removed first. The CSS
-selectors of the rules are compiled to XPath once per rule set, since this
-runs for every page of every crawl.
+Pure functions of the page's decoded HTML (Scrapy's ``response.text``), tested
+directly on HTML strings. Text comes from html-text, which renders an lxml
+tree roughly as a browser would lay it out; the noise rules decide what is
+removed first.
+
+This runs for every page of every crawl, so the page is parsed with lxml's
+plain HTML parser (``lxml.html`` builds a Python object per element through a
+Python class lookup, which costs more than the parse) and the rules' CSS
+selectors are compiled to XPath once per rule set.
 """
 
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
 import html_text
 from cssselect import HTMLTranslator
 from lxml import etree
-from parsel import Selector
 
 from archive.records import Extracted
-from crawler.urls import normalize_url
+from crawler.urls import is_document, normalize_url
 from wwc_archive.config import NoiseRules
 
 TITLE_SUFFIX = re.compile(r"\s+[|–-]\s+[^|–-]+$")
-NEXT_PAGE = ('a[rel~="next"]', 'link[rel~="next"]', ".pager__item--next a", ".js-pager__items a")
+#: Candidates for the next page of a listing: links with a rel, then links in a pager.
+REL_LINKS = "descendant::a[@rel and @href] | descendant::link[@rel and @href]"
+PAGER_LINKS = ("descendant::*[contains(@class, 'pager__item--next') or contains(@class, 'js-pager__items')]"
+               "/descendant::a[@href]")
 AUTHOR = (".node--view-mode-full .field--name-field-author", 'a[rel~="author"]')
 PUBLISHED = (".node--view-mode-full time",)
 
@@ -36,12 +42,25 @@ class PageContent:
     next_page: str | None
 
 
-def extract_page(selector: Selector, url: str, rules: NoiseRules) -> PageContent:
-    """Extract a page's content. Removes the ignored elements from ``selector``'s tree."""
+_parsers = threading.local()
+
+
+def parse_html(text: str):
+    """The lxml tree of a page, as forgiving of broken markup as a browser."""
+    parser = getattr(_parsers, "parser", None)
+    if parser is None:  # a parser object is costly to make and not thread-safe: one per thread
+        parser = _parsers.parser = etree.HTMLParser(recover=True, encoding="utf-8", remove_comments=True,
+                                                    remove_pis=True)
+    root = etree.fromstring(text.replace("\x00", "").encode("utf-8", "surrogatepass") or b"<html/>", parser)
+    return root if root is not None else etree.fromstring(b"<html/>", parser)
+
+
+def extract_page(text: str, url: str, rules: NoiseRules, find_next: bool = True) -> PageContent:
+    """Extract a page's content from its decoded HTML (and its next page, if asked)."""
     queries = compiled(rules)
-    root = selector.root
+    root = parse_html(text)
     meta = _meta(root)
-    next_href = _first_attr(queries.next_page(root), "href")
+    next_href = _next_href(root, queries) if find_next else ""
     content = _content_area(root, queries)
     # Only a page's own byline counts: a listing's teasers have authors and dates too.
     author = meta.get("author") or _first_text(queries.author(root))
@@ -51,18 +70,14 @@ def extract_page(selector: Selector, url: str, rules: NoiseRules) -> PageContent
         _drop(node)
     title = _first_text(content.iter("h1")) or _first_text(queries.main_h1(root)) or meta.get("og:title") \
         or _first_text(root.iter("title"))
-    links = []
-    for anchor in content.iter("a"):
-        link = normalize_url(anchor.get("href") or "", url, rules.ignore_query_params)
-        if link and link not in links:
-            links.append(link)
+    links = _links(content, url, rules)
     text = html_text.etree_to_text(content)
     for pattern in queries.text_patterns:
         text = pattern.sub("", text)
     return PageContent(
         extracted=Extracted(title=TITLE_SUFFIX.sub("", title), author=author, published=published, text=text,
                             links=tuple(sorted(links))),
-        links=tuple(links),
+        links=links,
         next_page=normalize_url(next_href, url, rules.ignore_query_params) if next_href else None,
     )
 
@@ -71,7 +86,8 @@ def extract_page(selector: Selector, url: str, rules: NoiseRules) -> PageContent
 class _Queries:
     content: tuple[etree.XPath, ...]
     noise: etree.XPath
-    next_page: etree.XPath
+    rel_links: etree.XPath
+    pager_links: etree.XPath
     author: etree.XPath
     published: etree.XPath
     main_h1: etree.XPath
@@ -90,14 +106,32 @@ def compiled(rules: NoiseRules) -> _Queries:
     noise = " | ".join(translator.css_to_xpath(css, prefix="descendant::") for css in rules.ignore_selectors)
     return _Queries(
         content=tuple(_xpath([css]) for css in rules.content_selectors),
-        noise=etree.XPath(noise + " | descendant::comment() | descendant::processing-instruction()"
-                          if noise else "descendant::comment() | descendant::processing-instruction()"),
-        next_page=_xpath(NEXT_PAGE),
+        noise=etree.XPath(noise or "self::*[false()]"),
+        rel_links=etree.XPath(REL_LINKS),
+        pager_links=etree.XPath(PAGER_LINKS),
         author=_xpath(AUTHOR),
         published=_xpath(PUBLISHED),
         main_h1=_xpath(["main h1"]),
         text_patterns=tuple(re.compile(pattern) for pattern in rules.ignore_text_patterns),
     )
+
+
+def document_links(text: str, url: str, rules: NoiseRules) -> tuple[str, ...]:
+    """Just the links to documents (PDF, DOCX, …) in a page's content area, for a
+    page whose extraction is deferred."""
+    content = _content_area(parse_html(text), compiled(rules))
+    return _links(content, url, rules, only=is_document)
+
+
+def _links(content, url: str, rules: NoiseRules, only=None) -> tuple[str, ...]:
+    links = []
+    for href in content.xpath("descendant::a/@href", smart_strings=False):
+        if only is not None and not only(href):
+            continue
+        link = normalize_url(href, url, rules.ignore_query_params)
+        if link and link not in links:
+            links.append(link)
+    return tuple(links)
 
 
 def _meta(root) -> dict[str, str]:
@@ -125,6 +159,14 @@ def _first_attr(elements, name: str) -> str:
         if value:
             return value
     return ""
+
+
+def _next_href(root, queries: _Queries) -> str:
+    """``rel="next"`` (Drupal's load-more pager has it), else the first link of a pager."""
+    for element in queries.rel_links(root):
+        if "next" in element.get("rel").lower().split():
+            return element.get("href").strip()
+    return _first_attr(queries.pager_links(root), "href")
 
 
 def _content_area(root, queries: _Queries):

@@ -1,10 +1,11 @@
-"""The only place crawl results leave Scrapy: records go to the archive's writer."""
+"""The only place crawl results leave Scrapy: records go to the storage process."""
 
 import asyncio
 import logging
 
 from archive import FetchRecord
-from archive.background import ArchiveWriteError, BackgroundWriter
+from crawler.items import PageToExtract
+from crawler.storage import StorageError, StorageProcess
 
 logger = logging.getLogger(__name__)
 
@@ -13,15 +14,15 @@ WRITE_ERROR_STAT = "wwc_archive/write_error"
 
 
 class ArchivePipeline:
-    """Hands each :class:`FetchRecord` to the archive, written in batched transactions
-    by a thread of its own. If writing fails, the crawl stops."""
+    """Hands each record to the storage process, which writes it to the archive
+    in batched transactions. If storing fails, the crawl stops."""
 
     def __init__(self, crawler, db_path: str, run_id: int, batch_size: int = 200):
         self.crawler = crawler
         self.db_path = db_path
         self.run_id = run_id
         self.batch_size = batch_size
-        self.writer = None
+        self.storage = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -30,25 +31,26 @@ class ArchivePipeline:
                    settings.getint("WWC_BATCH_SIZE", 200))
 
     def open_spider(self, spider=None):
-        self.writer = BackgroundWriter(self.db_path, self.run_id, batch_size=self.batch_size)
+        rules = {name: program.noise for name, program in self.crawler.spider.programs.items()}
+        self.storage = StorageProcess(self.db_path, self.run_id, rules, batch_size=self.batch_size)
 
     def process_item(self, item, spider=None):
-        if isinstance(item, FetchRecord) and not self.crawler.stats.get_value(WRITE_ERROR_STAT):
+        if isinstance(item, (FetchRecord, PageToExtract)) and not self.crawler.stats.get_value(WRITE_ERROR_STAT):
             try:
-                self.writer.add(item)
-            except ArchiveWriteError as error:
+                self.storage.add(item)
+            except StorageError as error:
                 self.failed(error)
         return item
 
     def close_spider(self, spider=None):
         try:
-            self.writer.close()
-        except ArchiveWriteError as error:
+            self.storage.close()
+        except StorageError as error:
             self.crawler.stats.set_value(WRITE_ERROR_STAT, str(error))
-            logger.error("%s", error)
+            logger.error("storing the crawl failed: %s", error)
 
-    def failed(self, error: ArchiveWriteError) -> None:
+    def failed(self, error: StorageError) -> None:
         self.crawler.stats.set_value(WRITE_ERROR_STAT, str(error))
-        logger.error("%s; stopping the crawl", error)
+        logger.error("storing the crawl failed: %s; stopping the crawl", error)
         asyncio.get_event_loop().create_task(
             self.crawler.engine.close_spider_async(reason="archive write failed"))

@@ -11,7 +11,8 @@ from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import TextResponse
 
 from archive.records import Extracted, FetchRecord
-from crawler.extract import extract_page
+from crawler.extract import document_links, extract_page
+from crawler.items import PageToExtract
 from crawler.middlewares import OutOfScope
 from crawler.urls import in_scope, is_document, normalize_url
 
@@ -133,7 +134,7 @@ class ProgramSpider(scrapy.Spider):
             yield self.record(response)
             return
         program = self.programs[response.meta["program"]]
-        content = extract_page(response.selector, response.url, program.noise)
+        content = extract_page(response.text, response.url, program.noise)
         yield from self.follow(content.links, program, depth=1)
         listing = {"response": response, "extracted": content.extracted, "paragraphs": [],
                    "links": set(content.extracted.links), "pages": {response.meta["url"]}}
@@ -147,7 +148,7 @@ class ProgramSpider(scrapy.Spider):
             yield self.listing_failed(listing, f"Show more page {response.url} answered {response.status}")
             return
         program = self.programs[response.meta["program"]]
-        content = extract_page(response.selector, response.url, program.noise)
+        content = extract_page(response.text, response.url, program.noise)
         yield self.record(response, extracted=content.extracted)
         yield from self.follow(content.links, program, depth=1)
         add_paragraphs(listing["paragraphs"], content.extracted.text)
@@ -178,9 +179,16 @@ class ProgramSpider(scrapy.Spider):
             yield self.record(response, extracted=self.document_fields(response),
                               role="document" if document else None)
             return
-        content = extract_page(response.selector, response.url, program.noise)
+        depth = response.meta["depth"]
+        if depth >= program.depth:
+            # A leaf: beyond it only documents are followed, so the storage process
+            # extracts its content, beside the crawl instead of inside it.
+            yield PageToExtract(self.record(response), response.text)
+            yield from self.follow(document_links(response.text, response.url, program.noise), program, depth + 1)
+            return
+        content = extract_page(response.text, response.url, program.noise)
         yield self.record(response, extracted=content.extracted)
-        yield from self.follow(content.links, program, depth=response.meta["depth"] + 1)
+        yield from self.follow(content.links, program, depth=depth + 1)
 
     def failed(self, failure):
         """Timeouts, resets, size cap, robots.txt, out-of-scope redirects."""

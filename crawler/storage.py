@@ -1,0 +1,105 @@
+"""The storage process: extracts deferred pages and writes records to the archive.
+
+The crawl hands records over a bounded queue to a child process (started with
+``spawn``: the crawl's reactor and threads are not forked), so extraction,
+compression, hashing and SQLite run beside the crawl on another core instead
+of sharing its interpreter. The child writes batched transactions through
+:class:`archive.RunWriter`; killing the crawl loses at most the batch in hand.
+"""
+
+import multiprocessing
+import os
+import queue
+import signal
+from dataclasses import replace
+
+from archive import Archive, FetchRecord
+from crawler.extract import extract_page
+from crawler.items import PageToExtract
+
+_STOP = None
+
+
+class StorageError(RuntimeError):
+    """The storage process failed; what it had committed before stays."""
+
+
+class StorageProcess:
+    def __init__(self, db_path: str, run_id: int, rules_by_program: dict, batch_size: int = 200,
+                 max_delay: float = 2.0, max_pending: int = 2000):
+        context = multiprocessing.get_context("spawn")
+        self._inbox = context.Queue(max_pending)
+        self._outbox = context.Queue()
+        self.error: str | None = None
+        self._process = context.Process(
+            target=run_storage,
+            args=(db_path, run_id, rules_by_program, batch_size, max_delay, os.getpid(), self._inbox, self._outbox),
+            name="wwc-archive-storage",
+            daemon=True,
+        )
+        self._process.start()
+
+    def add(self, item: FetchRecord | PageToExtract) -> None:
+        """Queue a record; raises :class:`StorageError` once the process has failed."""
+        self._check()
+        self._inbox.put(item)
+
+    def close(self) -> None:
+        """Write what is queued, stop the process, and raise if anything failed."""
+        if self._process.is_alive():
+            self._inbox.put(_STOP)
+        self._process.join()
+        self._check(block=True)
+        if self.error is None and self._process.exitcode != 0:
+            self.error = f"the storage process exited with status {self._process.exitcode}"
+        if self.error is not None:
+            raise StorageError(self.error)
+
+    def _check(self, block: bool = False) -> None:
+        if self.error is None:
+            try:
+                status, message = self._outbox.get(block=block, timeout=5 if block else None)
+            except queue.Empty:
+                return
+            if status == "error":
+                self.error = message
+        if self.error is not None and not block:
+            raise StorageError(self.error)
+
+
+def run_storage(db_path, run_id, rules_by_program, batch_size, max_delay, parent_pid, inbox, outbox) -> None:
+    """The storage process's main loop."""
+    # Ctrl-C reaches the whole process group: the crawl decides when storage stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    archive = None
+    try:
+        archive = Archive(db_path)
+        writer = archive.writer(run_id, batch_size=batch_size, max_delay=max_delay)
+        while True:
+            try:
+                item = inbox.get(timeout=max_delay)
+            except queue.Empty:
+                if os.getppid() != parent_pid:
+                    return  # the crawl was killed: stop, as it did, without the batch in hand
+                writer.flush()  # a quiet spell: put what is buffered on disk
+                continue
+            if item is _STOP:
+                break
+            writer.add(extracted_record(item, rules_by_program))
+        writer.flush()
+        outbox.put(("ok", None))
+    except BaseException as error:  # reported to the crawl, which stops
+        outbox.put(("error", f"{type(error).__name__}: {error}"))
+        while inbox.get() is not _STOP:  # keep the crawl's puts from blocking until it stops
+            pass
+    finally:
+        if archive is not None:
+            archive.close()
+
+
+def extracted_record(item, rules_by_program) -> FetchRecord:
+    if isinstance(item, PageToExtract):
+        record = item.record
+        content = extract_page(item.html, record.url, rules_by_program[record.program], find_next=False)
+        return replace(record, extracted=content.extracted)
+    return item
