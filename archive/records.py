@@ -1,6 +1,7 @@
 """What the crawler hands to the archive: one fetch of one URL."""
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 #: Outcomes of a fetch. Only ``gone`` (404/410) can lead to a removal, and only
 #: when the run completes; ``failed`` (5xx, timeouts, resets, robots.txt, size
@@ -10,6 +11,14 @@ OUTCOMES = ("ok", "not_modified", "gone", "failed")
 #: Roles of a page: a program's hub, one of its "Show more" pages, a page it
 #: links to, or a document (PDF, DOCX, XLSX) archived as bytes.
 ROLES = ("program", "pager", "page", "document")
+
+def utcnow() -> str:
+    """Now, as the archive writes times: ``YYYY-MM-DDTHH:MM:SSZ`` in UTC."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+#: Response headers kept with each snapshot (lower-case names).
+KEPT_HEADERS = ("content-type", "etag", "last-modified", "location")
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,13 @@ from filelock import FileLock, Timeout
 from sqlite_utils import Database
 
 from archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
-from archive.records import Extracted, FetchRecord
+from archive.records import KEPT_HEADERS, Extracted, FetchRecord, utcnow
 from archive.schema import ensure_schema
 from archive.textdiff import content_summary, unified_text_diff
 
 #: zlib level 1: within 10% of level 6's size on Drupal pages, at under half the time.
 ZLIB_LEVEL = 1
 
-#: Response headers kept with each snapshot.
-KEPT_HEADERS = ("content-type", "etag", "last-modified", "location")
 
 
 class ArchiveBusy(Exception):
@@ -46,10 +44,6 @@ def _prepare(db: Database, attempts: int = 200) -> None:
                 raise
             db.rollback()
             time.sleep(0.05)
-
-
-def utcnow() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ Read-only: everything comes through :mod:`archive.queries` or plain selects.
 from datetime import datetime, timezone
 
 from archive import queries
+from archive.records import utcnow
 from reports.settings import ReportSettings
 from reports.worddiff import trim_diff, word_diff
 
@@ -60,7 +61,7 @@ def report_data(db, run_id: int | None = None, since: str | None = None,
         "pages_checked": sum(run["pages_checked"] or 0 for run in runs),
         "pages_failed": len(failures),
         "archive_url": settings.archive_url,
-        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generated": utcnow(),
         "title": report_title(runs, counts, since, len(failures)),
     }
 

@@ -1,7 +1,6 @@
 """The spider: program pages with their "Show more" pages, the pages they link to,
 and every page archived before. It only fetches and yields records."""
 
-from datetime import datetime, timezone
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
@@ -10,13 +9,11 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import TextResponse
 
-from archive.records import Extracted, FetchRecord
+from archive.records import KEPT_HEADERS, Extracted, FetchRecord, utcnow
 from crawler.extract import document_links, extract_page
 from crawler.items import PageToExtract
 from crawler.middlewares import OutOfScope
 from crawler.urls import in_scope, is_document, normalize_url
-
-KEPT_HEADERS = ("content-type", "etag", "last-modified", "location")
 
 
 def outcome_for(status: int) -> str:
@@ -42,10 +39,6 @@ def add_paragraphs(paragraphs: list[str], text: str) -> None:
         if paragraph and paragraph not in seen:
             paragraphs.append(paragraph)
             seen.add(paragraph)
-
-
-def utcnow() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ProgramSpider(scrapy.Spider):
