@@ -18,6 +18,7 @@ from crawler.extract import extract_page
 from crawler.items import PageToExtract
 
 _STOP = None
+_QUIET = object()
 
 
 class StorageError(RuntimeError):
@@ -79,13 +80,17 @@ def run_storage(db_path, run_id, rules_by_program, batch_size, max_delay, parent
             try:
                 item = inbox.get(timeout=max_delay)
             except queue.Empty:
-                if os.getppid() != parent_pid:
-                    return  # the crawl was killed: stop, as it did, without the batch in hand
-                writer.flush()  # a quiet spell: put what is buffered on disk
-                continue
+                item = _QUIET
+            if os.getppid() != parent_pid:
+                # The crawl was killed: stop as it did, without the batch in hand, and
+                # before the next crawl (free to start now) sees this run's pages change.
+                return
             if item is _STOP:
                 break
-            writer.add(extracted_record(item, rules_by_program))
+            if item is _QUIET:
+                writer.flush()  # a quiet spell: put what is buffered on disk
+            else:
+                writer.add(extracted_record(item, rules_by_program))
         writer.flush()
         outbox.put(("ok", None))
     except BaseException as error:  # reported to the crawl, which stops

@@ -229,3 +229,21 @@ def test_a_failing_archive_write_stops_the_crawl_and_the_run_is_not_complete(sit
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
         assert conn.execute("select count(*) from snapshots").fetchone()[0] == 30
+
+
+def test_redirects_are_followed_in_scope_and_never_out_of_it(site, server, crawl, db_path):
+    other_site = DemoSite(n_articles=2, seed=3)
+    with DemoServer(other_site) as other:
+        moved, escaped = site.articles[0], site.articles[1]
+        site.redirects[site.article_path(moved)] = "/news/article/moved-here-1"
+        site.redirects["/news/article/moved-here-1"] = site.article_path(site.articles[2])
+        site.redirects[site.article_path(escaped)] = other.url + other_site.hub_path
+        crawl()
+        assert other.requests == [], "a redirect out of scope is never requested"
+    db = sqlite_utils.Database(db_path)
+    rows = {row["url"]: row for row in db.query(
+        "select p.url, s.outcome, s.error, s.final_url from snapshots s join pages p on p.id = s.page_id")}
+    followed = rows[server.url + site.article_path(moved)]
+    assert followed["outcome"] == "ok" and followed["final_url"] == server.url + site.article_path(site.articles[2])
+    blocked = rows[server.url + site.article_path(escaped)]
+    assert blocked["outcome"] == "failed" and "redirected out of scope" in blocked["error"]

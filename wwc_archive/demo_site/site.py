@@ -54,6 +54,8 @@ class DemoSite:
         self.oversized_bytes = oversized_bytes
         self.robots_disallow = ["/user/", "/search", "/admin/"]
         self.extra_links: list[str] = []
+        #: path -> absolute or relative URL answered with a 301 (a moved page)
+        self.redirects: dict[str, str] = {}
         self.documents = content.make_documents()
         self.people, self.articles = content.generate(seed, n_articles, n_people, special_pages)
         self._people = {p.slug: p for p in self.people}
@@ -204,6 +206,8 @@ class DemoSite:
         n = pages.Noise(self.noise, random.Random(self._noise_rng.getrandbits(64)))
         host = h.get("host", "127.0.0.1")
         with self._lock:
+            if path in self.redirects:
+                return Response(301, [("Location", self.redirects[path]), ("Content-Length", "0")])
             mode = self._take_failure(path)
             if mode == "reset":
                 return Response(0, [], action="reset")
