@@ -21,7 +21,7 @@ from cssselect import HTMLTranslator
 from lxml import etree
 
 from archive.records import Extracted
-from crawler.urls import is_document, normalize_url
+from crawler.urls import DOCUMENT_EXTENSIONS, is_document, normalize_url
 from wwc_archive.config import NoiseRules
 
 TITLE_SUFFIX = re.compile(r"\s+[|–-]\s+[^|–-]+$")
@@ -119,6 +119,9 @@ def compiled(rules: NoiseRules) -> _Queries:
 def document_links(text: str, url: str, rules: NoiseRules) -> tuple[str, ...]:
     """Just the links to documents (PDF, DOCX, …) in a page's content area, for a
     page whose extraction is deferred."""
+    lowered = text.lower()
+    if not any(extension in lowered for extension in DOCUMENT_EXTENSIONS):
+        return ()  # most pages link no document: no need to parse them here
     content = _content_area(parse_html(text), compiled(rules))
     return _links(content, url, rules, only=is_document)
 

@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import time
 from dataclasses import replace
 
 from archive import Archive, FetchRecord
@@ -19,6 +20,8 @@ from crawler.items import PageToExtract
 
 _STOP = None
 _QUIET = object()
+HANDOVER_SIZE = 32
+HANDOVER_DELAY = 0.5
 
 
 class StorageError(RuntimeError):
@@ -27,11 +30,13 @@ class StorageError(RuntimeError):
 
 class StorageProcess:
     def __init__(self, db_path: str, run_id: int, rules_by_program: dict, batch_size: int = 200,
-                 max_delay: float = 2.0, max_pending: int = 2000):
+                 max_delay: float = 2.0, max_pending: int = 100):
         context = multiprocessing.get_context("spawn")
         self._inbox = context.Queue(max_pending)
         self._outbox = context.Queue()
         self.error: str | None = None
+        self._bundle: list = []
+        self._handed_over = time.monotonic()
         self._process = context.Process(
             target=run_storage,
             args=(db_path, run_id, rules_by_program, batch_size, max_delay, os.getpid(), self._inbox, self._outbox),
@@ -41,13 +46,27 @@ class StorageProcess:
         self._process.start()
 
     def add(self, item: FetchRecord | PageToExtract) -> None:
-        """Queue a record; raises :class:`StorageError` once the process has failed."""
+        """Queue a record; raises :class:`StorageError` once the process has failed.
+
+        Records cross to the process in small bundles (a queue transfer costs
+        more than the pickling), at least every ``HANDOVER_DELAY`` seconds.
+        """
         self._check()
-        self._inbox.put(item)
+        self._bundle.append(item)
+        now = time.monotonic()
+        if len(self._bundle) >= HANDOVER_SIZE or now - self._handed_over > HANDOVER_DELAY:
+            self._hand_over(now)
+
+    def _hand_over(self, now: float) -> None:
+        if self._bundle:
+            self._inbox.put(self._bundle)
+            self._bundle = []
+        self._handed_over = now
 
     def close(self) -> None:
         """Write what is queued, stop the process, and raise if anything failed."""
         if self._process.is_alive():
+            self._hand_over(time.monotonic())
             self._inbox.put(_STOP)
         self._process.join()
         self._check(block=True)
@@ -89,8 +108,9 @@ def run_storage(db_path, run_id, rules_by_program, batch_size, max_delay, parent
                 break
             if item is _QUIET:
                 writer.flush()  # a quiet spell: put what is buffered on disk
-            else:
-                writer.add(extracted_record(item, rules_by_program))
+                continue
+            for record in item:
+                writer.add(extracted_record(record, rules_by_program))
         writer.flush()
         outbox.put(("ok", None))
     except BaseException as error:  # reported to the crawl, which stops
