@@ -49,48 +49,35 @@ def test_archive_path_defaults_to_the_environment_variable(site, server, tmp_pat
     assert "complete" in invoke("runs", env={"WWC_ARCHIVE_DB": str(path)}).output
 
 
-def test_crawl_reads_programs_from_a_toml_config(site, server, tmp_path):
+def test_crawl_reads_programs_from_a_toml_config_and_picks_one(site, server, tmp_path):
     config = tmp_path / "wwc-archive.toml"
-    config.write_text(f"""
-[[program]]
-name = "wwc-local"
-start_urls = ["{server.url}{site.hub_path}"]
-depth = 0
-
-[crawl.settings]
-AUTOTHROTTLE_ENABLED = false
-DOWNLOAD_DELAY = 0
-""")
-    db = tmp_path / "a.db"
-    run_cli("crawl", "--config", config, "--db", db, check=True)
-    rows = json.loads(run_cli("changes", "--db", db, "--format", "json", check=True).stdout)
-    programs = {c["program"] for c in rows["changes"]}
-    assert programs == {"wwc-local"}
-    roles = {c["role"] for c in rows["changes"]}
-    assert "page" not in roles, "depth 0 follows no links"
-
-
-def test_crawl_program_picks_one_program_of_the_config(site, server, tmp_path):
-    config = tmp_path / "two.toml"
     config.write_text(f"""
 [[program]]
 name = "hub"
 start_urls = ["{server.url}{site.hub_path}"]
+depth = 0
 
 [[program]]
 name = "about"
 start_urls = ["{server.url}/about"]
-depth = 0
 
 [crawl.settings]
 AUTOTHROTTLE_ENABLED = false
 DOWNLOAD_DELAY = 0
 """)
     db = tmp_path / "a.db"
-    run_cli("crawl", "--config", config, "--program", "about", "--db", db, check=True)
-    rows = json.loads(run_cli("changes", "--db", db, "--format", "json", check=True).stdout)
-    assert [(c["program"], c["url"]) for c in rows["changes"]] == [("about", server.url + "/about")]
-    assert rows["run"]["programs"] == ["about"]
+
+    def crawl_changes(*args):
+        run_cli("crawl", "--config", config, "--db", db, *args, check=True)
+        return json.loads(run_cli("changes", "--db", db, "--format", "json", check=True).stdout)
+
+    about = crawl_changes("--program", "about")
+    assert [(c["program"], c["url"]) for c in about["changes"]] == [("about", server.url + "/about")]
+    assert about["run"]["programs"] == ["about"]
+    both = crawl_changes()
+    assert both["run"]["programs"] == ["hub", "about"]
+    assert {c["program"] for c in both["changes"]} == {"hub"}
+    assert "page" not in {c["role"] for c in both["changes"]}, "depth 0 follows no links"
     result = invoke("crawl", "--config", str(config), "--program", "nope", "--db", str(db))
     assert result.exit_code == 2 and "no program named 'nope'" in result.output
 
