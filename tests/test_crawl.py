@@ -247,3 +247,17 @@ def test_redirects_are_followed_in_scope_and_never_out_of_it(site, server, crawl
     assert followed["outcome"] == "ok" and followed["final_url"] == server.url + site.article_path(site.articles[2])
     blocked = rows[server.url + site.article_path(escaped)]
     assert blocked["outcome"] == "failed" and "redirected out of scope" in blocked["error"]
+
+
+def test_pages_robots_txt_newly_forbids_are_failed_fetches_not_removals(site, server, crawl, db_path):
+    crawl()
+    site.robots_disallow.append("/people/")
+    first_crawl_requests = len(server.requests)
+    crawl()
+    assert not any(r.path.startswith("/people/") for r in server.requests[first_crawl_requests:])
+    assert changes_json(db_path)["changes"] == []
+    db = sqlite_utils.Database(db_path)
+    errors = [row["error"] for row in db.query(
+        "select s.error from snapshots s join pages p on p.id = s.page_id "
+        "where s.run_id = 2 and p.url like '%/people/%'")]
+    assert errors and all("robots.txt" in error.lower() for error in errors)
