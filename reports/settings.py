@@ -24,7 +24,7 @@ class ReportSettings:
     smtp_timeout: float = 30.0
     sender: str = "wwc-archive@localhost"
     recipients: tuple[str, ...] = ()
-    reports_dir: str = "reports"
+    reports_dir: str = "wwc-archive-reports"
     #: A run with this many failed fetches is mailed even when nothing changed (0: mail every run).
     failure_threshold: int = 1
     #: Base URL of the archive's Datasette, for links to archived versions; None: no links.
