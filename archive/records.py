@@ -12,9 +12,17 @@ OUTCOMES = ("ok", "not_modified", "gone", "failed")
 #: links to, or a document (PDF, DOCX, XLSX) archived as bytes.
 ROLES = ("program", "pager", "page", "document")
 
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
 def utcnow() -> str:
     """Now, as the archive writes times: ``YYYY-MM-DDTHH:MM:SSZ`` in UTC."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(timezone.utc).strftime(TIME_FORMAT)
+
+
+def parse_utc(text: str) -> datetime:
+    """An archive time as an aware UTC datetime."""
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=timezone.utc)
 
 
 #: Response headers kept with each snapshot (lower-case names).

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from filelock import FileLock, Timeout
 from sqlite_utils import Database
 
-from archive.records import utcnow
+from archive.records import parse_utc, utcnow
 from archive.schema import ensure_schema
 from archive.writer import RunWriter
 
@@ -163,7 +163,7 @@ class Archive:
             started = self.db["runs"].get(run_id)["started"]
             duration = (
                 datetime.now(timezone.utc)
-                - datetime.strptime(started, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+                - parse_utc(started)
             ).total_seconds()
             self.db["runs"].update(
                 run_id,

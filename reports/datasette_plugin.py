@@ -10,6 +10,7 @@ from urllib.parse import quote
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
+from archive import queries
 from reports.datasette import ARCHIVE_TABLES, TEMPLATES_DIR
 
 #: Characters of a decoded body shown in a table cell.
@@ -85,7 +86,7 @@ def _get(row, key):
 def body_preview(data: bytes, compression: str | None, content_type: str | None) -> Markup:
     """The start of a stored body as text (bodies are zlib-compressed), or a note for binary files."""
     try:
-        raw = zlib.decompress(data) if compression == "zlib" else data
+        raw = queries.decompress(data, compression)
     except zlib.error:
         return Markup(f"&lt;{len(data):,} bytes that do not decompress&gt;")
     kind = (content_type or "").split(";")[0].strip().lower()

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from feedgen.feed import FeedGenerator
 
 from archive import queries
+from archive.records import parse_utc
 from reports.context import linked_titles, change_view
 from reports.render import environment
 from reports.settings import ReportSettings
@@ -58,4 +59,4 @@ def entry_id(row: dict) -> str:
 def _moment(value: str | None) -> datetime:
     if not value:
         return datetime.now(timezone.utc)
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    return parse_utc(value)

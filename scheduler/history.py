@@ -2,16 +2,12 @@
 
 import os
 import sqlite3
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlite_utils import Database
 
 from archive import queries
-
-
-def parse_utc(text: str) -> datetime:
-    """An archive timestamp (``YYYY-MM-DDTHH:MM:SSZ``) as an aware UTC datetime."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+from archive.records import parse_utc
 
 
 def last_scheduled_start(db_path: str, program: str) -> datetime | None:

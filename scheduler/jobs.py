@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from archive import Archive, ArchiveBusy, queries
-from scheduler.history import parse_utc
+from archive.records import parse_utc
 
 EXIT_OK, EXIT_INTERRUPTED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 
