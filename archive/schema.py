@@ -7,6 +7,8 @@ migration and upgrade an existing archive in place.
 
 from sqlite_utils import Database, Migrations
 
+from archive.transaction import write_transaction
+
 migrations = Migrations("wwc-archive")
 
 
@@ -129,19 +131,13 @@ def m001_core_tables(db: Database) -> None:
 def ensure_schema(db: Database) -> None:
     """Create or upgrade the archive's tables.
 
-    Runs under ``BEGIN IMMEDIATE``: two processes opening a new archive at
-    once take turns (waiting on the busy timeout) instead of one failing when
-    its read snapshot goes stale.
+    Runs in a :func:`~archive.transaction.write_transaction`: two processes
+    opening a new archive at once take turns instead of one failing.
     """
     if not migrations.pending(db):
         return
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(db):
         migrations.apply(db)
-    except BaseException:
-        db.rollback()
-        raise
-    db.commit()
 
 
 def schema_version(db: Database) -> int:

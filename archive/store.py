@@ -13,9 +13,8 @@ from sqlite_utils import Database
 
 from archive.records import parse_utc, utcnow
 from archive.schema import ensure_schema
+from archive.transaction import write_transaction
 from archive.writer import RunWriter
-
-
 
 
 class ArchiveBusy(Exception):
@@ -95,7 +94,7 @@ class Archive:
 
     def mark_interrupted_runs(self) -> int:
         """Mark runs still ``running`` as interrupted: call only with the lock held."""
-        with self.db.atomic():
+        with write_transaction(self.db):
             cursor = self.db.execute(
                 "update runs set status = 'interrupted', finished = coalesce(finished, ?), "
                 "note = coalesce(note, 'the crawl process stopped before the run finished') "
@@ -107,7 +106,7 @@ class Archive:
     # Runs --------------------------------------------------------------------
 
     def start_run(self, programs: list[str], trigger: str = "manual") -> int:
-        with self.db.atomic():
+        with write_transaction(self.db):
             run_id = self.db["runs"].insert(
                 {
                     "started": utcnow(),
@@ -124,13 +123,13 @@ class Archive:
         fields = {"exit_status": exit_status}
         if note:
             fields["note"] = note
-        with self.db.atomic():
+        with write_transaction(self.db):
             self.db["runs"].update(run_id, fields)
 
     def record_failed_run(self, programs: list[str], trigger: str, note: str, exit_status: int | None) -> int:
         """A run that never got to crawl (the crawl process failed before starting one)."""
         now = utcnow()
-        with self.db.atomic():
+        with write_transaction(self.db):
             return self.db["runs"].insert(
                 {"started": now, "finished": now, "status": "failed", "programs": json.dumps(programs),
                  "trigger": trigger, "note": note, "exit_status": exit_status, "duration": 0.0}
@@ -156,7 +155,7 @@ class Archive:
         Removals are decided here and only for a complete run, so an
         interrupted run never reports a page as gone.
         """
-        with self.db.atomic():
+        with write_transaction(self.db):
             if status == "complete":
                 self._record_removals(run_id)
             counts = self._run_counts(run_id)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
 from archive.records import KEPT_HEADERS, Extracted, FetchRecord
+from archive.transaction import write_transaction
 from archive.textdiff import content_summary, unified_text_diff
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ class RunWriter:
 
     def flush(self) -> None:
         if self._buffer:
-            with self.db.atomic():  # one transaction per batch
+            with write_transaction(self.db):  # one transaction per batch
                 for record in self._buffer:
                     self._write(record)
             self._buffer.clear()

@@ -2,6 +2,7 @@
 
 import os
 import sqlite3
+import threading
 
 import pytest
 
@@ -143,3 +144,34 @@ def test_integrity_after_writes(archive):
     with sqlite3.connect(archive.path) as conn:
         assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
     assert os.path.getsize(archive.path) > 0
+
+
+def hold_write_lock(path, seconds):
+    """Another connection's write transaction, committed after ``seconds``."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("begin immediate")
+    conn.execute("insert into runs (status, note) values ('failed', 'another writer')")
+    timer = threading.Timer(seconds, lambda: (conn.execute("commit"), conn.close()))
+    timer.start()
+    return timer
+
+
+@pytest.mark.parametrize("write", ["start_run", "writer", "finish_run", "annotate_run"])
+def test_archive_writes_wait_for_another_writer_instead_of_failing(archive, write):
+    """Another connection holding the write lock (a second crawl opening the archive,
+    the scheduler annotating a run) makes a write wait, not fail with "database is locked"."""
+    run_id = archive.start_run(["wwc"])
+    timer = hold_write_lock(archive.path, 0.5)
+    if write == "start_run":
+        archive.start_run(["wwc"])
+    elif write == "writer":
+        writer = archive.writer(run_id)
+        writer.add(record())
+        writer.flush()
+    elif write == "finish_run":
+        archive.finish_run(run_id, "complete")
+    else:
+        archive.annotate_run(run_id, exit_status=0, note="ok")
+    timer.join()
+    notes = [row["note"] for row in archive.db.query("select note from runs order by id")]
+    assert "another writer" in notes
