@@ -183,10 +183,10 @@ def test_reset_and_timeout_modes(site, server):
     site.fail(path, "timeout", times=1)
     with pytest.raises((socket.timeout, TimeoutError, urllib.error.URLError)):
         urllib.request.urlopen(server.url + path, timeout=0.2)
-    # The sleeping request does not block others.
+    # The sleeping request does not block others: they are answered long before it wakes.
     start = time.monotonic()
     assert get(server, site.hub_path)[0] == 200
-    assert time.monotonic() - start < 0.4
+    assert time.monotonic() - start < site.timeout_delay / 2
     assert [r.status for r in server.requests if r.path == path][:2] == [0, 200]
 
 
