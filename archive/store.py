@@ -203,7 +203,8 @@ class Archive:
                 select
                   count(distinct page_id) as pages_checked,
                   sum(outcome in ('ok', 'not_modified', 'gone')) as pages_fetched,
-                  sum(outcome = 'failed') as pages_failed
+                  sum(outcome = 'failed') as pages_failed,
+                  sum(outcome in ('ok', 'not_modified')) as pages_read
                 from snapshots where run_id = ?
                 """,
                 [run_id],
@@ -214,19 +215,13 @@ class Archive:
                 "select change, count(*) from changes where run_id = ? group by change", [run_id]
             ).fetchall()
         )
-        changed_snapshots = self.db.execute(
-            "select count(*) from changes where run_id = ? and change != 'removed'", [run_id]
-        ).fetchone()[0]
-        unchanged = self.db.execute(
-            "select count(*) from snapshots where run_id = ? and outcome in ('ok', 'not_modified')",
-            [run_id],
-        ).fetchone()[0] - changed_snapshots
+        added, changed, removed = (kinds.get(kind, 0) for kind in ("added", "changed", "removed"))
         return {
             "pages_checked": row["pages_checked"] or 0,
             "pages_fetched": row["pages_fetched"] or 0,
             "pages_failed": row["pages_failed"] or 0,
-            "pages_unchanged": unchanged,
-            "added": kinds.get("added", 0),
-            "changed": kinds.get("changed", 0),
-            "removed": kinds.get("removed", 0),
+            "pages_unchanged": (row["pages_read"] or 0) - added - changed,
+            "added": added,
+            "changed": changed,
+            "removed": removed,
         }

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
 from archive.records import KEPT_HEADERS, Extracted, FetchRecord
-from archive.transaction import write_transaction
 from archive.textdiff import content_summary, unified_text_diff
+from archive.transaction import write_transaction
 
 if TYPE_CHECKING:
     from archive.store import Archive
