@@ -3,6 +3,8 @@
 from fnmatch import fnmatchcase
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from wwc_archive.config import origin_of
+
 DOCUMENT_EXTENSIONS = (".pdf", ".docx", ".doc", ".xlsx", ".xls", ".csv", ".pptx")
 
 
@@ -32,17 +34,11 @@ def normalize_url(url: str, base: str | None = None, ignore_params: tuple[str, .
     return urlunsplit((parts.scheme, host, parts.path or "/", urlencode(sorted(query)), ""))
 
 
-def origin(url: str) -> str:
-    """``scheme://host:port`` of an absolute URL, with the default port explicit."""
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{port}"
-
-
 def in_scope(url: str, origins: frozenset[str]) -> bool:
+    """Whether the URL's origin is one of ``origins`` (as :func:`origin_of` writes them)."""
     try:
-        return origin(url) in origins
-    except ValueError:
+        return origin_of(url) in origins
+    except ValueError:  # not an http(s) URL, or a bad port
         return False
 
 
