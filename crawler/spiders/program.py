@@ -128,11 +128,8 @@ class ProgramSpider(scrapy.Spider):
             return
         program = self.programs[response.meta["program"]]
         content = extract_page(response.text, response.url, program.noise)
-        yield from self.follow(content.links, program, depth=1)
-        listing = {"response": response, "extracted": content.extracted, "paragraphs": [],
-                   "links": set(content.extracted.links), "pages": {response.meta["url"]}}
-        add_paragraphs(listing["paragraphs"], content.extracted.text)
-        yield from self.next_listing_page(listing, content.next_page, program)
+        listing = {"response": response, "extracted": content.extracted, "paragraphs": [], "links": set()}
+        yield from self.continue_listing(listing, content, program)
 
     def parse_pager(self, response):
         listing = response.meta["listing"]
@@ -143,19 +140,22 @@ class ProgramSpider(scrapy.Spider):
         program = self.programs[response.meta["program"]]
         content = extract_page(response.text, response.url, program.noise)
         yield self.record(response, extracted=content.extracted)
+        yield from self.continue_listing(listing, content, program)
+
+    def continue_listing(self, listing, content, program):
+        """Fold one page of a program's listing in, then ask for the next or record the whole.
+
+        A "Show more" URL already requested this run (the program page itself, a
+        pager loop) ends the listing, as does one out of scope.
+        """
         yield from self.follow(content.links, program, depth=1)
         add_paragraphs(listing["paragraphs"], content.extracted.text)
         listing["links"].update(content.extracted.links)
-        yield from self.next_listing_page(listing, content.next_page, program)
-
-    def next_listing_page(self, listing, next_page, program):
-        request = None
-        if next_page and next_page not in listing["pages"]:
-            listing["pages"].add(next_page)
-            request = self.page_request(next_page, program, role="pager", depth=0, listing=listing)
-        if request is not None:
-            yield request
-            return
+        if content.next_page:
+            request = self.page_request(content.next_page, program, role="pager", depth=0, listing=listing)
+            if request is not None:
+                yield request
+                return
         first = listing["extracted"]
         extracted = Extracted(title=first.title, author=first.author, published=first.published,
                               text="\n\n".join(listing["paragraphs"]), links=tuple(sorted(listing["links"])))
