@@ -13,8 +13,7 @@ from datetime import datetime, timezone
 
 from archive import Archive, ArchiveBusy, queries
 from archive.records import parse_utc
-
-EXIT_OK, EXIT_INTERRUPTED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
+from wwc_archive.cli_options import EXIT_BUSY, EXIT_OK
 
 
 class Children:
@@ -113,7 +112,6 @@ def run_crawl(program: str, db_path: str, config_path: str | None, *, wait: floa
             run = None  # an older run by a process that had the same pid
         if run is not None and run["status"] == "running":
             _mark_dead_run(archive)
-        if run is not None:
             run = queries.get_run(archive.db, run["id"])
         failure = failure_reason(exit_status, run)
         detail = _last_line(stderr) if exit_status != EXIT_OK else None

@@ -8,6 +8,7 @@ import click
 from wwc_archive.cli_options import (
     CONTEXT_SETTINGS,
     EXIT_BUSY,
+    EXIT_INTERRUPTED,
     UsageError,
     config_option,
     db_option,
@@ -67,7 +68,7 @@ def crawl(config_path, db_path, program_names, start_urls, settings, wait, trigg
         sys.exit(EXIT_BUSY)
     click.echo(run_summary(run))
     if run["status"] == "interrupted":
-        sys.exit(1)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 def parse_settings(pairs) -> dict:

@@ -8,7 +8,9 @@ from wwc_archive.config import ConfigError, database_path, load_config
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
-# Exit statuses shared by every command.
+# Exit statuses shared by every command (the scheduler reads ``crawl``'s).
+EXIT_OK = 0
+EXIT_INTERRUPTED = 1  # the crawl ran but its run is not complete
 EXIT_USAGE = 2  # bad flags or config (click's own usage errors use 2 as well)
 EXIT_BUSY = 3  # another crawl holds the archive
 
