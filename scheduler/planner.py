@@ -47,7 +47,7 @@ def latest_fire_time(trigger: CronTrigger, after: datetime, now: datetime) -> da
     return latest.astimezone(trigger.timezone) if latest else None
 
 
-def missed_fire_time(last_run: datetime | None, cron: str, timezone: str, now: datetime,
+def missed_fire_time(last_run: datetime | None, trigger: CronTrigger, now: datetime,
                      grace: timedelta) -> datetime | None:
     """The planned crawl to run late on start, if any.
 
@@ -57,7 +57,7 @@ def missed_fire_time(last_run: datetime | None, cron: str, timezone: str, now: d
     """
     if last_run is None:
         return None
-    return latest_fire_time(cron_trigger(cron, timezone), max(last_run, now - grace), now)
+    return latest_fire_time(trigger, max(last_run, now - grace), now)
 
 
 def late_note(planned: datetime, started: datetime) -> str:

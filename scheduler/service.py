@@ -45,7 +45,7 @@ def describe(config: Config, db_path: str, options: ScheduleOptions, now: dateti
         for fire in planner.next_fire_times(triggers[program.name], now, count):
             lines.append(f"  next run {fire.isoformat()}")
         last = history.last_scheduled_start(db_path, program.name)
-        missed = planner.missed_fire_time(last, program.schedule, program.timezone, now,
+        missed = planner.missed_fire_time(last, triggers[program.name], now,
                                           timedelta(seconds=options.misfire_grace_time))
         if missed:
             lines.append(f"  missed run planned for {missed.isoformat()}: would run late on start")
@@ -92,7 +92,7 @@ class Service:
         missed = []
         for program in self.config.programs:
             last = history.last_scheduled_start(self.db_path, program.name)
-            planned = planner.missed_fire_time(last, program.schedule, program.timezone, now, self.grace)
+            planned = planner.missed_fire_time(last, self.triggers[program.name], now, self.grace)
             if planned:
                 log.warning("missed: the crawl of %s planned for %s did not run; running it now",
                             program.name, planned.isoformat())

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from archive import Archive
 from scheduler import ScheduleOptions, Service
-from scheduler.planner import late_note, missed_fire_time
+from scheduler.planner import cron_trigger, late_note, missed_fire_time
 from wwc_archive.cli import cli
 from wwc_archive.config import load_config
 
@@ -57,7 +57,7 @@ MISSED_CASES = [
 @pytest.mark.parametrize("last, cron, zone, now, grace, expected", [c[1:] for c in MISSED_CASES],
                          ids=[c[0] for c in MISSED_CASES])
 def test_missed_fire_time(last, cron, zone, now, grace, expected):
-    found = missed_fire_time(at(last) if last else None, cron, zone, at(now), timedelta(hours=grace))
+    found = missed_fire_time(at(last) if last else None, cron_trigger(cron, zone), at(now), timedelta(hours=grace))
     assert (found.isoformat() if found else None) == expected
 
 
