@@ -100,6 +100,12 @@ def changes_since(db: Database, since: str) -> list[dict]:
     return [_change_row(row) for row in rows]
 
 
+def recent_changes(db: Database, limit: int) -> list[dict]:
+    """The newest ``limit`` changes, newest first."""
+    rows = db.query(CHANGE_SELECT + " order by c.id desc limit ?", [limit])
+    return [_change_row(row) for row in rows]
+
+
 def failed_fetches(db: Database, run_id: int) -> list[dict]:
     """Fetches of one run that failed (5xx, timeouts, resets, robots.txt, size cap)."""
     return list(

@@ -6,7 +6,7 @@ Read-only: everything comes through :mod:`archive.queries` or plain selects.
 from datetime import datetime, timezone
 
 from archive import queries
-from archive.records import utcnow
+from archive.records import TIME_FORMAT, utcnow
 from reports.settings import ReportSettings
 from reports.worddiff import trim_diff, word_diff
 
@@ -27,7 +27,7 @@ def normalize_since(since: str) -> str:
         raise ReportError(f"--since expects a date like 2026-05-01 or 2026-05-01T03:00, not {since!r}") from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.strftime(TIME_FORMAT)
 
 
 def report_data(db, run_id: int | None = None, since: str | None = None,

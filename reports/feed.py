@@ -1,6 +1,5 @@
 """An Atom feed of changes, one entry per change, newest first (feedgen)."""
 
-import json
 import uuid
 from datetime import datetime, timezone
 
@@ -18,10 +17,7 @@ FEED_TITLE = "What Works Cities pages: changes"
 def atom_feed(db, settings: ReportSettings | None = None, limit: int = 200) -> bytes:
     """The newest ``limit`` changes as an Atom document (UTF-8 bytes)."""
     settings = settings or ReportSettings()
-    rows = [
-        dict(row, summary=json.loads(row["summary"]) if row["summary"] else None)
-        for row in db.query(queries.CHANGE_SELECT + " order by c.id desc limit ?", [limit])
-    ]
+    rows = queries.recent_changes(db, limit)
     titles = linked_titles(db, rows)
     template = environment(settings).get_template("feed_entry.html")
     feed = FeedGenerator()
