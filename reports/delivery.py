@@ -66,8 +66,9 @@ def deliver(db, run_id, settings: ReportSettings, recipients=None, force: bool =
     run = data["run"]
     folder = Path(settings.reports_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    rendered = {fmt: render_data(data, fmt, settings) for fmt in FORMATS}
     files = {
-        fmt: write_file(folder / report_name(run["id"], suffix), render_data(data, fmt, settings))
+        fmt: write_file(folder / report_name(run["id"], suffix), rendered[fmt])
         for fmt, (_template, suffix) in FORMATS.items()
     }
     feed = write_file(folder / FEED_NAME, atom_feed(db, settings))
@@ -81,9 +82,7 @@ def deliver(db, run_id, settings: ReportSettings, recipients=None, force: bool =
         return result
     if not worth_it:
         return result
-    message = build_message(settings, recipients, SUBJECT_PREFIX + data["title"],
-                            Path(files["text"]).read_text(encoding="utf-8"),
-                            Path(files["html"]).read_text(encoding="utf-8"))
+    message = build_message(settings, recipients, SUBJECT_PREFIX + data["title"], rendered["text"], rendered["html"])
     try:
         send(settings, message)
     except DeliveryError as error:
@@ -193,21 +192,18 @@ def write_file(path: Path, content: str | bytes) -> Path:
 
 def write_index(db, folder: Path, settings: ReportSettings) -> Path:
     """``index.html``: every report in the folder, newest run first."""
+    runs = {run["id"]: run for run in queries.list_runs(db)}
     entries = []
     for path in folder.iterdir():
         match = REPORT_NAME.match(path.name)
         if not match:
             continue
         run_id = int(match.group(1))
-        try:
-            run = queries.get_run(db, run_id)
-        except queries.NoSuchRun:
-            run = None
+        names = {fmt: report_name(run_id, suffix) for fmt, (_t, suffix) in FORMATS.items()}
         entries.append({
             "run_id": run_id,
-            "run": run,
-            "files": {fmt: report_name(run_id, suffix) for fmt, (_t, suffix) in FORMATS.items()
-                      if (folder / report_name(run_id, suffix)).exists()},
+            "run": runs.get(run_id),
+            "files": {fmt: name for fmt, name in names.items() if (folder / name).exists()},
         })
     entries.sort(key=lambda entry: entry["run_id"], reverse=True)
     html = environment(settings).get_template("index.html").render(
