@@ -121,13 +121,13 @@ def failed_fetches(db: Database, run_id: int) -> list[dict]:
 
 
 def snapshot(db: Database, snapshot_id: int) -> dict:
-    """A snapshot with its page's URL and extracted content (``links`` as a list)."""
+    """A snapshot with its page's URL, extracted content and kept headers (``links`` and ``headers`` decoded)."""
     rows = list(
         db.query(
             """
             select s.id, s.run_id, s.page_id, p.url, p.program, p.role, s.fetched_at,
                    s.http_status, s.outcome, s.error, s.body_id, s.content_id,
-                   c.title, c.author, c.published, c.text, c.links
+                   c.title, c.author, c.published, c.text, c.links, s.headers, s.final_url
             from snapshots s join pages p on p.id = s.page_id
             left join contents c on c.id = s.content_id
             where s.id = ?
@@ -139,6 +139,7 @@ def snapshot(db: Database, snapshot_id: int) -> dict:
         raise LookupError(f"no snapshot with id {snapshot_id}")
     row = rows[0]
     row["links"] = json.loads(row["links"] or "[]")
+    row["headers"] = json.loads(row["headers"] or "{}")
     return row
 
 

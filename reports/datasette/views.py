@@ -7,7 +7,6 @@ connections. Archived HTML is never rendered live: pages show extracted text
 
 import csv
 import io
-import json
 import mimetypes
 import re
 from urllib.parse import quote, urlsplit
@@ -121,12 +120,9 @@ def history_data(db: Database, url: str) -> dict | None:
         row["diff_from"] = None
         row["same_as_previous"] = False
         if row["content_id"] is not None:
-            if previous is None:
-                pass
-            elif previous["content_id"] == row["content_id"]:
-                row["same_as_previous"] = True
-            else:
-                row["diff_from"] = previous["id"]
+            if previous is not None:
+                row["same_as_previous"] = previous["content_id"] == row["content_id"]
+                row["diff_from"] = None if row["same_as_previous"] else previous["id"]
             previous = row
         versions.append(row)
     versions.reverse()
@@ -175,7 +171,6 @@ def snapshot_data(db: Database, snapshot_id: int) -> dict | None:
     body = None
     if snap["body_id"] is not None:
         body = next(db.query("select id, sha256, size, content_type from bodies where id = ?", [snap["body_id"]]))
-    headers = next(db.query("select headers, final_url from snapshots where id = ?", [snapshot_id]))
     others = list(db.query("select id, content_id from snapshots where page_id = ? order by id", [snap["page_id"]]))
     index = next(i for i, row in enumerate(others) if row["id"] == snapshot_id)
     earlier, later = others[:index], others[index + 1:]
@@ -184,7 +179,7 @@ def snapshot_data(db: Database, snapshot_id: int) -> dict | None:
                              if r["content_id"] is not None and r["content_id"] != content), None)
     first_same = next((r["id"] for r in earlier if content is not None and r["content_id"] == content), None)
     return {
-        "snapshot": {**snap, "headers": json.loads(headers["headers"] or "{}"), "final_url": headers["final_url"]},
+        "snapshot": snap,
         "body": body,
         "previous": earlier[-1]["id"] if earlier else None,
         "next": later[0]["id"] if later else None,
