@@ -1,12 +1,12 @@
 """Storage and change detection for wwc-archive: SQLite through sqlite-utils, no Scrapy.
 
-The crawler hands :class:`archive.records.FetchRecord` objects to a
-:class:`archive.writer.RunWriter`; reports and Datasette read through
-:mod:`archive.queries`.
+The crawler hands :class:`wwc_archive.records.FetchRecord` objects to a
+:class:`wwc_archive.archive.writer.RunWriter`; reports and Datasette read through
+:mod:`wwc_archive.archive.queries`.
 """
 
-from archive.records import Extracted, FetchRecord
-from archive.store import Archive, ArchiveBusy
-from archive.writer import RunWriter
+from wwc_archive.records import Extracted, FetchRecord
+from wwc_archive.archive.store import Archive, ArchiveBusy
+from wwc_archive.archive.writer import RunWriter
 
 __all__ = ["Archive", "ArchiveBusy", "Extracted", "FetchRecord", "RunWriter"]

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 
-from archive.records import Extracted
+from wwc_archive.records import Extracted
 
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")

@@ -7,7 +7,7 @@ migration and upgrade an existing archive in place.
 
 from sqlite_utils import Database, Migrations
 
-from archive.transaction import write_transaction
+from wwc_archive.archive.transaction import write_transaction
 
 migrations = Migrations("wwc-archive")
 
@@ -131,7 +131,7 @@ def m001_core_tables(db: Database) -> None:
 def ensure_schema(db: Database) -> None:
     """Create or upgrade the archive's tables.
 
-    Runs in a :func:`~archive.transaction.write_transaction`: two processes
+    Runs in a :func:`~wwc_archive.archive.transaction.write_transaction`: two processes
     opening a new archive at once take turns instead of one failing.
     """
     if not migrations.pending(db):

@@ -11,10 +11,10 @@ from datetime import datetime, timezone
 from filelock import FileLock, Timeout
 from sqlite_utils import Database
 
-from archive.records import parse_utc, utcnow
-from archive.schema import ensure_schema
-from archive.transaction import write_transaction
-from archive.writer import RunWriter
+from wwc_archive.records import parse_utc, utcnow
+from wwc_archive.archive.schema import ensure_schema
+from wwc_archive.archive.transaction import write_transaction
+from wwc_archive.archive.writer import RunWriter
 
 
 class ArchiveBusy(Exception):

@@ -6,13 +6,13 @@ import time
 import zlib
 from typing import TYPE_CHECKING
 
-from archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
-from archive.records import KEPT_HEADERS, Extracted, FetchRecord
-from archive.textdiff import content_summary, unified_text_diff
-from archive.transaction import write_transaction
+from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
+from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord
+from wwc_archive.archive.textdiff import content_summary, unified_text_diff
+from wwc_archive.archive.transaction import write_transaction
 
 if TYPE_CHECKING:
-    from archive.store import Archive
+    from wwc_archive.archive.store import Archive
 
 #: zlib level 1: within 10% of level 6's size on Drupal pages, at under half the time.
 ZLIB_LEVEL = 1

@@ -6,7 +6,7 @@
 import sys
 import scrapy
 from scrapy.crawler import CrawlerProcess
-from crawler.settings import crawl_settings
+from wwc_archive.crawler.settings import crawl_settings
 
 class Bare(scrapy.Spider):
     """Same pages as wwc-archive: the hub, its Show more pages, the pages and documents they link to."""

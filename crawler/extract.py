@@ -20,8 +20,8 @@ import html_text
 from cssselect import HTMLTranslator
 from lxml import etree
 
-from archive.records import Extracted
-from crawler.urls import DOCUMENT_EXTENSIONS, is_document, normalize_url
+from wwc_archive.records import Extracted
+from wwc_archive.crawler.urls import DOCUMENT_EXTENSIONS, is_document, normalize_url
 from wwc_archive.config import NoiseRules
 
 TITLE_SUFFIX = re.compile(r"\s+[|–-]\s+[^|–-]+$")

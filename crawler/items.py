@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from archive.records import FetchRecord
+from wwc_archive.records import FetchRecord
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.urls import in_scope
+from wwc_archive.crawler.urls import in_scope
 
 
 class OutOfScope(IgnoreRequest):

@@ -3,9 +3,9 @@
 import asyncio
 import logging
 
-from archive import FetchRecord
-from crawler.items import PageToExtract
-from crawler.storage import StorageError, StorageProcess
+from wwc_archive.archive import FetchRecord
+from wwc_archive.crawler.items import PageToExtract
+from wwc_archive.crawler.storage import StorageError, StorageProcess
 
 logger = logging.getLogger(__name__)
 

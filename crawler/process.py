@@ -8,17 +8,17 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from archive import Archive
-from crawler.pipelines import WRITE_ERROR_STAT
-from crawler.settings import crawl_settings
-from crawler.spiders.program import ProgramSpider
+from wwc_archive.archive import Archive
+from wwc_archive.crawler.pipelines import WRITE_ERROR_STAT
+from wwc_archive.crawler.settings import crawl_settings
+from wwc_archive.crawler.spiders.program import ProgramSpider
 
 
 def run_crawl(programs, db_path: str, crawl_options: dict | None = None, overrides: dict | None = None,
               trigger: str = "manual", note: str | None = None, lock_wait: float = 0) -> dict:
     """Crawl ``programs`` into the archive at ``db_path``; returns the finished run row.
 
-    Raises :class:`archive.ArchiveBusy` when another crawl holds the archive.
+    Raises :class:`wwc_archive.archive.ArchiveBusy` when another crawl holds the archive.
     """
     archive = Archive(db_path)
     try:

@@ -40,8 +40,8 @@ def crawl_settings(crawl_options: dict) -> dict:
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
         "LOG_LEVEL": "WARNING",
-        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.OriginScopeMiddleware": 50},
-        "ITEM_PIPELINES": {"crawler.pipelines.ArchivePipeline": 300},
+        "DOWNLOADER_MIDDLEWARES": {"wwc_archive.crawler.middlewares.OriginScopeMiddleware": 50},
+        "ITEM_PIPELINES": {"wwc_archive.crawler.pipelines.ArchivePipeline": 300},
     }
     settings.update(crawl_options.get("settings", {}))
     return settings

@@ -4,7 +4,7 @@ The crawl hands records over a bounded queue to a child process (started with
 ``spawn``: the crawl's reactor and threads are not forked), so extraction,
 compression, hashing and SQLite run beside the crawl on another core instead
 of sharing its interpreter. The child writes batched transactions through
-:class:`archive.RunWriter`; killing the crawl loses at most the batch in hand.
+:class:`wwc_archive.archive.RunWriter`; killing the crawl loses at most the batch in hand.
 """
 
 import multiprocessing
@@ -14,9 +14,9 @@ import signal
 import time
 from dataclasses import replace
 
-from archive import Archive, FetchRecord
-from crawler.extract import extract_page
-from crawler.items import PageToExtract
+from wwc_archive.archive import Archive, FetchRecord
+from wwc_archive.crawler.extract import extract_page
+from wwc_archive.crawler.items import PageToExtract
 
 _STOP = None
 _QUIET = object()

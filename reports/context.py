@@ -1,14 +1,14 @@
 """What a report says, gathered from the archive as plain data for the templates.
 
-Read-only: everything comes through :mod:`archive.queries` or plain selects.
+Read-only: everything comes through :mod:`wwc_archive.archive.queries` or plain selects.
 """
 
 from datetime import datetime, timezone
 
-from archive import queries
-from archive.records import TIME_FORMAT, utcnow
-from reports.settings import ReportSettings
-from reports.worddiff import trim_diff, word_diff
+from wwc_archive.archive import queries
+from wwc_archive.records import TIME_FORMAT, utcnow
+from wwc_archive.reports.settings import ReportSettings
+from wwc_archive.reports.worddiff import trim_diff, word_diff
 
 KINDS = ("added", "changed", "removed")
 FIELD_LABELS = {"title": "Title", "author": "Author", "published": "Date"}

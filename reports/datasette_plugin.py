@@ -1,7 +1,7 @@
 """Datasette plugin for wwc-archive: read-only archives, the ``/-/wwc/`` pages, readable cells.
 
 Registered through the ``datasette`` entry point. Hooks only; the pages live in
-:mod:`reports.datasette.views`.
+:mod:`wwc_archive.reports.datasette.views`.
 """
 
 import zlib
@@ -10,8 +10,8 @@ from urllib.parse import quote
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
-from archive import queries
-from reports.datasette import ARCHIVE_TABLES, TEMPLATES_DIR
+from wwc_archive.archive import queries
+from wwc_archive.reports.datasette import ARCHIVE_TABLES, TEMPLATES_DIR
 
 #: Characters of a decoded body shown in a table cell.
 BODY_PREVIEW = 1000
@@ -35,14 +35,14 @@ def prepare_jinja2_environment(env, datasette):
 
 @hookimpl
 def register_routes(datasette):
-    from reports.datasette.views import routes
+    from wwc_archive.reports.datasette.views import routes
 
     return routes()
 
 
 @hookimpl
 def register_facet_classes():
-    from reports.datasette.facets import MonthFacet
+    from wwc_archive.reports.datasette.facets import MonthFacet
 
     return [MonthFacet]
 
@@ -68,7 +68,7 @@ def render_cell(row, value, column, table, database, datasette):
 
 def _in_archive(datasette, database, render):
     """Render only for the archive's database: other databases keep Datasette's rendering."""
-    from reports.datasette.views import archive_name
+    from wwc_archive.reports.datasette.views import archive_name
 
     async def inner():
         return render() if database == await archive_name(datasette) else None

@@ -15,11 +15,11 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
-from archive import queries
-from reports.context import report_data
-from reports.feed import atom_feed
-from reports.render import FORMATS, environment, render_data
-from reports.settings import ReportSettings
+from wwc_archive.archive import queries
+from wwc_archive.reports.context import report_data
+from wwc_archive.reports.feed import atom_feed
+from wwc_archive.reports.render import FORMATS, environment, render_data
+from wwc_archive.reports.settings import ReportSettings
 
 SUBJECT_PREFIX = "[wwc-archive] "
 FEED_NAME = "changes.atom"

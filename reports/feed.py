@@ -5,11 +5,11 @@ from datetime import datetime, timezone
 
 from feedgen.feed import FeedGenerator
 
-from archive import queries
-from archive.records import parse_utc
-from reports.context import linked_titles, change_view
-from reports.render import environment
-from reports.settings import ReportSettings
+from wwc_archive.archive import queries
+from wwc_archive.records import parse_utc
+from wwc_archive.reports.context import linked_titles, change_view
+from wwc_archive.reports.render import environment
+from wwc_archive.reports.settings import ReportSettings
 
 FEED_TITLE = "What Works Cities pages: changes"
 

@@ -12,9 +12,9 @@ from urllib.parse import quote
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from reports.context import ReportError, report_data
-from reports.settings import ReportSettings
-from reports.worddiff import diff_as_text
+from wwc_archive.reports.context import ReportError, report_data
+from wwc_archive.reports.settings import ReportSettings
+from wwc_archive.reports.worddiff import diff_as_text
 
 __all__ = ["FORMATS", "ReportError", "environment", "render_report", "render_data"]
 
@@ -35,7 +35,7 @@ def render_report(db, run_id: int | None = None, since: str | None = None, fmt: 
 
 
 def render_data(report: dict, fmt: str, settings: ReportSettings) -> str:
-    """Render data from :func:`reports.context.report_data` in one format."""
+    """Render data from :func:`wwc_archive.reports.context.report_data` in one format."""
     if fmt not in FORMATS:
         raise ReportError(f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}")
     return environment(settings).get_template(FORMATS[fmt][0]).render(report=report)

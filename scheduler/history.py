@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from archive import queries
-from archive.records import parse_utc
+from wwc_archive.archive import queries
+from wwc_archive.records import parse_utc
 
 
 def last_scheduled_start(db_path: str, program: str) -> datetime | None:

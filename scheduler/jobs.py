@@ -11,9 +11,9 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from archive import Archive, ArchiveBusy, queries
-from archive.records import parse_utc
-from wwc_archive.cli_options import EXIT_BUSY, EXIT_OK
+from wwc_archive.archive import Archive, ArchiveBusy, queries
+from wwc_archive.records import parse_utc
+from wwc_archive.exits import EXIT_BUSY, EXIT_OK
 
 
 class Children:

@@ -4,19 +4,19 @@ The reports package is imported lazily: the scheduler only needs it once a
 crawl has finished.
 """
 
-from archive import Archive, queries
+from wwc_archive.archive import Archive, queries
 from wwc_archive.config import Config
 
 
 def report_settings(config: Config):
-    from reports.settings import ReportSettings
+    from wwc_archive.reports.settings import ReportSettings
 
     return ReportSettings.from_config(config.report)
 
 
 def deliver_report(config: Config, db_path: str, run_id: int):
     """Write the run's report to the reports folder and mail it to the recipients."""
-    from reports.delivery import deliver
+    from wwc_archive.reports.delivery import deliver
 
     archive = Archive(db_path)
     try:
@@ -27,7 +27,7 @@ def deliver_report(config: Config, db_path: str, run_id: int):
 
 def send_alert(config: Config, subject: str, text: str) -> None:
     """Tell the maintainers (the report's recipients) that a night went wrong."""
-    from reports.delivery import send_alert as send
+    from wwc_archive.reports.delivery import send_alert as send
 
     send(report_settings(config), subject, text)
 

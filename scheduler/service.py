@@ -18,8 +18,8 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_J
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from scheduler import history, jobs, notify, planner
-from scheduler.options import ScheduleOptions, format_duration
+from wwc_archive.scheduler import history, jobs, notify, planner
+from wwc_archive.scheduler.options import ScheduleOptions, format_duration
 from wwc_archive.config import Config, ConfigError
 
 log = logging.getLogger("wwc_archive.scheduler")

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from archive import Archive, ArchiveBusy, Extracted, FetchRecord, queries
-from archive.schema import schema_version
+from wwc_archive.archive import Archive, ArchiveBusy, Extracted, FetchRecord, queries
+from wwc_archive.archive.schema import schema_version
 
 URL = "https://example.org/news/article/a-1"
 

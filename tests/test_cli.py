@@ -97,7 +97,7 @@ def test_bad_input_is_a_one_line_error_with_exit_2(tmp_path, args, message):
     invoke("runs", "--db", str(db))  # nothing there yet: must not create the file
     assert not db.exists()
     if args[0] == "changes":
-        from archive import Archive
+        from wwc_archive.archive import Archive
 
         Archive(db).close()
     result = invoke(*args, "--db", str(db))

@@ -12,8 +12,8 @@ import lxml.etree
 import lxml.html
 import pytest
 
-from archive import Archive, Extracted, FetchRecord
-from reports.datasette.app import archive_datasette
+from wwc_archive.archive import Archive, Extracted, FetchRecord
+from wwc_archive.reports.datasette.app import archive_datasette
 
 HOSTILE_TEXT = "Before <script>document.title='pwned'</script> after"
 

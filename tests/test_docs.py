@@ -3,8 +3,8 @@
 import click
 import pytest
 
-from reports.settings import ReportSettings
-from scheduler.options import ScheduleOptions
+from wwc_archive.reports.settings import ReportSettings
+from wwc_archive.scheduler.options import ScheduleOptions
 from wwc_archive.cli import cli
 from wwc_archive.config import load_config
 

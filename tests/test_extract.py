@@ -3,8 +3,8 @@
 import pytest
 from scrapy.http import HtmlResponse
 
-from archive.fingerprint import content_fingerprint
-from crawler.extract import extract_page
+from wwc_archive.archive.fingerprint import content_fingerprint
+from wwc_archive.crawler.extract import extract_page
 from wwc_archive.config import NoiseRules
 
 URL = "https://datasmart.hks.harvard.edu/news/article/open-data-in-tulsa-1234"

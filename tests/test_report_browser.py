@@ -11,10 +11,10 @@ import lxml.html
 import pytest
 from sqlite_utils import Database
 
-from reports.delivery import deliver
-from reports.feed import atom_feed
-from reports.render import render_report
-from reports.settings import ReportSettings
+from wwc_archive.reports.delivery import deliver
+from wwc_archive.reports.feed import atom_feed
+from wwc_archive.reports.render import render_report
+from wwc_archive.reports.settings import ReportSettings
 
 SCRIPT = "<script>document.title='pwned'</script>"
 IMAGE = "<img src=x onerror=\"document.title='pwned'\">"

@@ -12,8 +12,8 @@ from aiosmtpd.smtp import AuthResult
 from click.testing import CliRunner
 from sqlite_utils import Database
 
-from reports.delivery import DeliveryError, deliver, send_alert
-from reports.settings import ReportSettings
+from wwc_archive.reports.delivery import DeliveryError, deliver, send_alert
+from wwc_archive.reports.settings import ReportSettings
 from tests.conftest import changes_json
 from wwc_archive.cli import cli
 

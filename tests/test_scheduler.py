@@ -17,9 +17,9 @@ import sqlite_utils
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
-from archive import Archive
-from scheduler import ScheduleOptions, Service
-from scheduler.planner import cron_trigger, late_note, missed_fire_time
+from wwc_archive.archive import Archive
+from wwc_archive.scheduler import ScheduleOptions, Service
+from wwc_archive.scheduler.planner import cron_trigger, late_note, missed_fire_time
 from wwc_archive.cli import cli
 from wwc_archive.config import load_config
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from urllib.parse import quote
 
 import lxml.html
-from archive import Archive, Extracted, FetchRecord
+from wwc_archive.archive import Archive, Extracted, FetchRecord
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HOSTILE_TEXT = "Before <script>document.title='pwned'</script> after"

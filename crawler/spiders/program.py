@@ -9,11 +9,11 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import TextResponse
 
-from archive.records import KEPT_HEADERS, Extracted, FetchRecord, utcnow
-from crawler.extract import document_links, extract_page
-from crawler.items import PageToExtract
-from crawler.middlewares import OutOfScope
-from crawler.urls import in_scope, is_document, normalize_url
+from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord, utcnow
+from wwc_archive.crawler.extract import document_links, extract_page
+from wwc_archive.crawler.items import PageToExtract
+from wwc_archive.crawler.middlewares import OutOfScope
+from wwc_archive.crawler.urls import in_scope, is_document, normalize_url
 
 
 def outcome_for(status: int) -> str:

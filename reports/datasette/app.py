@@ -6,7 +6,7 @@ from datasette.app import Datasette
 from datasette.database import Database
 from datasette.utils import parse_metadata
 
-from reports.datasette import DATABASE_NAME, METADATA_PATH
+from wwc_archive.reports.datasette import DATABASE_NAME, METADATA_PATH
 
 #: Settings for an archive: room for full-text search over years of snapshots,
 #: and table cells short enough to scan (the /-/wwc/ pages show full texts).
@@ -41,7 +41,7 @@ def _register_plugin() -> None:
     """Register the plugin when Datasette skipped entry points (under its own test mode)."""
     from datasette.plugins import pm
 
-    import reports.datasette_plugin as plugin
+    import wwc_archive.reports.datasette_plugin as plugin
 
     if not pm.is_registered(plugin):
         pm.register(plugin, name="wwc_archive")

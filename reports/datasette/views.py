@@ -1,6 +1,6 @@
 """The ``/-/wwc/`` pages: a page's history, one snapshot, a word diff, raw bodies, report, feed.
 
-Every page reads through :mod:`archive.queries` on Datasette's read-only
+Every page reads through :mod:`wwc_archive.archive.queries` on Datasette's read-only
 connections. Archived HTML is never rendered live: pages show extracted text
 (autoescaped), and raw bodies are served sandboxed or as a download.
 """
@@ -14,9 +14,9 @@ from urllib.parse import quote, urlsplit
 from datasette.utils.asgi import BadRequest, NotFound, Response
 from sqlite_utils import Database
 
-from archive import queries
-from reports.datasette import ARCHIVE_TABLES, DATABASE_NAME
-from reports.worddiff import word_diff
+from wwc_archive.archive import queries
+from wwc_archive.reports.datasette import ARCHIVE_TABLES, DATABASE_NAME
+from wwc_archive.reports.worddiff import word_diff
 
 #: Raw bodies may be looked at, never run: no scripts, no forms, no requests out.
 RAW_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -278,13 +278,13 @@ async def diff(datasette, request):
 
 def _report_settings(datasette, request):
     """Report settings whose archive links point back into this Datasette."""
-    from reports.settings import ReportSettings
+    from wwc_archive.reports.settings import ReportSettings
 
     return ReportSettings(archive_url=datasette.absolute_url(request, datasette.urls.path("/")).rstrip("/"))
 
 
 async def run_report(datasette, request):
-    from reports.render import render_report
+    from wwc_archive.reports.render import render_report
 
     db = await _archive(datasette, request)
     settings = _report_settings(datasette, request)
@@ -301,7 +301,7 @@ async def run_report(datasette, request):
 
 
 async def changes_feed(datasette, request):
-    from reports.feed import atom_feed
+    from wwc_archive.reports.feed import atom_feed
 
     db = await _archive(datasette, request)
     xml = await _read(db, atom_feed, _report_settings(datasette, request))

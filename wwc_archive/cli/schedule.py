@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import click
 
-from wwc_archive.cli_options import CONTEXT_SETTINGS, UsageError, config_option, db_option, load_config_or_exit
+from wwc_archive.cli.options import CONTEXT_SETTINGS, UsageError, config_option, db_option, load_config_or_exit
 from wwc_archive.config import ConfigError, database_path
 
 
@@ -40,9 +40,9 @@ def schedule(config_path, db_path, dry_run, count, now):
 
         wwc-archive schedule --config wwc-archive.toml --dry-run
     """
-    from scheduler import ScheduleOptions, Service
-    from scheduler.logs import configure
-    from scheduler.service import describe
+    from wwc_archive.scheduler import ScheduleOptions, Service
+    from wwc_archive.scheduler.logs import configure
+    from wwc_archive.scheduler.service import describe
 
     config = load_config_or_exit(config_path)
     path = os.path.abspath(database_path(db_path))

@@ -4,7 +4,7 @@ import socket
 
 import click
 
-from wwc_archive.cli_options import CONTEXT_SETTINGS, UsageError, db_option, open_existing_archive
+from wwc_archive.cli.options import CONTEXT_SETTINGS, UsageError, db_option, open_existing_archive
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -25,8 +25,8 @@ def serve(db_path, host, port):
 
     import uvicorn
 
-    from reports.datasette import DATABASE_NAME
-    from reports.datasette.app import archive_datasette
+    from wwc_archive.reports.datasette import DATABASE_NAME
+    from wwc_archive.reports.datasette.app import archive_datasette
 
     archive = open_existing_archive(db_path)  # brings the schema up to date; writes nothing else
     path = archive.path

@@ -5,21 +5,20 @@ import sys
 
 import click
 
-from wwc_archive.cli_options import (
+from wwc_archive.cli.options import (
     CONTEXT_SETTINGS,
-    EXIT_BUSY,
-    EXIT_INTERRUPTED,
     UsageError,
     config_option,
     db_option,
     load_config_or_exit,
     open_existing_archive,
 )
-from wwc_archive.cli_report import report
-from wwc_archive.cli_schedule import schedule
-from wwc_archive.cli_serve import serve
+from wwc_archive.exits import EXIT_BUSY, EXIT_INTERRUPTED
+from wwc_archive.cli.report import report
+from wwc_archive.cli.schedule import schedule
+from wwc_archive.cli.serve import serve
 from wwc_archive.config import ConfigError, database_path, programs_for_start_urls
-from wwc_archive.formatting import change_lines, run_summary
+from wwc_archive.cli.formatting import change_lines, run_summary
 
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(package_name="wwc-archive")
@@ -44,8 +43,8 @@ def crawl(config_path, db_path, program_names, start_urls, settings, wait, trigg
 
         wwc-archive crawl --db archive.db -s DOWNLOAD_DELAY=2
     """
-    from archive import ArchiveBusy
-    from crawler.process import run_crawl
+    from wwc_archive.archive import ArchiveBusy
+    from wwc_archive.crawler.process import run_crawl
 
     config = load_config_or_exit(config_path)
     try:
@@ -92,7 +91,7 @@ def changes(db_path, run, fmt):
 
         wwc-archive changes --run latest --format json
     """
-    from archive import queries
+    from wwc_archive.archive import queries
 
     archive = open_existing_archive(db_path)
     try:
@@ -112,7 +111,7 @@ def changes(db_path, run, fmt):
 @db_option
 def runs(db_path):
     """List the runs, newest first, with their status and counts."""
-    from archive import queries
+    from wwc_archive.archive import queries
 
     archive = open_existing_archive(db_path)
     for run in queries.list_runs(archive.db):
@@ -136,7 +135,7 @@ def demo(db_path, articles):
 
         wwc-archive demo
     """
-    from wwc_archive.demo import DemoError, run_demo
+    from wwc_archive.cli.demo import DemoError, run_demo
 
     try:
         run_demo(db_path, articles=articles, echo=click.echo)

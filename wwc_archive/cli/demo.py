@@ -8,9 +8,9 @@ import os
 import subprocess
 import sys
 
-from archive import Archive, queries
+from wwc_archive.archive import Archive, queries
 from wwc_archive.demo_site import DemoServer, DemoSite
-from wwc_archive.formatting import change_lines, run_summary
+from wwc_archive.cli.formatting import change_lines, run_summary
 
 #: The sample site runs on this machine, so the demo turns off the politeness
 #: delays that a crawl of the real site keeps.

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from wwc_archive.cli_options import CONTEXT_SETTINGS, UsageError, config_option, db_option, load_config_or_exit, \
+from wwc_archive.cli.options import CONTEXT_SETTINGS, UsageError, config_option, db_option, load_config_or_exit, \
     open_existing_archive
 from wwc_archive.config import ConfigError
 
@@ -40,10 +40,10 @@ def report(config_path, db_path, run, since, fmt, output, emails, deliver, force
 
         wwc-archive report --config wwc.toml --deliver
     """
-    from archive import queries
-    from reports.delivery import DeliveryError, deliver as deliver_report
-    from reports.render import ReportError, render_report
-    from reports.settings import ReportSettings, parse_addresses
+    from wwc_archive.archive import queries
+    from wwc_archive.reports.delivery import DeliveryError, deliver as deliver_report
+    from wwc_archive.reports.render import ReportError, render_report
+    from wwc_archive.reports.settings import ReportSettings, parse_addresses
 
     config = load_config_or_exit(config_path)
     try:

@@ -4,15 +4,11 @@ import os
 
 import click
 
+from wwc_archive.exits import EXIT_USAGE
 from wwc_archive.config import ConfigError, database_path, load_config
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
-# Exit statuses shared by every command (the scheduler reads ``crawl``'s).
-EXIT_OK = 0
-EXIT_INTERRUPTED = 1  # the crawl ran but its run is not complete
-EXIT_USAGE = 2  # bad flags or config (click's own usage errors use 2 as well)
-EXIT_BUSY = 3  # another crawl holds the archive
 
 
 class UsageError(click.ClickException):
@@ -49,7 +45,7 @@ def load_config_or_exit(path):
 
 def open_existing_archive(db_path):
     """Open an archive that must already exist (read commands never create one)."""
-    from archive import Archive
+    from wwc_archive.archive import Archive
 
     path = database_path(db_path)
     if not os.path.exists(path):
