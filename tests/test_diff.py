@@ -1,0 +1,138 @@
+"""The one differ: correct pieces, one set of counts, a stored edit script, and time that grows linearly."""
+
+import random
+import threading
+import time
+
+import pytest
+
+from wwc_archive.archive.diff import (
+    Deadline, dump_script, edit_script, load_script, recorded_word_diff, tokens, unified_diff, word_diff,
+)
+
+WORDS = [f"w{i}" for i in range(3000)] + ["the", "of", "and", "data", "city"] * 200
+
+
+def prose(n: int, seed: int) -> str:
+    """``n`` words in paragraphs of 80."""
+    rnd = random.Random(seed)
+    words = [rnd.choice(WORDS) for _ in range(n)]
+    return "\n\n".join(" ".join(words[k:k + 80]) for k in range(0, n, 80))
+
+
+def edited(text: str, seed: int, edits: int = 20) -> str:
+    rnd = random.Random(seed)
+    words = text.split(" ")
+    for _ in range(edits):
+        k = rnd.randrange(len(words))
+        words[k:k + 3] = [rnd.choice(WORDS) for _ in range(rnd.randint(0, 6))]
+    return " ".join(words)
+
+
+CASES = {
+    "realistic-edits": lambda n: (prose(n, n), edited(prose(n, n), 1)),
+    "one-repeated-word": lambda n: (" ".join(["data"] * n), " ".join(["data"] * (n // 2) + ["city"] + ["data"] * (n // 2))),
+    "repeated-pattern": lambda n: (" ".join(["a b"] * (n // 2)), " ".join(["b a c"] * (n // 3))),
+    "unrelated-texts": lambda n: (prose(n, n), prose(n, n + 1)),
+}
+
+
+def rebuilt(diff):
+    old = "".join(text for op, text in diff if op != "insert")
+    new = "".join(text for op, text in diff if op != "delete")
+    return old, new
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_pieces_rebuild_both_texts(case):
+    old, new = CASES[case](3000)
+    result = word_diff(old, new)
+    assert rebuilt(result["diff"]) == (old, new)
+    assert result["words_added"] == sum(len(t.split()) for op, t in result["diff"] if op == "insert")
+
+
+def test_a_diff_past_its_deadline_is_coarse_but_correct():
+    old, new = CASES["unrelated-texts"](2000)
+    result = word_diff(old, new, deadline=Deadline(0))
+    assert rebuilt(result["diff"]) == (old, new)
+    assert result["change_count"] <= word_diff(old, new)["change_count"] or result["change_count"] == 1
+
+
+def test_cancelling_stops_a_diff_like_its_deadline():
+    old, new = CASES["unrelated-texts"](10000)
+    cancel = threading.Event()
+    cancel.set()
+    started = time.perf_counter()
+    cancelled = word_diff(old, new, deadline=Deadline(60, cancel))
+    took = time.perf_counter() - started
+    started = time.perf_counter()
+    word_diff(old, new, deadline=Deadline(60))
+    assert took * 3 < time.perf_counter() - started
+    assert rebuilt(cancelled["diff"]) == (old, new)
+
+
+@pytest.mark.parametrize(
+    "old, new, marked, counts",
+    [
+        ("We are data-driven here.", "We are data driven here.",
+         [("delete", "data-driven"), ("insert", "data driven")], (1, 2, 1)),
+        ("Tulsa launched its portal.", "Tulsa relaunched its portal.",
+         [("delete", "launched"), ("insert", "relaunched")], (1, 1, 1)),
+        ("the quick brown fox", "a slow brown fox",
+         [("delete", "the quick"), ("insert", "a slow")], (1, 2, 2)),
+        ("one\n\ntwo", "one\n\ntwo\n\nthree", [("insert", "\n\nthree")], (1, 1, 0)),
+        ("same", "same", [], (0, 0, 0)),
+    ],
+    ids=["hyphen-to-space", "one-word", "neighbouring-words-one-change", "new-paragraph", "unchanged"],
+)
+def test_marked_words_and_counts(old, new, marked, counts):
+    result = word_diff(old, new)
+    assert [(op, text) for op, text in result["diff"] if op != "equal"] == marked
+    assert (result["change_count"], result["words_added"], result["words_removed"]) == counts
+
+
+def test_a_stored_edit_script_gives_the_same_diff_and_is_small():
+    old = prose(20000, 5)
+    new = edited(old, 6)
+    live, script = recorded_word_diff(old, new)
+    assert word_diff(old, new, script=script) == live
+    assert len(script) < 400 and len(script) * 100 < len(old)
+    assert load_script(dump_script(edit_script(tokens(old), tokens(new)))) == edit_script(tokens(old), tokens(new))
+
+
+@pytest.mark.parametrize("script", ["w1:=3 -1", "garbage", "w0:=3", "w1:=x"], ids=["wrong-length", "garbage",
+                                                                                 "old-version", "bad-number"])
+def test_a_script_that_does_not_fit_is_ignored(script):
+    old, new = "a b c", "a x c"
+    assert word_diff(old, new, script=script) == word_diff(old, new)
+
+
+def test_unified_line_diff_keeps_its_format():
+    old = "one\ntwo\nthree\nfour\nfive\nsix\nseven\neight"
+    new = "one\ntwo\nTHREE\nfour\nfive\nsix\nseven\neight\nnine"
+    assert unified_diff(old, new) == "\n".join([
+        "--- before", "+++ after",
+        "@@ -1,5 +1,5 @@", " one", " two", "-three", "+THREE", " four", " five",
+        "@@ -7,2 +7,3 @@", " seven", " eight", "+nine",
+    ])
+    assert unified_diff(old, old) == ""
+
+
+def _seconds(fn, *args, repeat=3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn(*args)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+@pytest.mark.parametrize("differ", [word_diff, unified_diff], ids=["word", "line"])
+def test_time_grows_linearly_with_the_texts(case, differ):
+    """Twice the words takes about twice the time (ratio under 3), pathological inputs included."""
+    small, large = CASES[case](10000), CASES[case](20000)
+    if differ is unified_diff:  # one word per line: the line diff's worst case
+        small, large = [tuple(t.replace(" ", "\n") for t in pair) for pair in (small, large)]
+    ratio = _seconds(differ, *large) / _seconds(differ, *small)
+    assert ratio < 3, f"{case}: 20,000 words took {ratio:.1f}× the time of 10,000"
