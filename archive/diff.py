@@ -217,12 +217,14 @@ def summarize(diff: list[tuple[str, str]]) -> dict:
     }
 
 
-def word_diff(old: str, new: str, deadline: Deadline | None = None, script: str | None = None) -> dict:
+def word_diff(old: str, new: str, deadline: Deadline | None = None, script: str | None = None,
+              cancel: threading.Event | None = None) -> dict:
     """``{"diff": [(op, text), ...], "change_count": n, "words_added": a, "words_removed": r}``.
 
     ``op`` is ``"equal"``, ``"delete"`` or ``"insert"``; a deletion comes before
     the insertion that replaces it. ``script`` is an edit script stored by
-    :func:`dump_script`: used when it fits the texts, else the diff is computed.
+    :func:`dump_script`: used when it fits the texts, else the diff is computed,
+    within ``deadline`` (default: a budget for the texts' size, cut short by ``cancel``).
     """
     a, b = tokens(old), tokens(new)
     if script:
@@ -230,6 +232,7 @@ def word_diff(old: str, new: str, deadline: Deadline | None = None, script: str 
             return summarize(apply_script(load_script(script), a, b))
         except ValueError:
             pass
+    deadline = Deadline.for_size(len(a) + len(b), cancel=cancel) if deadline is None else deadline
     return summarize(apply_script(edit_script(a, b, deadline), a, b))
 
 
@@ -254,6 +257,30 @@ def recorded_word_diff(old: str, new: str, deadline: Deadline | None = None) -> 
     a, b = tokens(old), tokens(new)
     script = edit_script(a, b, deadline)
     return summarize(apply_script(script, a, b)), dump_script(script)
+
+
+def content_summary(old: dict, new: dict) -> tuple[dict, str, str]:
+    """What changed between two ``contents`` rows: the summary, the unified text diff, the edit script.
+
+    The summary holds the word counts of :func:`word_diff`, changed fields and links.
+    """
+    old_text, new_text = old.get("text") or "", new.get("text") or ""
+    words, script = recorded_word_diff(old_text, new_text)
+    fields = {
+        name: [old.get(name) or "", new.get(name) or ""]
+        for name in ("title", "author", "published")
+        if (old.get(name) or "") != (new.get(name) or "")
+    }
+    old_links, new_links = set(old.get("links") or ()), set(new.get("links") or ())
+    summary = {
+        "words_added": words["words_added"],
+        "words_removed": words["words_removed"],
+        "change_count": words["change_count"],
+        "fields": fields,
+        "links_added": sorted(new_links - old_links),
+        "links_removed": sorted(old_links - new_links),
+    }
+    return summary, unified_diff(old_text, new_text), script
 
 
 # Line diffs ---------------------------------------------------------------------------

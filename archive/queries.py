@@ -1,7 +1,10 @@
 """Read-only questions asked of an archive, shared by the CLI, reports and Datasette."""
 
 import json
+import os
+import sqlite3
 import zlib
+from contextlib import contextmanager
 
 from sqlite_utils import Database
 
@@ -67,7 +70,7 @@ select
   new_snap.fetched_at as detected_at,
   old_snap.fetched_at as previous_fetched_at,
   new_snap.http_status,
-  c.summary, c.diff
+  c.summary, c.diff, c.edits
 from changes c
 join pages p on p.id = c.page_id
 join snapshots new_snap on new_snap.id = c.new_snapshot
@@ -178,3 +181,55 @@ def page_history(db: Database, url: str) -> list[dict]:
             [url],
         )
     )
+
+
+def page(db: Database, url: str) -> dict | None:
+    """The ``pages`` row of one URL, or None."""
+    rows = list(db.query(
+        "select id, url, program, role, state, title, first_run, last_run from pages where url = ?", [url]))
+    return rows[0] if rows else None
+
+
+def page_titles(db: Database, urls: list[str]) -> dict[str, str]:
+    """The titles the archive knows for these URLs (URLs without a title are left out)."""
+    titles = {}
+    for start in range(0, len(urls), 500):  # SQLite caps the number of parameters
+        chunk = urls[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for row in db.query(f"select url, title from pages where url in ({marks})", chunk):
+            if row["title"]:
+                titles[row["url"]] = row["title"]
+    return titles
+
+
+def body_info(db: Database, body_id: int) -> dict | None:
+    """A stored body's size, type and hash, without its bytes."""
+    rows = list(db.query("select id, sha256, size, content_type from bodies where id = ?", [body_id]))
+    return rows[0] if rows else None
+
+
+def page_snapshots(db: Database, page_id: int) -> list[dict]:
+    """Every snapshot id of one page with its content id, oldest first."""
+    return list(db.query("select id, content_id from snapshots where page_id = ? order by id", [page_id]))
+
+
+def change_edits(db: Database, old_snapshot: int, new_snapshot: int) -> str | None:
+    """The edit script recorded for the change from one snapshot to another, if one was."""
+    row = db.execute(
+        "select edits from changes where old_snapshot = ? and new_snapshot = ? and change = 'changed'",
+        [old_snapshot, new_snapshot],
+    ).fetchone()
+    return row[0] if row else None
+
+
+@contextmanager
+def read_only(path: str | os.PathLike):
+    """The archive at ``path`` opened read-only (SQLite's ``mode=ro``): yields None if there is none."""
+    if not os.path.exists(path):
+        yield None
+        return
+    db = Database(sqlite3.connect(f"file:{os.path.abspath(path)}?mode=ro", uri=True))
+    try:
+        yield db if db["runs"].exists() else None
+    finally:
+        db.close()

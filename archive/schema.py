@@ -128,6 +128,12 @@ def m001_core_tables(db: Database) -> None:
     db["changes"].create_index(["page_id"])
 
 
+@migrations()
+def m002_change_edit_scripts(db: Database) -> None:
+    """Each change's word-level edit script, so views need not diff again (token counts, not text)."""
+    db["changes"].add_column("edits", str)
+
+
 def ensure_schema(db: Database) -> None:
     """Create or upgrade the archive's tables.
 

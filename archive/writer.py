@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord
-from wwc_archive.archive.textdiff import content_summary, unified_text_diff
+from wwc_archive.archive.diff import content_summary
 from wwc_archive.archive.transaction import write_transaction
 
 if TYPE_CHECKING:
@@ -171,9 +171,9 @@ class RunWriter:
             "new_snapshot": snapshot_id,
         }
         if change == "changed":
-            old, new = self._content(page["content_id"]), self._content(content_id)
-            row["summary"] = json.dumps(content_summary(old, new))
-            row["diff"] = unified_text_diff(old["text"] or "", new["text"] or "")
+            summary, row["diff"], row["edits"] = content_summary(
+                self._content(page["content_id"]), self._content(content_id))
+            row["summary"] = json.dumps(summary)
         self._insert("changes", row)
 
     def _content(self, content_id: int) -> dict:

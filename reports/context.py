@@ -1,14 +1,18 @@
 """What a report says, gathered from the archive as plain data for the templates.
 
-Read-only: everything comes through :mod:`wwc_archive.archive.queries` or plain selects.
+Read-only: everything comes through :mod:`wwc_archive.archive.queries`; word diffs
+come from :mod:`wwc_archive.archive.diff`, from the edit script recorded with the change.
 """
 
+import threading
 from datetime import datetime, timezone
 
 from wwc_archive.archive import queries
+from wwc_archive.archive.diff import word_diff
 from wwc_archive.records import TIME_FORMAT, utcnow
+from wwc_archive.reports import links
 from wwc_archive.reports.settings import ReportSettings
-from wwc_archive.reports.worddiff import trim_diff, word_diff
+from wwc_archive.reports.worddiff import trim_diff
 
 KINDS = ("added", "changed", "removed")
 FIELD_LABELS = {"title": "Title", "author": "Author", "published": "Date"}
@@ -31,8 +35,11 @@ def normalize_since(since: str) -> str:
 
 
 def report_data(db, run_id: int | None = None, since: str | None = None,
-                settings: ReportSettings | None = None) -> dict:
-    """Everything a report shows, for one run (default: the latest) or every run since a date."""
+                settings: ReportSettings | None = None, cancel: threading.Event | None = None) -> dict:
+    """Everything a report shows, for one run (default: the latest) or every run since a date.
+
+    Setting ``cancel`` makes the diffs not yet computed coarse (a server's time limit).
+    """
     settings = settings or ReportSettings()
     if run_id is not None and since is not None:
         raise ReportError("choose a run or a date (--since), not both")
@@ -49,7 +56,7 @@ def report_data(db, run_id: int | None = None, since: str | None = None,
     failures = [dict(row, run_id=run["id"], problem=_problem(row))
                 for run in runs for row in queries.failed_fetches(db, run["id"])]
     titles = linked_titles(db, rows)
-    changes = [change_view(db, row, settings, titles) for row in rows]
+    changes = [change_view(db, row, settings, titles, cancel) for row in rows]
     counts = {kind: sum(1 for c in changes if c["kind"] == kind) for kind in KINDS}
     return {
         "since": since,
@@ -77,8 +84,9 @@ def report_title(runs: list[dict], counts: dict, since: str | None, failed: int)
     return f"Run {run['id']} ({(run['started'] or '')[:10]}): {what}"
 
 
-def change_view(db, row: dict, settings: ReportSettings, titles: dict[str, str]) -> dict:
-    """One change as the templates show it."""
+def change_view(db, row: dict, settings: ReportSettings, titles: dict[str, str],
+                cancel: threading.Event | None = None) -> dict:
+    """One change as the templates show it; its words and counts from the one differ."""
     summary = row["summary"] or {}
     old_id, new_id = row["old_snapshot"], row["new_snapshot"]
     view = {
@@ -106,15 +114,16 @@ def change_view(db, row: dict, settings: ReportSettings, titles: dict[str, str])
     }
     if row["change"] == "removed":
         # The archived version of a removed page is the last one that was live.
-        view["snapshot_url"] = old_id and settings.link(f"/-/wwc/snapshot/{old_id}")
+        view["snapshot_url"] = old_id and settings.link(links.snapshot(old_id))
     else:
-        view["snapshot_url"] = settings.link(f"/-/wwc/snapshot/{new_id}")
+        view["snapshot_url"] = settings.link(links.snapshot(new_id))
     if row["change"] == "changed" and old_id:
-        view["old_snapshot_url"] = settings.link(f"/-/wwc/snapshot/{old_id}")
-        view["diff_url"] = settings.link(f"/-/wwc/diff/{old_id}/{new_id}")
+        view["old_snapshot_url"] = settings.link(links.snapshot(old_id))
+        view["diff_url"] = settings.link(links.diff(old_id, new_id))
         old_text, new_text = _text(db, old_id), _text(db, new_id)
         if old_text is not None and new_text is not None and old_text != new_text:
-            diff = word_diff(old_text, new_text)
+            diff = word_diff(old_text, new_text, script=row.get("edits"), cancel=cancel)
+            view["words_added"], view["words_removed"] = diff["words_added"], diff["words_removed"]
             view["diff"] = trim_diff(diff["diff"], settings.context_words, settings.max_changed_words)
             view["diff"]["change_count"] = diff["change_count"]
     elif row["change"] == "added":
@@ -150,11 +159,4 @@ def linked_titles(db, rows: list[dict]) -> dict[str, str]:
     """Titles of the pages newly linked or unlinked, where the archive knows them."""
     urls = sorted({u for row in rows for key in ("links_added", "links_removed")
                    for u in ((row["summary"] or {}).get(key) or ())})
-    titles = {}
-    for start in range(0, len(urls), 500):
-        chunk = urls[start:start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        for page in db.query(f"select url, title from pages where url in ({marks})", chunk):
-            if page["title"]:
-                titles[page["url"]] = page["title"]
-    return titles
+    return queries.page_titles(db, urls)

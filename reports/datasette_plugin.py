@@ -1,25 +1,32 @@
-"""Datasette plugin for wwc-archive: read-only archives, the ``/-/wwc/`` pages, readable cells.
+"""Datasette plugin for wwc-archive: read-only, bounded connections, the ``/-/wwc/`` pages, readable cells.
 
 Registered through the ``datasette`` entry point. Hooks only; the pages live in
 :mod:`wwc_archive.reports.datasette.views`.
 """
 
-import zlib
-from urllib.parse import quote
+import sqlite3
 
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
-from wwc_archive.archive import queries
+from wwc_archive.archive.canned import FTS_FUNCTION, fts_query
+from wwc_archive.reports import links
 from wwc_archive.reports.datasette import ARCHIVE_TABLES, TEMPLATES_DIR
+from wwc_archive.reports.datasette.bodies import body_preview
 
-#: Characters of a decoded body shown in a table cell.
-BODY_PREVIEW = 1000
+#: The longest string or blob a query may make: above the largest stored body
+#: (the crawl caps downloads at 10 MB), far below what would exhaust memory.
+MAX_VALUE_BYTES = 16 * 1024 * 1024
+#: SQLite's own memory, across every connection of the process.
+HEAP_LIMIT_BYTES = 512 * 1024 * 1024
 
 
 @hookimpl
 def prepare_connection(conn, database, datasette):
-    """Every connection to an archive is read-only, even one Datasette opened for writing."""
+    """Every connection: bounded strings and heap, the search function; an archive's: read-only."""
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    conn.execute(f"PRAGMA hard_heap_limit = {HEAP_LIMIT_BYTES}")
+    conn.create_function(FTS_FUNCTION, 1, fts_query, deterministic=True)
     names = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
     if ARCHIVE_TABLES <= names:
         conn.execute("PRAGMA query_only = 1")
@@ -52,14 +59,14 @@ def render_cell(row, value, column, table, database, datasette):
     """Decoded bodies, and links from archive rows to the ``/-/wwc/`` pages."""
     if table == "bodies" and column == "data" and isinstance(value, bytes):
         return body_preview(value, _get(row, "compression"), _get(row, "content_type"))
-    if isinstance(value, str) and column.endswith("_page") and value.startswith("/-/wwc/"):
+    if isinstance(value, str) and column.endswith("_page") and value.startswith(links.PREFIX):
         return Markup(f'<a href="{escape(datasette.urls.path(value))}">{escape(value)}</a>')
     if column == "snapshot" and table is None and isinstance(value, int):
         return _in_archive(datasette, database, lambda: Markup(
-            f'<a href="{escape(datasette.urls.path(f"/-/wwc/snapshot/{value}"))}">#{value}</a>'))
+            f'<a href="{escape(datasette.urls.path(links.snapshot(value)))}">#{value}</a>'))
     if column == "url" and table in (None, "pages") and isinstance(value, str) \
             and value.startswith(("http://", "https://")):
-        history = datasette.urls.path("/-/wwc/page?url=" + quote(value, safe=""))
+        history = datasette.urls.path(links.history(value))
         return _in_archive(datasette, database, lambda: Markup(
             f'<a href="{escape(value)}" rel="noreferrer">{escape(value)}</a> '
             f'<a href="{escape(history)}" class="wwc-history">[history]</a>'))
@@ -81,31 +88,3 @@ def _get(row, key):
         return row[key]
     except (KeyError, IndexError):
         return None
-
-
-def body_preview(data: bytes, compression: str | None, content_type: str | None) -> Markup:
-    """The start of a stored body as text (bodies are zlib-compressed), or a note for binary files."""
-    try:
-        raw = queries.decompress(data, compression)
-    except zlib.error:
-        return Markup(f"&lt;{len(data):,} bytes that do not decompress&gt;")
-    kind = (content_type or "").split(";")[0].strip().lower()
-    if not (kind.startswith("text/") or kind.endswith(("+xml", "/xml", "/json")) or not kind):
-        return Markup(f"&lt;{escape(kind)}: {len(raw):,} bytes&gt;")
-    text = raw.decode(_charset(content_type), errors="replace")
-    more = len(text) - BODY_PREVIEW
-    tail = f"\n… {more:,} more characters" if more > 0 else ""
-    return Markup(f'<pre style="white-space: pre-wrap; max-height: 20em; overflow: auto">'
-                  f"{escape(text[:BODY_PREVIEW])}{escape(tail)}</pre>")
-
-
-def _charset(content_type: str | None) -> str:
-    for part in (content_type or "").split(";")[1:]:
-        name, _, value = part.strip().partition("=")
-        if name.lower() == "charset" and value:
-            try:
-                "".encode(value.strip('"'))
-                return value.strip('"')
-            except LookupError:
-                break
-    return "utf-8"

@@ -1,5 +1,6 @@
 """An Atom feed of changes, one entry per change, newest first (feedgen)."""
 
+import threading
 import uuid
 from datetime import datetime, timezone
 
@@ -7,6 +8,7 @@ from feedgen.feed import FeedGenerator
 
 from wwc_archive.archive import queries
 from wwc_archive.records import parse_utc
+from wwc_archive.reports import links
 from wwc_archive.reports.context import linked_titles, change_view
 from wwc_archive.reports.render import environment
 from wwc_archive.reports.settings import ReportSettings
@@ -14,14 +16,15 @@ from wwc_archive.reports.settings import ReportSettings
 FEED_TITLE = "What Works Cities pages: changes"
 
 
-def atom_feed(db, settings: ReportSettings | None = None, limit: int = 200) -> bytes:
-    """The newest ``limit`` changes as an Atom document (UTF-8 bytes)."""
+def atom_feed(db, settings: ReportSettings | None = None, limit: int = 200,
+              cancel: threading.Event | None = None) -> bytes:
+    """The newest ``limit`` changes as an Atom document (UTF-8 bytes); ``cancel``: coarse diffs from then on."""
     settings = settings or ReportSettings()
     rows = queries.recent_changes(db, limit)
     titles = linked_titles(db, rows)
     template = environment(settings).get_template("feed_entry.html")
     feed = FeedGenerator()
-    feed.id(settings.link("/-/wwc/changes.atom") or "urn:wwc-archive:changes")
+    feed.id(settings.link(links.feed()) or "urn:wwc-archive:changes")
     feed.title(FEED_TITLE)
     feed.subtitle("Pages added, changed or removed, as found by wwc-archive's nightly crawls.")
     feed.generator("wwc-archive")
@@ -29,7 +32,7 @@ def atom_feed(db, settings: ReportSettings | None = None, limit: int = 200) -> b
         feed.link(href=settings.archive_url, rel="alternate")
     newest = None
     for row in rows:
-        change = change_view(db, row, settings, titles)
+        change = change_view(db, row, settings, titles, cancel)
         when = _moment(change["when"])
         newest = max(newest or when, when)
         entry = feed.add_entry(order="append")

@@ -7,6 +7,7 @@ archived page; plain text is plain. Templates are looked up first in the
 
 import re
 import textwrap
+import threading
 from pathlib import Path
 from urllib.parse import quote
 
@@ -25,13 +26,13 @@ MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#])")
 
 
 def render_report(db, run_id: int | None = None, since: str | None = None, fmt: str = "html",
-                  settings: ReportSettings | None = None) -> str:
+                  settings: ReportSettings | None = None, cancel: threading.Event | None = None) -> str:
     """The report of one run (default: the latest) or of every run since a date.
 
     Raises :class:`ReportError` for an unknown run, a bad date or format.
     """
     settings = settings or ReportSettings()
-    return render_data(report_data(db, run_id=run_id, since=since, settings=settings), fmt, settings)
+    return render_data(report_data(db, run_id=run_id, since=since, settings=settings, cancel=cancel), fmt, settings)
 
 
 def render_data(report: dict, fmt: str, settings: ReportSettings) -> str:

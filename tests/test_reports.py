@@ -9,7 +9,8 @@ from sqlite_utils import Database
 from wwc_archive.reports.feed import atom_feed
 from wwc_archive.reports.render import markdown_escape, render_report
 from wwc_archive.reports.settings import ReportSettings
-from wwc_archive.reports.worddiff import diff_as_text, trim_diff, word_diff
+from wwc_archive.archive.diff import word_diff
+from wwc_archive.reports.worddiff import diff_as_text, trim_diff
 from tests.conftest import changes_json
 from wwc_archive.cli import cli
 from wwc_archive.config import ConfigError

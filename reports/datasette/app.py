@@ -1,22 +1,35 @@
 """The Datasette instance that serves one archive read-only, with the project's metadata."""
 
+import json
 import os
 
 from datasette.app import Datasette
 from datasette.database import Database
 from datasette.utils import parse_metadata
 
+from wwc_archive.archive.canned import canned_queries
+from wwc_archive.reports import links
 from wwc_archive.reports.datasette import DATABASE_NAME, METADATA_PATH
 
 #: Settings for an archive: room for full-text search over years of snapshots,
 #: and table cells short enough to scan (the /-/wwc/ pages show full texts).
+#: sql_time_limit_ms also bounds the diffs the /-/wwc/ pages compute.
 SETTINGS = {"sql_time_limit_ms": 5000, "truncate_cells_html": 400}
+#: ``serve --no-sql``: canned queries, tables and the /-/wwc/ pages only.
+NO_SQL_SETTINGS = {"default_allow_sql": False}
 
 
 def load_metadata(path: str | os.PathLike = METADATA_PATH) -> dict:
-    """The shipped Datasette metadata (YAML or JSON)."""
+    """The shipped Datasette metadata (YAML or JSON), with its links and canned queries filled in."""
     with open(path, encoding="utf-8") as fp:
-        return parse_metadata(fp.read())
+        metadata = parse_metadata(fp.read())
+    fill = {"report": links.report("latest"), "feed": links.feed()}
+    database = metadata.setdefault("databases", {}).setdefault(DATABASE_NAME, {})
+    for holder in (metadata, database):
+        if "description_html" in holder:
+            holder["description_html"] = holder["description_html"].format(**fill)
+    database.setdefault("queries", {}).update(canned_queries(links.diff_sql))
+    return metadata
 
 
 def archive_datasette(db_path: str | os.PathLike, metadata: dict | None = None,
@@ -45,3 +58,7 @@ def _register_plugin() -> None:
 
     if not pm.is_registered(plugin):
         pm.register(plugin, name="wwc_archive")
+
+
+if __name__ == "__main__":  # the complete metadata, for `datasette publish ... -m metadata.json`
+    print(json.dumps(load_metadata(), indent=2, ensure_ascii=False))

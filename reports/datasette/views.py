@@ -2,24 +2,30 @@
 
 Every page reads through :mod:`wwc_archive.archive.queries` on Datasette's read-only
 connections. Archived HTML is never rendered live: pages show extracted text
-(autoescaped), and raw bodies are served sandboxed or as a download.
+(autoescaped), and raw bodies are served as plain text or as a download.
+Pages that diff run under Datasette's ``sql_time_limit_ms`` and stop diffing
+when the client goes away: the diffs past that point are coarse, not missing.
 """
 
+import asyncio
 import csv
 import io
 import mimetypes
 import re
-from urllib.parse import quote, urlsplit
+import threading
+from urllib.parse import urlsplit
 
 from datasette.utils.asgi import BadRequest, NotFound, Response
 from sqlite_utils import Database
 
 from wwc_archive.archive import queries
+from wwc_archive.archive.diff import word_diff
+from wwc_archive.reports import links
 from wwc_archive.reports.datasette import ARCHIVE_TABLES, DATABASE_NAME
-from wwc_archive.reports.worddiff import word_diff
+from wwc_archive.reports.datasette.bodies import decode, is_text
 
 #: Raw bodies may be looked at, never run: no scripts, no forms, no requests out.
-RAW_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+RAW_CSP = "sandbox; default-src 'none'"
 #: The project's own pages (report, diff) need no scripts either.
 PAGE_CSP = "script-src 'none'; object-src 'none'"
 DIFF_FIELDS = ("title", "author", "published")
@@ -60,46 +66,49 @@ async def _archive(datasette, request):
 
 
 async def _read(db, fn, *args):
-    """Run ``fn(sqlite_utils.Database, *args)`` on one of Datasette's read connections."""
+    """Run ``fn(sqlite_utils.Database, *args)`` on one of Datasette's read connections (a thread)."""
     def run(conn):
         return fn(Database(conn, recursive_triggers=False, execute_plugins=False), *args)
     return await db.execute_fn(run)
 
 
-def link(datasette, path: str) -> str:
-    return datasette.urls.path("/-/wwc/" + path)
+async def _diffing(datasette, receive, db, fn, *args):
+    """:func:`_read` for work that diffs: ``fn(db, *args, cancel)``.
+
+    ``cancel`` is set when ``sql_time_limit_ms`` has passed or the client has
+    gone; the differ then makes the rest of its diffs coarse and returns.
+    """
+    cancel = threading.Event()
+    timer = asyncio.get_running_loop().call_later(datasette.setting("sql_time_limit_ms") / 1000, cancel.set)
+    watcher = asyncio.ensure_future(_until_disconnect(receive, cancel))
+    try:
+        return await _read(db, fn, *args, cancel)
+    finally:
+        timer.cancel()
+        watcher.cancel()
 
 
-def history_link(datasette, url: str) -> str:
-    return link(datasette, "page?url=" + quote(url, safe=""))
+async def _until_disconnect(receive, cancel: threading.Event) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    cancel.set()
 
 
-async def _render(datasette, request, db, template: str, context: dict) -> Response:
+async def _render(datasette, request, db, template: str, context: dict, status: int = 200) -> Response:
     context = {"wwc": WwcLinks(datasette), "database": db.name, **context}
     html = await datasette.render_template(template, context, request=request)
-    return Response.html(html, headers={"content-security-policy": PAGE_CSP})
+    return Response.html(html, status=status, headers={"content-security-policy": PAGE_CSP})
 
 
 class WwcLinks:
-    """Link builders for the templates."""
+    """:mod:`wwc_archive.reports.links` for the templates, under Datasette's base URL."""
 
     def __init__(self, datasette):
         self.ds = datasette
 
-    def snapshot(self, snapshot_id) -> str:
-        return link(self.ds, f"snapshot/{snapshot_id}")
-
-    def raw(self, snapshot_id, download=False) -> str:
-        return link(self.ds, f"snapshot/{snapshot_id}/raw" + ("?download=1" if download else ""))
-
-    def diff(self, old, new) -> str:
-        return link(self.ds, f"diff/{old}/{new}")
-
-    def history(self, url) -> str:
-        return history_link(self.ds, url)
-
-    def report(self, run_id) -> str:
-        return link(self.ds, f"run/{run_id}/report")
+    def __getattr__(self, name):
+        build = getattr(links, name)
+        return lambda *args, **kwargs: self.ds.urls.path(build(*args, **kwargs))
 
 
 def is_web_url(url: str | None) -> bool:
@@ -111,9 +120,8 @@ def is_web_url(url: str | None) -> bool:
 
 def history_data(db: Database, url: str) -> dict | None:
     """A page and every snapshot of it, newest first; each says where its text came from."""
-    pages = list(db.query(
-        "select id, url, program, role, state, title, first_run, last_run from pages where url = ?", [url]))
-    if not pages:
+    page = queries.page(db, url)
+    if page is None:
         return None
     versions, previous = [], None  # previous: the last snapshot that had content
     for row in queries.page_history(db, url):
@@ -126,18 +134,22 @@ def history_data(db: Database, url: str) -> dict | None:
             previous = row
         versions.append(row)
     versions.reverse()
-    return {"page": pages[0], "versions": versions}
+    return {"page": page, "versions": versions}
 
 
 async def page_history(datasette, request):
     db = await _archive(datasette, request)
     url = (request.args.get("url") or "").strip()
+    fmt = request.url_vars.get("format")
+    if not url and not fmt:
+        return await _render(datasette, request, db, "wwc_page.html", {"page": None, "url": ""})
     if not url:
         raise BadRequest("give the page's URL: /-/wwc/page?url=https://…")
     data = await _read(db, history_data, url)
+    if data is None and not fmt:
+        return await _render(datasette, request, db, "wwc_page.html", {"page": None, "url": url}, status=404)
     if data is None:
         raise NotFound(f"the archive has no page with URL {url}")
-    fmt = request.url_vars.get("format")
     if fmt == ".json":
         return Response.json(data)
     if fmt == ".csv":
@@ -146,8 +158,8 @@ async def page_history(datasette, request):
     return await _render(datasette, request, db, "wwc_page.html", {
         **data,
         "live_link": data["page"]["url"] if is_web_url(data["page"]["url"]) else None,
-        "json_url": link(datasette, "page.json?url=" + quote(url, safe="")),
-        "csv_url": link(datasette, "page.csv?url=" + quote(url, safe="")),
+        "json_url": datasette.urls.path(links.history(url, ".json")),
+        "csv_url": datasette.urls.path(links.history(url, ".csv")),
     })
 
 
@@ -168,10 +180,8 @@ def snapshot_data(db: Database, snapshot_id: int) -> dict | None:
         snap = queries.snapshot(db, snapshot_id)
     except LookupError:
         return None
-    body = None
-    if snap["body_id"] is not None:
-        body = next(db.query("select id, sha256, size, content_type from bodies where id = ?", [snap["body_id"]]))
-    others = list(db.query("select id, content_id from snapshots where page_id = ? order by id", [snap["page_id"]]))
+    body = queries.body_info(db, snap["body_id"]) if snap["body_id"] is not None else None
+    others = queries.page_snapshots(db, snap["page_id"])
     index = next(i for i, row in enumerate(others) if row["id"] == snapshot_id)
     earlier, later = others[:index], others[index + 1:]
     content = snap["content_id"]
@@ -201,12 +211,18 @@ async def snapshot(datasette, request):
     return await _render(datasette, request, db, "wwc_snapshot.html", {
         **data,
         "live_link": data["snapshot"]["url"] if is_web_url(data["snapshot"]["url"]) else None,
-        "json_url": link(datasette, f"snapshot/{snapshot_id}.json"),
+        "json_url": datasette.urls.path(links.snapshot(snapshot_id, ".json")),
     })
 
 
 async def raw_body(datasette, request):
-    """The archived bytes, never run: CSP sandbox always, a download with ``?download=1``."""
+    """The archived bytes, never run: as plain text to look at, the original file with ``?download=1``.
+
+    Shown as ``text/plain`` (decoded safely, re-encoded as UTF-8) under a CSP
+    sandbox: a browser renders nothing of it, so it fetches nothing either
+    (not even a ``<link rel=preconnect>``). The download keeps the original
+    type, as an attachment.
+    """
     db = await _archive(datasette, request)
     snapshot_id = int(request.url_vars["id"])
     try:
@@ -216,7 +232,13 @@ async def raw_body(datasette, request):
     headers = {"content-security-policy": RAW_CSP, "x-content-type-options": "nosniff"}
     if request.args.get("download"):
         headers["content-disposition"] = f'attachment; filename="{download_name(snapshot_id, url, content_type)}"'
-    return Response(body, headers=headers, content_type=content_type or "application/octet-stream")
+        return Response(body, headers=headers, content_type=content_type or "application/octet-stream")
+    if not is_text(content_type):
+        kind = (content_type or "").split(";")[0].strip()
+        text = f"{kind}: {len(body):,} bytes. Download it to open it: {links.raw(snapshot_id, download=True)}\n"
+    else:
+        text = decode(body, content_type)
+    return Response(text.encode("utf-8"), headers=headers, content_type="text/plain; charset=utf-8")
 
 
 def _body_and_url(db: Database, snapshot_id: int):
@@ -238,15 +260,20 @@ def download_name(snapshot_id: int, url: str, content_type: str | None) -> str:
 # A word diff between two snapshots ------------------------------------------------
 
 
-def diff_data(db: Database, old_id: int, new_id: int) -> dict:
-    """What changed between two snapshots of one page: fields, links and words."""
+def diff_data(db: Database, old_id: int, new_id: int, cancel: threading.Event | None = None) -> dict:
+    """What changed between two snapshots of one page: fields, links and words.
+
+    A recorded change's stored edit script is used; any other pair is diffed
+    now, and coarsely once ``cancel`` is set.
+    """
     try:
         old, new = queries.snapshot(db, old_id), queries.snapshot(db, new_id)
     except LookupError as error:
         raise NotFound(str(error)) from None
     if old["page_id"] != new["page_id"]:
         raise BadRequest(f"snapshots {old_id} and {new_id} are of different pages ({old['url']}, {new['url']})")
-    words = word_diff(old["text"] or "", new["text"] or "")
+    words = word_diff(old["text"] or "", new["text"] or "", script=queries.change_edits(db, old_id, new_id),
+                      cancel=cancel)
     meta = ("id", "run_id", "url", "fetched_at", "http_status", "outcome", "title")
     return {
         "url": new["url"],
@@ -255,21 +282,18 @@ def diff_data(db: Database, old_id: int, new_id: int) -> dict:
         "fields": {name: [old[name], new[name]] for name in DIFF_FIELDS if (old[name] or "") != (new[name] or "")},
         "links_added": sorted(set(new["links"]) - set(old["links"])),
         "links_removed": sorted(set(old["links"]) - set(new["links"])),
-        "words_added": sum(len(text.split()) for op, text in words["diff"] if op == "insert"),
-        "words_removed": sum(len(text.split()) for op, text in words["diff"] if op == "delete"),
-        "change_count": words["change_count"],
-        "diff": words["diff"],
+        **words,
     }
 
 
-async def diff(datasette, request):
+async def diff(datasette, request, receive):
     db = await _archive(datasette, request)
     old_id, new_id = int(request.url_vars["old"]), int(request.url_vars["new"])
-    data = await _read(db, diff_data, old_id, new_id)
+    data = await _diffing(datasette, receive, db, diff_data, old_id, new_id)
     if request.url_vars.get("format") == ".json":
         return Response.json(data)
     return await _render(datasette, request, db, "wwc_diff.html", {
-        **data, "json_url": link(datasette, f"diff/{old_id}/{new_id}.json"),
+        **data, "json_url": datasette.urls.path(links.diff(old_id, new_id, ".json")),
     })
 
 
@@ -283,26 +307,27 @@ def _report_settings(datasette, request):
     return ReportSettings(archive_url=datasette.absolute_url(request, datasette.urls.path("/")).rstrip("/"))
 
 
-async def run_report(datasette, request):
+async def run_report(datasette, request, receive):
     from wwc_archive.reports.render import render_report
 
     db = await _archive(datasette, request)
     settings = _report_settings(datasette, request)
 
-    def render(sdb: Database, run: str):
+    def render(sdb: Database, run: str, cancel: threading.Event):
         try:
             run_id = queries.get_run(sdb, run)["id"]
         except queries.NoSuchRun as error:
             raise NotFound(str(error)) from None
-        return render_report(sdb, run_id, fmt="html", settings=settings)
+        return render_report(sdb, run_id, fmt="html", settings=settings, cancel=cancel)
 
-    html = await _read(db, render, request.url_vars["run"])
+    html = await _diffing(datasette, receive, db, render, request.url_vars["run"])
     return Response.html(html, headers={"content-security-policy": PAGE_CSP})
 
 
-async def changes_feed(datasette, request):
+async def changes_feed(datasette, request, receive):
     from wwc_archive.reports.feed import atom_feed
 
     db = await _archive(datasette, request)
-    xml = await _read(db, atom_feed, _report_settings(datasette, request))
+    settings = _report_settings(datasette, request)
+    xml = await _diffing(datasette, receive, db, lambda sdb, cancel: atom_feed(sdb, settings, cancel=cancel))
     return Response(xml, content_type="application/atom+xml; charset=utf-8")

@@ -1,0 +1,127 @@
+"""The canned queries researchers run on an archive: names, titles and SQL.
+
+Datasette shows them (see ``wwc_archive.reports.datasette.app``); their names are
+part of the archive's URLs (``/wwc-archive/search?q=…``), so they never change.
+The SQL for a diff page's path comes from the caller (``diff_path(old, new)``):
+the archive does not know where pages are served.
+"""
+
+import re
+from typing import Callable
+
+#: The SQL function the plugin registers for :func:`fts_query`.
+FTS_FUNCTION = "wwc_fts_query"
+
+_CHANGE_ROWS = """
+select c.run_id, c.change, p.url, p.program,
+       coalesce(nc.title, oc.title, p.title) as title,
+       ns.fetched_at as detected_at,
+       json_extract(c.summary, '$.words_added') as words_added,
+       json_extract(c.summary, '$.words_removed') as words_removed,
+       coalesce(case when c.change = 'removed' then c.old_snapshot end, c.new_snapshot) as snapshot,
+       case when c.change = 'changed' then {diff_page} end as diff_page
+from changes c
+join pages p on p.id = c.page_id
+join snapshots ns on ns.id = c.new_snapshot
+left join snapshots os on os.id = c.old_snapshot
+left join contents nc on nc.id = ns.content_id
+left join contents oc on oc.id = os.content_id"""
+
+
+def fts_query(text: str | None) -> str:
+    """The user's words as an FTS5 query that is never a syntax error.
+
+    ``"quoted phrases"`` stay phrases; every other word is quoted on its own, so
+    ``-``, ``*``, ``AND`` or a stray quote are searched for, not obeyed. No words:
+    a query that matches nothing.
+    """
+    terms = [phrase or word for phrase, word in re.findall(r'"([^"]*)"|(\S+)', text or "")]
+    return " ".join('"' + term.replace('"', '""') + '"' for term in terms if term.strip()) or '"-"'
+
+
+def canned_queries(diff_path: Callable[[str, str], str]) -> dict[str, dict]:
+    """Datasette's ``queries`` for an archive, by name."""
+    changes = _CHANGE_ROWS.format(diff_page=diff_path("c.old_snapshot", "c.new_snapshot")).strip()
+    return {
+        "search": {
+            "title": "Search every version",
+            "hide_sql": True,
+            "description": (
+                "Full-text search over the title and text of every version of every page, old ones "
+                "included. One row per page and version, with when that version was first and last "
+                'fetched. Type words to find (all of them must appear), or "a phrase" in quotes.'
+            ),
+            "sql": f"""with hits as materialized (
+  select rowid, rank, replace(snippet(contents_fts, 1, '[', ']', '…', 16), char(10), ' ') as snippet
+  from contents_fts where contents_fts match {FTS_FUNCTION}(:q)
+)
+select p.url, coalesce(c.title, p.title) as title, p.program,
+       min(s.fetched_at) as first_seen, max(s.fetched_at) as last_seen,
+       count(*) as fetches, min(s.id) as snapshot, hits.snippet
+from hits
+join contents c on c.id = hits.rowid
+join snapshots s on s.content_id = c.id
+join pages p on p.id = s.page_id
+group by p.id, c.id
+order by hits.rank, p.url, first_seen
+limit 500""",
+        },
+        "latest_changes": {
+            "title": "Latest changes",
+            "description": "The 200 most recent changes, newest run first, with a link to each diff.",
+            "sql": changes + """
+order by c.run_id desc, case c.change when 'added' then 0 when 'changed' then 1 else 2 end, p.url
+limit 200""",
+        },
+        "changes_between": {
+            "title": "Changes between two dates",
+            "description": (
+                "Changes detected from start_date to end_date, both included (YYYY-MM-DD, UTC). "
+                "Give both dates; an empty date matches nothing."
+            ),
+            "sql": changes + """
+where ns.fetched_at >= :start_date and ns.fetched_at < date(:end_date, '+1 day')
+order by ns.fetched_at, p.url""",
+        },
+        "page_history": {
+            "title": "A page's history",
+            "description": "Every fetch of one page (give its full URL), newest first, with the change it carried.",
+            "sql": f"""select s.id as snapshot, s.run_id, s.fetched_at, s.http_status, s.outcome, s.error,
+       c.title, ch.change,
+       json_extract(ch.summary, '$.words_added') as words_added,
+       json_extract(ch.summary, '$.words_removed') as words_removed,
+       case when ch.change = 'changed' then {diff_path("ch.old_snapshot", "s.id")} end as diff_page
+from snapshots s
+join pages p on p.id = s.page_id
+left join contents c on c.id = s.content_id
+left join changes ch on ch.new_snapshot = s.id
+where p.url = :url
+order by s.id desc""",
+        },
+        "pages_added_per_month": {
+            "title": "Pages added per month",
+            "description": (
+                "Pages that appeared in each month (UTC), by program. The archive's first run counts "
+                "every page it found; a page back after a removal counts again."
+            ),
+            "sql": """select substr(s.fetched_at, 1, 7) as month, p.program, count(*) as pages_added
+from changes c
+join pages p on p.id = c.page_id
+join snapshots s on s.id = c.new_snapshot
+where c.change = 'added'
+group by month, p.program
+order by month desc, p.program""",
+        },
+        "failed_fetches_last_run": {
+            "title": "Failed fetches of the last run",
+            "description": (
+                "Fetches that failed (5xx, timeouts, resets, robots.txt, size cap) in the newest finished run."
+            ),
+            "sql": """select s.run_id, p.url, p.program, p.role, s.http_status, s.error, s.fetched_at, s.id as snapshot
+from snapshots s
+join pages p on p.id = s.page_id
+where s.outcome = 'failed'
+  and s.run_id = (select max(id) from runs where status != 'running')
+order by p.url""",
+        },
+    }

@@ -1,0 +1,45 @@
+"""Every ``/-/wwc/`` path, built in one place: the reports, the feed, Datasette's pages and cells.
+
+Each function returns a path from the server's root; Datasette callers pass it
+through ``datasette.urls.path`` (for a base URL), reports through
+``ReportSettings.link`` (for ``archive_url``).
+"""
+
+from urllib.parse import quote
+
+PREFIX = "/-/wwc/"
+
+
+def snapshot(snapshot_id, fmt: str = "") -> str:
+    """One version's text and metadata; ``fmt=".json"`` for its JSON."""
+    return f"{PREFIX}snapshot/{int(snapshot_id)}{fmt}"
+
+
+def raw(snapshot_id, download: bool = False) -> str:
+    """The archived bytes: shown as text, or the original file with ``download``."""
+    return f"{PREFIX}snapshot/{int(snapshot_id)}/raw" + ("?download=1" if download else "")
+
+
+def diff(old_id, new_id, fmt: str = "") -> str:
+    """The word diff between two snapshots of one page."""
+    return f"{PREFIX}diff/{int(old_id)}/{int(new_id)}{fmt}"
+
+
+def history(url: str | None = None, fmt: str = "") -> str:
+    """A page's history (``fmt`` ``.json`` or ``.csv``); with no URL, the form that asks for one."""
+    return f"{PREFIX}page{fmt}" + (f"?url={quote(url, safe='')}" if url else "")
+
+
+def report(run) -> str:
+    """A run's report (a run id or ``latest``)."""
+    return f"{PREFIX}run/{run if run == 'latest' else int(run)}/report"
+
+
+def feed() -> str:
+    """The Atom feed of changes."""
+    return f"{PREFIX}changes.atom"
+
+
+def diff_sql(old: str, new: str) -> str:
+    """A SQL expression for :func:`diff`'s path, from two column expressions (for canned queries)."""
+    return f"'{PREFIX}diff/' || {old} || '/' || {new}"
