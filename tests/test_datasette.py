@@ -316,3 +316,130 @@ def test_run_report_and_atom_feed(edited_archive):
     entries = lxml.etree.fromstring(feed.content).findall("{http://www.w3.org/2005/Atom}entry")
     assert len(entries) == len(sql(path, "select id from changes"))
     assert get(path, "/-/wwc/run/99/report", status=404)
+
+
+# One differ everywhere -------------------------------------------------------------
+
+
+def test_counts_and_marked_words_agree_everywhere(tmp_path):
+    """`changes`, the HTML report and the Datasette diff page show one diff of a hyphen that became a space."""
+    from sqlite_utils import Database
+
+    from tests.conftest import changes_json
+    from wwc_archive.reports.render import render_report
+
+    path, url = str(tmp_path / "a.db"), "https://example.org/news/data"
+    text = "The city is data-driven now.\n\nIt publishes every permit."
+    write_run(path, record(url, http_status=200, body=b"1", extracted=Extracted(title="T", text=text)))
+    write_run(path, record(url, http_status=200, body=b"2",
+                           extracted=Extracted(title="T", text=text.replace("data-driven", "data driven"))))
+    (row,) = changes_json(path)["changes"]
+    assert (row["summary"]["words_added"], row["summary"]["words_removed"]) == (2, 1)
+    data = get(path, f"/-/wwc/diff/{row['old_snapshot']}/{row['new_snapshot']}.json").json()
+    assert (data["words_added"], data["words_removed"], data["change_count"]) == (2, 1, 1)
+    assert [op for op in data["diff"] if op[0] != "equal"] == [["delete", "data-driven"], ["insert", "data driven"]]
+    block = lxml.html.fromstring(render_report(Database(path), fmt="html"))
+    assert [e.text_content() for e in block.xpath("//ins")] == ["data driven"]
+    assert [e.text_content() for e in block.xpath("//del")] == ["data-driven"]
+    assert "2 words added, 1 word removed" in " ".join(block.text_content().split())
+
+
+def test_every_view_of_the_hub_change_shows_the_recorded_counts(edited_archive):
+    from tests.conftest import changes_json
+
+    hub = edited_archive.base_url + edited_archive.site.hub_path
+    (row,) = [c for c in changes_json(edited_archive.path)["changes"] if c["url"] == hub]
+    assert row["edits"].startswith("w1:") and len(row["edits"]) < 200
+    data = get(edited_archive.path, f"/-/wwc/diff/{row['old_snapshot']}/{row['new_snapshot']}.json").json()
+    assert (data["words_added"], data["words_removed"]) == (row["summary"]["words_added"],
+                                                           row["summary"]["words_removed"])
+
+
+def test_an_archive_from_before_edit_scripts_upgrades_in_place(edited_archive):
+    """m002 adds changes.edits to an existing archive and keeps every row; old changes are diffed live."""
+    path = edited_archive.path
+    with sqlite3.connect(path) as conn:
+        conn.execute("alter table changes drop column edits")
+        conn.execute("delete from _sqlite_migrations where name = 'm002_change_edit_scripts'")
+    before = sql(path, "select id, summary, diff from changes order by id")
+    Archive(path).close()
+    assert sql(path, "select id, summary, diff from changes order by id") == before
+    assert {r["edits"] for r in sql(path, "select edits from changes")} == {None}
+    edited = change(path, edited_archive.edited_url)
+    data = get(path, f"/-/wwc/diff/{edited['old_snapshot']}/{edited['new_snapshot']}.json").json()
+    assert ["insert", edited_archive.new_phrase] in [list(op) for op in data["diff"]]
+
+
+# No dead ends, no hostile input -------------------------------------------------------
+
+
+@pytest.mark.parametrize("q", ["", "  ", '"', '""', "-", "*", "AND", "data AND", "NEAR(", 'a"b', '"unclosed',
+                               "data-driven", "x:y", "(", "^"])
+def test_search_never_fails_on_what_a_visitor_types(edited_archive, q):
+    response = get(edited_archive.path, "/wwc-archive/search.json?_shape=array&q=" + quote(q))
+    assert isinstance(response.json(), list)
+
+
+def test_history_page_without_a_url_is_a_form_with_a_hint(edited_archive):
+    tree = lxml.html.fromstring(get(edited_archive.path, "/-/wwc/page").text)
+    assert tree.xpath("//form//input[@name='url']")
+    assert "Search every version" in tree.text_content()
+    unknown = fetch(edited_archive.path, "/-/wwc/page?url=" + quote("https://nowhere.example/", safe=""))[0]
+    assert unknown.status_code == 404 and "has no page with the URL" in unknown.text
+
+
+def test_a_hostile_facet_column_is_ignored(edited_archive):
+    hostile = 'fetched_at") as value, 1 as count from snapshots; --'
+    data = get(edited_archive.path, "/wwc-archive/snapshots.json?_size=0&_facet_month=" + quote(hostile)).json()
+    assert hostile not in data["facet_results"]
+    assert data["facet_results"]["fetched_at"]["type"] == "month"
+
+
+def test_a_query_cannot_make_a_huge_string(edited_archive):
+    """SQLite refuses values over 16 MB: an error, or NULL where the function says so (printf)."""
+    blob, text = fetch(edited_archive.path, *(
+        "/wwc-archive.json?_shape=array&sql=" + quote(query) for query in (
+            "select length(zeroblob(300000000)) as big", "select printf('%.*c', 300000000, 'x') as big")))
+    assert blob.status_code == 400 and "too big" in blob.json()["error"]
+    assert text.status_code == 200 and text.json() == [{"big": None}]
+
+
+def test_no_sql_mode_refuses_arbitrary_sql_but_keeps_the_rest(edited_archive):
+    from wwc_archive.reports.datasette.app import NO_SQL_SETTINGS
+
+    edited = change(edited_archive.path, edited_archive.edited_url)
+
+    async def run():
+        ds = archive_datasette(edited_archive.path, settings=NO_SQL_SETTINGS)
+        return [await ds.client.get(p) for p in (
+            "/wwc-archive.json?sql=" + quote("select 1"), "/wwc-archive/latest_changes.json",
+            "/wwc-archive/runs.json", f"/-/wwc/diff/{edited['old_snapshot']}/{edited['new_snapshot']}")]
+
+    arbitrary, canned, table, page = asyncio.run(run())
+    assert arbitrary.status_code == 403
+    assert (canned.status_code, table.status_code, page.status_code) == (200, 200, 200)
+
+
+@pytest.mark.parametrize("charset", ["utf-7", "idna", "rot13", "no-such-charset"])
+def test_bodies_in_odd_charsets_decode_as_utf8(edited_archive, charset):
+    path, url = edited_archive.path, edited_archive.base_url + "/odd-" + charset
+    body = "+ADw-b+AD4-café".encode()
+    write_run(path, record(url, http_status=200, body=body, content_type=f"text/html; charset={charset}",
+                           extracted=Extracted(title="Odd", text="odd")))
+    (snap,) = snapshots_of(path, url)
+    raw = get(path, f"/-/wwc/snapshot/{snap['id']}/raw")
+    assert raw.headers["content-type"] == "text/plain; charset=utf-8" and raw.content == body
+    body_id = sql(path, "select body_id from snapshots where id = ?", [snap["id"]])[0]["body_id"]
+    cell = lxml.html.fromstring(get(path, f"/wwc-archive/bodies/{body_id}").text)
+    assert "+ADw-b+AD4-café" in cell.xpath("string(//td[contains(@class, 'col-data')])")
+    assert get(path, f"/-/wwc/snapshot/{snap['id']}").status_code == 200
+
+
+def test_raw_view_is_plain_text_and_the_download_the_original(edited_archive):
+    path = edited_archive.path
+    _, second = snapshots_of(path, edited_archive.edited_url)
+    view, download = fetch(path, f"/-/wwc/snapshot/{second['id']}/raw",
+                           f"/-/wwc/snapshot/{second['id']}/raw?download=1")
+    assert view.headers["content-type"] == "text/plain; charset=utf-8"
+    assert view.headers["x-content-type-options"] == "nosniff"
+    assert download.headers["content-type"].startswith("text/html")

@@ -1,11 +1,14 @@
 """A facet by calendar month of an ISO 8601 date column (``{"month": "fetched_at"}``).
 
-Choosing a month filters with Datasette's own ``COLUMN__startswith=YYYY-MM``.
+Choosing a month filters with Datasette's own ``COLUMN__startswith=YYYY-MM``. The
+column comes from the URL (``?_facet_month=``): only a column of the query is
+faceted, quoted by sqlite-utils.
 """
 
 from datasette.database import QueryInterrupted
 from datasette.facets import Facet
-from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
+from datasette.utils import path_with_added_args, path_with_removed_args
+from sqlite_utils.db import quote_identifier
 
 
 class MonthFacet(Facet):
@@ -15,12 +18,17 @@ class MonthFacet(Facet):
         results, timed_out = [], []
         args = dict(self.get_querystring_pairs())
         size = self.get_facet_size()
+        columns = None
         for source_and_config in self.get_configs():
             config, source = source_and_config["config"], source_and_config["source"]
             column = config.get("column") or config["simple"]
+            columns = columns if columns is not None else await self.get_columns(self.sql, self.params)
+            if not isinstance(column, str) or column not in columns:
+                continue
+            quoted = quote_identifier(column)
             sql = (
-                f"select substr({escape_sqlite(column)}, 1, 7) as value, count(*) as count "
-                f"from ({self.sql}) where {escape_sqlite(column)} glob '[0-9][0-9][0-9][0-9]-[0-9][0-9]*' "
+                f"select substr({quoted}, 1, 7) as value, count(*) as count "
+                f"from ({self.sql}) where {quoted} glob '[0-9][0-9][0-9][0-9]-[0-9][0-9]*' "
                 f"group by value order by value desc limit {size + 1}"
             )
             try:

@@ -1,5 +1,6 @@
 """``wwc-archive serve``: Datasette on the archive, read-only, with the project's plugin and metadata."""
 
+import ipaddress
 import socket
 
 import click
@@ -11,11 +12,13 @@ from wwc_archive.cli.options import CONTEXT_SETTINGS, UsageError, db_option, ope
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on")
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on")
-def serve(db_path, host, port):
+@click.option("--no-sql", "no_sql", is_flag=True,
+              help="Refuse arbitrary SQL: canned queries, tables and the /-/wwc/ pages only")
+def serve(db_path, host, port, no_sql):
     """Explore the archive in Datasette: search every version, histories, diffs.
 
     The archive is served read-only and stays live: a crawl that finishes
-    while it is served shows up on the next page load.
+    while it is served shows up on the next page load. Ctrl+C or SIGTERM stops it.
 
     Example:
 
@@ -26,16 +29,34 @@ def serve(db_path, host, port):
     import uvicorn
 
     from wwc_archive.reports.datasette import DATABASE_NAME
-    from wwc_archive.reports.datasette.app import archive_datasette
+    from wwc_archive.reports.datasette.app import NO_SQL_SETTINGS, archive_datasette
 
     archive = open_existing_archive(db_path)  # brings the schema up to date; writes nothing else
     path = archive.path
     archive.close()
     check_port_free(host, port)
-    ds = archive_datasette(path)
+    if not is_loopback(host):
+        click.echo(f"Warning: listening on {host}, beyond this machine: anyone who can reach it can read "
+                   "the archive" + ("" if no_sql else " and run SQL on it (--no-sql refuses that)"), err=True)
+    ds = archive_datasette(path, settings=NO_SQL_SETTINGS if no_sql else None)
     asyncio.run(ds.invoke_startup())
     click.echo(f"Serving {path} read-only at http://{host}:{port}/{DATABASE_NAME} (Ctrl+C to stop)")
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on", workers=1)
+    # A bounded graceful shutdown: SIGTERM stops serving even with a slow request open.
+    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on", workers=1,
+                timeout_graceful_shutdown=SHUTDOWN_SECONDS)
+
+
+#: Seconds open requests get to finish after Ctrl+C or SIGTERM.
+SHUTDOWN_SECONDS = 3
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` names is this machine's own (127.0.0.1, ::1, localhost)."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        return all(ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
+    except (socket.gaierror, ValueError):
+        return False
 
 
 def check_port_free(host: str, port: int) -> None:
