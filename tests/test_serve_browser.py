@@ -1,18 +1,25 @@
 """``wwc-archive serve`` as a real process, looked at in headless Chromium."""
 
 import os
+import random
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from contextlib import contextmanager
 from urllib.parse import quote
 
 import lxml.html
+import pytest
+
 from wwc_archive.archive import Archive, Extracted, FetchRecord
+from wwc_archive.archive.canned import canned_queries
+from wwc_archive.reports import links
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HOSTILE_TEXT = "Before <script>document.title='pwned'</script> after"
@@ -32,12 +39,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(db_path):
+def serving(db_path, *extra, process_out=None):
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "wwc_archive", "serve", "--db", db_path, "--port", str(port)],
+        [sys.executable, "-m", "wwc_archive", "serve", "--db", db_path, "--port", str(port), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    if process_out is not None:
+        process_out.append(process)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -54,10 +63,10 @@ def serving(db_path):
     finally:
         process.terminate()
         try:
-            process.communicate(timeout=10)
+            process.stderr_text = process.communicate(timeout=10)[1]
         except subprocess.TimeoutExpired:
             process.kill()
-            process.communicate()
+            process.stderr_text = process.communicate()[1]
 
 
 def chromium(tmp_path, url, *extra) -> str:
@@ -126,9 +135,10 @@ def test_served_archive_in_a_browser(edited_archive, tmp_path):
         assert snapshot.xpath("string(//title)") != "pwned"
         assert not [s for s in snapshot.xpath("//script") if "pwned" in (s.text or "")]
 
-        # The raw body is the archived page itself, scripts included, but the sandbox keeps them from running.
+        # The raw body is the archived page itself, shown as text: nothing in it runs or loads.
         raw = lxml.html.fromstring(chromium(tmp_path, f"{base}/-/wwc/snapshot/{snapshot_id}/raw", "--dump-dom"))
-        assert raw.xpath("string(//title)") == "Hostile page"
+        assert raw.xpath("string(//pre)") == HOSTILE_BODY.decode()
+        assert raw.xpath("string(//title)") != "pwned"
 
 
 def test_serve_fails_clearly_without_an_archive(tmp_path):
@@ -146,3 +156,100 @@ def test_serve_fails_clearly_when_the_port_is_taken(edited_archive):
         result = run_cli("serve", "--db", edited_archive.path, "--port", port)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"]
+
+
+ERROR_MARKS = ("//p[contains(@class, 'message-error')]", "//h1[starts-with(., 'Error')]")
+
+
+def test_no_page_opened_without_parameters_shows_an_error(edited_archive, tmp_path):
+    """Every canned query and every /-/wwc/ page that takes parameters, opened bare in Chromium."""
+    pages = [f"/wwc-archive/{name}" for name in canned_queries(links.diff_sql)]
+    pages += [links.history(), links.report("latest"), "/wwc-archive", "/"]
+    with serving(edited_archive.path) as base:
+        for path in pages:
+            tree = lxml.html.fromstring(chromium(tmp_path, base + path, "--dump-dom"))
+            errors = [e.text_content().strip() for mark in ERROR_MARKS for e in tree.xpath(mark)]
+            assert errors == [], f"{path}: {errors}"
+        search = lxml.html.fromstring(chromium(tmp_path, base + "/wwc-archive/search", "--dump-dom"))
+        assert search.xpath("//form//input[@name='q']") and "a phrase" in search.text_content()
+        history = lxml.html.fromstring(chromium(tmp_path, base + links.history(), "--dump-dom"))
+        assert history.xpath("//form//input[@name='url']")
+
+
+def write_unrelated_versions(db_path, url, words=20000) -> tuple[int, int]:
+    """Two snapshots of one page whose texts share no order: the slowest diff there is."""
+    vocabulary = [f"w{i}" for i in range(2000)]
+    texts = [" ".join(random.Random(seed).choice(vocabulary) for _ in range(words)) for seed in (1, 2)]
+    ids = []
+    for n, text in enumerate(texts):
+        archive = Archive(db_path)
+        run_id = archive.start_run(["what-works-cities"])
+        writer = archive.writer(run_id)
+        writer.add(FetchRecord(url=url, program="what-works-cities", role="page", fetched_at=f"2030-01-1{n}T03:00:00Z",
+                               outcome="ok", http_status=200, body=text.encode(), content_type="text/html",
+                               extracted=Extracted(title="Big", text=text)))
+        writer.flush()
+        archive.finish_run(run_id, "complete")
+        ids.append(archive.db.execute("select max(id) from snapshots").fetchone()[0])
+        archive.close()
+    with sqlite3.connect(db_path) as conn:  # an arbitrary pair: nothing recorded, diffed live
+        conn.execute("update changes set edits = null")
+    return ids[0], ids[1]
+
+
+def test_a_slow_page_does_not_hold_up_others_and_sigterm_stops_serve(edited_archive):
+    old, new = write_unrelated_versions(edited_archive.path, edited_archive.base_url + "/big")
+    finished = {}
+
+    def get(name, path):
+        urllib.request.urlopen(base + path, timeout=60).read()
+        finished[name] = time.monotonic()
+
+    processes = []
+    with serving(edited_archive.path, process_out=processes) as base:
+        heavy = threading.Thread(target=get, args=("heavy", links.diff(old, new)))
+        heavy.start()
+        time.sleep(0.3)
+        get("cheap", links.snapshot(old, ".json"))
+        heavy.join()
+        assert finished["cheap"] < finished["heavy"]
+
+        # SIGTERM while a slow diff is being computed: serve stops promptly.
+        threading.Thread(target=lambda: _quietly(get, "again", links.diff(old, new)), daemon=True).start()
+        time.sleep(0.3)
+        sent = time.monotonic()
+        processes[0].send_signal(signal.SIGTERM)
+        processes[0].wait(timeout=15)
+        assert time.monotonic() - sent < 10
+
+
+def _quietly(fn, *args):
+    try:
+        fn(*args)
+    except OSError:
+        pass
+
+
+def test_memory_stays_bounded_when_a_query_asks_for_a_huge_string(edited_archive):
+    processes = []
+    sql = quote("select printf('%.*c', 300000000, 'x') as big")
+    with serving(edited_archive.path, process_out=processes) as base:
+        urllib.request.urlopen(f"{base}/wwc-archive.json?sql={sql}", timeout=60).read()
+        with open(f"/proc/{processes[0].pid}/status") as status:
+            peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    assert peak_kb < 300_000 / 2, f"serve peaked at {peak_kb // 1024} MB"
+
+
+def test_serve_warns_when_listening_beyond_localhost(edited_archive):
+    processes = []
+    with serving(edited_archive.path, "--host", "0.0.0.0", process_out=processes):
+        pass
+    assert "Warning: listening on 0.0.0.0" in processes[0].stderr_text
+
+
+def test_serve_no_sql_refuses_arbitrary_sql(edited_archive):
+    with serving(edited_archive.path, "--no-sql") as base:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(base + "/wwc-archive.json?sql=" + quote("select 1"), timeout=30)
+        assert refused.value.code == 403
+        assert urllib.request.urlopen(base + "/wwc-archive/latest_changes.json", timeout=30).status == 200
