@@ -122,7 +122,11 @@ def export(db: Database, selection: Selection, output: str, archive_name: str) -
     scratch = Path(tempfile.mkdtemp(prefix=".wwc-export-", dir=folder))
     try:
         result = ExportResult(warc_path, wacz_path)
-        pages = _WarcExport(db, selection, archive_name, result.records).write(scratch / warc_path.name)
+        db.conn.execute("begin")  # one read transaction: a crawl writing meanwhile is not half seen
+        try:
+            pages = _WarcExport(db, selection, archive_name, result.records).write(scratch / warc_path.name)
+        finally:
+            db.conn.rollback()
         _write_wacz(scratch / warc_path.name, pages, scratch / wacz_path.name, selection, archive_name)
         os.replace(scratch / warc_path.name, warc_path)
         os.replace(scratch / wacz_path.name, wacz_path)
@@ -159,7 +163,7 @@ class _WarcExport:
             self._write_response(writer, snapshot, body=None)
             return False
         if snapshot["outcome"] not in ("ok", "not_modified") or snapshot["body_id"] is None:
-            self.counts["failed fetches left out"] += 1
+            self.counts["fetches left out (failed, or no body)"] += 1
             return False
         original_id = originals[(snapshot["page_id"], snapshot["body_id"])]
         if snapshot["body_id"] not in self.written:
@@ -239,7 +243,9 @@ class _WarcExport:
             head = queries.header_block(self.db, snapshot["response_head_id"])
             protocol, status, pairs = head["protocol"] or "HTTP/1.1", head["status"], head["headers"]
         else:
-            warc_headers["WWC-Archive-Headers"] = "partial (fetched before the archive kept full headers)"
+            warc_headers["WWC-Archive-Headers"] = (
+                "partial (fetched before the archive kept full headers)" if snapshot["request_head_id"] is None
+                else "partial (a repeated 404/410: the archive keeps the full headers of the first)")
             kept = json.loads(snapshot["headers"] or "{}")
             protocol, status = "HTTP/1.1", snapshot["http_status"]
             pairs = [["-".join(part.capitalize() for part in name.split("-")), value] for name, value in kept.items()]

@@ -318,6 +318,12 @@ def test_bad_selections_are_one_line_errors(nights, tmp_path, args, message):
     assert not list(tmp_path.iterdir())
 
 
+def test_an_archive_without_runs_is_a_one_line_error(tmp_path):
+    Archive(tmp_path / "empty.db").close()
+    result = invoke("export-warc", "--db", tmp_path / "empty.db", "--all", "-o", tmp_path / "x")
+    assert result.exit_code == 2 and "the archive has no runs yet" in result.output
+
+
 def test_a_missing_folder_is_a_one_line_error(nights, tmp_path):
     result = invoke("export-warc", "--db", nights["db"], "--all", "-o", tmp_path / "nowhere" / "x")
     assert result.exit_code == 2 and "no folder" in result.output
