@@ -215,6 +215,15 @@ def test_pywb_replays_a_same_content_revisit_with_that_nights_text(nights, pywb)
     assert text == snapshot["text"]
 
 
+def test_the_cdx_client_lists_pywbs_captures_of_a_page_each_night(nights, pywb):
+    from wwc_archive.crawler.wayback import list_captures
+
+    url = nights["urls"]["edited"]
+    captures = list_captures(f"{pywb}/wwc/cdx", url)
+    assert [c.fetched_at for c in captures] == [s["fetched_at"] for s in snapshots(nights["db"], url)]
+    assert [c.mimetype for c in captures] == ["text/html", "warc/revisit", "text/html"]
+
+
 def test_one_run_includes_the_earlier_responses_its_revisits_need(nights, tmp_path):
     result = invoke("export-warc", "--db", nights["db"], "--run", "2", "-o", tmp_path / "night2.wacz")
     assert result.exit_code == 0, result.output
