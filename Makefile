@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
+# pywb replays WARC exports in the tests. It ships a top-level `tests` package that would
+# shadow ours, so it lives in a venv of its own.
+PYWB_VENV ?= .venv-pywb
 SUDO = $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: demo test bench browser
@@ -20,8 +23,13 @@ browser:
 demo: $(BIN)/wwc-archive
 	$(BIN)/wwc-archive demo
 
-test: $(BIN)/wwc-archive browser
-	$(BIN)/python -m pytest
+$(PYWB_VENV)/bin/wayback:
+	$(PYTHON) -m venv $(PYWB_VENV)
+	$(PYWB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PYWB_VENV)/bin/python -m pip install --quiet "pywb>=2.10,<2.11"
+
+test: $(BIN)/wwc-archive browser $(PYWB_VENV)/bin/wayback
+	WWC_PYWB_BIN=$(PYWB_VENV)/bin $(BIN)/python -m pytest
 
 bench: $(BIN)/wwc-archive
 	$(BIN)/python bench/crawl_bench.py

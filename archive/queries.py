@@ -233,3 +233,58 @@ def read_only(path: str | os.PathLike):
         yield db if db["runs"].exists() else None
     finally:
         db.close()
+# WARC export ---------------------------------------------------------------------------
+
+EXPORT_SELECT = """
+select s.id, s.run_id, s.page_id, p.url, p.role, s.fetched_at, s.http_status, s.outcome, s.final_url,
+       s.headers, s.body_id, s.body_exact, s.request_head_id, s.response_head_id,
+       c.title, c.fingerprint
+from snapshots s join pages p on p.id = s.page_id
+left join contents c on c.id = s.content_id
+"""
+
+
+def runs_started_since(db: Database, since: str | None = None) -> list[dict]:
+    """Runs started on or after ``since`` (an ISO date), or every run, oldest first."""
+    rows = db.query(f"select {RUN_COLUMNS} from runs where started >= ? order by id", [since or ""])
+    return [_run_row(row) for row in rows]
+
+
+def export_snapshots(db: Database, run_ids: list[int]) -> list[dict]:
+    """The snapshots of these runs, in the order they were written."""
+    marks = ", ".join("?" for _ in run_ids)
+    return list(db.query(EXPORT_SELECT + f" where s.run_id in ({marks}) order by s.id", run_ids))
+
+
+def export_snapshot(db: Database, snapshot_id: int) -> dict:
+    """One snapshot as :func:`export_snapshots` returns it."""
+    return next(db.query(EXPORT_SELECT + " where s.id = ?", [snapshot_id]))
+
+
+def first_snapshots_with_body(db: Database, run_ids: list[int]) -> dict[tuple[int, int], int]:
+    """``(page_id, body_id) -> snapshot id`` of each page's first snapshot with that body,
+    for the pages these runs fetched: the fetch whose bytes the body is."""
+    marks = ", ".join("?" for _ in run_ids)
+    rows = db.execute(
+        f"""
+        select page_id, body_id, min(id) from snapshots
+        where body_id is not null
+          and page_id in (select page_id from snapshots where run_id in ({marks}))
+        group by page_id, body_id
+        """,
+        run_ids,
+    ).fetchall()
+    return {(page_id, body_id): snapshot_id for page_id, body_id, snapshot_id in rows}
+
+
+def header_block(db: Database, block_id: int) -> dict:
+    """A stored set of headers (``header_blocks``), decoded."""
+    data, compression = db.execute(
+        "select data, compression from header_blocks where id = ?", [block_id]).fetchone()
+    return json.loads(decompress(data, compression))
+
+
+def body(db: Database, body_id: int) -> bytes:
+    """A stored body's bytes, decompressed."""
+    data, compression = db.execute("select data, compression from bodies where id = ?", [body_id]).fetchone()
+    return decompress(data, compression)

@@ -134,6 +134,25 @@ def m002_change_edit_scripts(db: Database) -> None:
     db["changes"].add_column("edits", str)
 
 
+@migrations()
+def m003_fetch_headers(db: Database) -> None:
+    """What a WARC export needs of each fetch, kept cheaply.
+
+    ``header_blocks`` holds header sets once each (JSON, zlib), shared by every
+    fetch that sent or received the same ones. A snapshot points at its request's
+    headers, and at its response's status line and headers only when it stored a
+    new body (a revisit needs none). ``body_exact`` says whether the body the
+    snapshot points at is byte for byte what this fetch received: 1 yes, 0 only
+    its extracted content matched (per-request noise differed), NULL unknown
+    (fetched before this migration) or no body.
+    """
+    db["header_blocks"].create({"id": int, "sha256": str, "compression": str, "data": bytes}, pk="id")
+    db["header_blocks"].create_index(["sha256"], unique=True)
+    db["snapshots"].add_column("request_head_id", int)
+    db["snapshots"].add_column("response_head_id", int)
+    db["snapshots"].add_column("body_exact", int)
+
+
 def ensure_schema(db: Database) -> None:
     """Create or upgrade the archive's tables.
 

@@ -34,6 +34,7 @@ class RunWriter:
         self._buffer: list[FetchRecord] = []
         self._last_flush = time.monotonic()
         self._pages = self._load_pages()
+        self._heads: dict[str, int] = {}  # header block sha256 -> id, as written
 
     def _load_pages(self) -> dict[str, dict]:
         rows = self.db.query(
@@ -73,6 +74,7 @@ class RunWriter:
             "error": record.error,
             "final_url": record.final_url if record.final_url != record.url else None,
             "headers": _kept_headers(record.headers),
+            "request_head_id": self._store_head(request_head(record)),
         }
         page_update = {"last_run": self.run_id}
         change = None
@@ -82,8 +84,11 @@ class RunWriter:
             fingerprint = _fingerprint(record, content)
             if fingerprint == page["fingerprint"]:
                 snapshot["body_id"], snapshot["content_id"] = page["body_id"], page["content_id"]
+                snapshot["body_exact"] = self._same_bytes(record.body, page["body_id"])
             else:
                 snapshot["body_id"] = self._store_body(record)
+                snapshot["body_exact"] = 1 if snapshot["body_id"] else None
+                snapshot["response_head_id"] = self._store_head(response_head(record))
                 snapshot["content_id"] = self._store_content(content, fingerprint)
                 change = "changed" if page["state"] == "live" and page["fingerprint"] else "added"
             if page["state"] != "live" and change is None:
@@ -94,6 +99,8 @@ class RunWriter:
                 page_update["title"] = content.title or None
         elif record.outcome == "not_modified":
             snapshot["body_id"], snapshot["content_id"] = page["body_id"], page["content_id"]
+        elif record.outcome == "gone" and page["state"] == "live":
+            snapshot["response_head_id"] = self._store_head(response_head(record))  # the removal's answer
         snapshot_id = self._insert("snapshots", snapshot)
         page_update["last_snapshot"] = snapshot_id
         if record.outcome in ("ok", "not_modified") and snapshot.get("content_id"):
@@ -145,6 +152,27 @@ class RunWriter:
                 "data": zlib.compress(record.body, ZLIB_LEVEL),
             },
         )
+
+    def _same_bytes(self, body: bytes | None, body_id: int | None) -> int | None:
+        """1 if ``body`` is exactly the stored body ``body_id``, 0 if not, None if either is missing."""
+        if body is None or body_id is None:
+            return None
+        row = self.db.conn.execute("select sha256 from bodies where id = ?", [body_id]).fetchone()
+        return int(row is not None and row[0] == hashlib.sha256(body).hexdigest())
+
+    def _store_head(self, head: dict | None) -> int | None:
+        """Store a set of headers once (see :func:`response_head`); returns its ``header_blocks`` id."""
+        if head is None:
+            return None
+        data = json.dumps(head, separators=(",", ":")).encode("utf-8")
+        sha = hashlib.sha256(data).hexdigest()
+        head_id = self._heads.get(sha)
+        if head_id is None:
+            row = self.db.conn.execute("select id from header_blocks where sha256 = ?", [sha]).fetchone()
+            head_id = row[0] if row else self._insert(
+                "header_blocks", {"sha256": sha, "compression": "zlib", "data": zlib.compress(data, ZLIB_LEVEL)})
+            self._heads[sha] = head_id
+        return head_id
 
     def _store_content(self, e: Extracted | None, fingerprint: str) -> int:
         existing = self.db.conn.execute("select id from contents where fingerprint = ?", [fingerprint]).fetchone()
@@ -199,6 +227,21 @@ def _fingerprint(record: FetchRecord, content: Extracted | None) -> str:
     if record.role == "document" or content is None:
         return document_fingerprint(record.body or b"")
     return normalized_fingerprint(content)
+
+
+def response_head(record: FetchRecord) -> dict | None:
+    """A response's protocol, status and header pairs, as ``header_blocks`` keeps them."""
+    if not record.response_headers:
+        return None
+    return {"protocol": record.protocol, "status": record.http_status,
+            "headers": [list(pair) for pair in record.response_headers]}
+
+
+def request_head(record: FetchRecord) -> dict | None:
+    """A request's method and header pairs, as ``header_blocks`` keeps them."""
+    if not record.request_method:
+        return None
+    return {"method": record.request_method, "headers": [list(pair) for pair in record.request_headers]}
 
 
 def _kept_headers(headers: dict[str, str]) -> str | None:

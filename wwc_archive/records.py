@@ -54,6 +54,12 @@ class FetchRecord:
     body: bytes | None = None
     content_type: str | None = None
     extracted: Extracted | None = None
+    #: The exchange as sent and received, for WARC export: ``HTTP/1.1``, every
+    #: response header pair in order, the request's method and header pairs.
+    protocol: str | None = None
+    response_headers: tuple[tuple[str, str], ...] = ()
+    request_method: str | None = None
+    request_headers: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:

@@ -199,7 +199,8 @@ class ProgramSpider(scrapy.Spider):
         else:
             message = f"{type(error).__name__}: {error}".strip().rstrip(":")
         records = [FetchRecord(url=meta["url"], program=meta["program"], role=meta["role"],
-                               fetched_at=utcnow(), outcome="failed", error=message)]
+                               fetched_at=utcnow(), outcome="failed", error=message,
+                               request_method=request.method, request_headers=self.header_pairs(request.headers))]
         if meta["role"] == "pager":
             records.append(self.listing_failed(meta["listing"], f"Show more page {meta['url']} failed: {message}"))
         return iter(records)
@@ -242,4 +243,14 @@ class ProgramSpider(scrapy.Spider):
             body=response.body if ok else None,
             content_type=headers.get("content-type"),
             extracted=extracted if ok else None,
+            protocol=response.protocol,
+            response_headers=self.header_pairs(response.headers),
+            request_method=response.request.method,
+            request_headers=self.header_pairs(response.request.headers),
         )
+
+    @staticmethod
+    def header_pairs(headers) -> tuple[tuple[str, str], ...]:
+        """Scrapy's headers as ``(name, value)`` pairs, one per value, in order."""
+        return tuple((name.decode("latin-1"), value.decode("latin-1"))
+                     for name, values in headers.items() for value in values)

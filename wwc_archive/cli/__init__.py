@@ -14,6 +14,7 @@ from wwc_archive.cli.options import (
     open_existing_archive,
 )
 from wwc_archive.exits import EXIT_BUSY, EXIT_INTERRUPTED
+from wwc_archive.cli.export import export_warc
 from wwc_archive.cli.report import report
 from wwc_archive.cli.schedule import schedule
 from wwc_archive.cli.serve import serve
@@ -146,3 +147,4 @@ def demo(db_path, articles):
 cli.add_command(report)
 cli.add_command(serve)
 cli.add_command(schedule)
+cli.add_command(export_warc)

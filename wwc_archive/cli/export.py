@@ -1,0 +1,48 @@
+"""``wwc-archive export-warc``: the archive's fetches as WARC and WACZ files."""
+
+from pathlib import Path
+
+import click
+
+from wwc_archive.cli.options import CONTEXT_SETTINGS, UsageError, db_option, open_existing_archive
+
+
+@click.command("export-warc", context_settings=CONTEXT_SETTINGS)
+@db_option
+@click.option("--run", "run", metavar="ID", help="Export this run's fetches ('latest' or a run id)")
+@click.option("--since", metavar="DATE", help="Export the runs started on or after DATE (2026-05-01)")
+@click.option("--all", "all_runs", is_flag=True, help="Export every run")
+@click.option("-o", "--output", required=True, metavar="FILE",
+              help="Write FILE.warc.gz and FILE.wacz (replacing them)")
+def export_warc(db_path, run, since, all_runs, output):
+    """Write the selected fetches as a WARC file and a WACZ package.
+
+    Each body is written once, as a response; later fetches of the same page
+    are revisit records pointing to it. Open the WACZ in ReplayWeb.page, or
+    the WARC in pywb.
+
+    Example:
+
+        wwc-archive export-warc --all --output wwc-2026
+
+        wwc-archive export-warc --run latest -o tonight.warc.gz
+    """
+    from wwc_archive.reports.warc import ExportError, export, select_runs
+
+    archive = open_existing_archive(db_path)
+    try:
+        selection = select_runs(archive.db, run=run, since=since, all_runs=all_runs)
+        result = export(archive.db, selection, output, archive_name=Path(archive.path).name)
+    except ExportError as error:
+        raise UsageError(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"cannot write {error.filename or output}: {error.strerror or error}") from None
+    finally:
+        archive.close()
+    counts = ", ".join(f"{count} {kind}" for kind, count in sorted(result.records.items()))
+    click.echo(f"Wrote {result.warc} ({_size(result.warc)}) and {result.wacz} ({_size(result.wacz)}): "
+               f"{selection.description}; {counts}")
+
+
+def _size(path: Path) -> str:
+    return f"{path.stat().st_size / 1e6:.1f} MB"
