@@ -221,6 +221,18 @@ class FullDisk:
                 conn.execute("drop trigger if exists soak_disk_full")
 
 
+def holders(path: str) -> list[int]:
+    """Processes with ``path`` open (Linux /proc; empty elsewhere)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc") if os.path.isdir("/proc") else ()):
+        try:
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") == path for fd in os.listdir(f"/proc/{pid}/fd")):
+                found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
 class Reader:
     """A read transaction held open on the archive, as a Datasette query would."""
 
@@ -285,21 +297,35 @@ class Season:
     def attempt(self, kill_after: float | None = None) -> str:
         """One crawl; returns "killed", "done" or "failed" (non-zero exit)."""
         started = time.monotonic()
-        process = subprocess.Popen(crawl_command(self.db, self.base + self.site.hub_path),
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        if kill_after is not None:
+        # Output goes to a file, not a pipe: a killed crawl's children must not be able to hold us up.
+        with tempfile.TemporaryFile("w+") as output:
+            process = subprocess.Popen(crawl_command(self.db, self.base + self.site.hub_path),
+                                       stdout=output, stderr=subprocess.STDOUT, text=True)
             try:
-                process.wait(timeout=kill_after)
+                process.wait(timeout=kill_after if kill_after is not None else 600)
             except subprocess.TimeoutExpired:
                 process.send_signal(signal.SIGKILL)
-                process.communicate()
+                process.wait()
+                if kill_after is None:
+                    self.last_error = "the crawl took more than ten minutes"
+                    return "failed"
+                self.check_no_orphans()
                 return "killed"
-        out, err = process.communicate(timeout=600)
+            output.seek(0)
+            lines = output.read().strip().splitlines()
         if process.returncode == 0:
             self.durations.append(time.monotonic() - started)
             return "done"
-        self.last_error = (err.strip().splitlines() or [out.strip()])[-1:]
+        self.last_error = lines[-1] if lines else f"exit status {process.returncode}"
         return "failed"
+
+    def check_no_orphans(self, wait: float = 10) -> None:
+        """After a kill, nothing the crawl started may keep the archive open."""
+        deadline = time.monotonic() + wait
+        while holders(self.db) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if holders(self.db):
+            self.problems.append(f"processes {holders(self.db)} still hold the archive {wait:.0f} s after a kill")
 
     def night(self, number: int, kill: bool) -> bool:
         """Edit, break, crawl (killing and retrying as planned), then compare; returns whether a kill landed."""
@@ -330,7 +356,7 @@ class Season:
                 self.counts["disk-full runs stopped"] += outcome == "failed"
             if kill:
                 estimate = statistics.median(self.durations[-5:])
-                outcome = self.attempt(kill_after=rng.uniform(0.15, 0.95) * estimate)
+                outcome = self.attempt(kill_after=rng.uniform(0.1, 0.7) * estimate)
                 landed = outcome == "killed"
                 self.counts["kills survived"] += landed
             if outcome != "done":  # the night's retry
@@ -344,6 +370,9 @@ class Season:
             self.site.robots_disallow[:] = saved_robots
         self.wal.night_end()
         self.compare(number, expected)
+        print(f"night {number}: {len(expected)} change(s) expected, faults {[kind for kind, _ in faults]}"
+              f"{', disk full' if disk_full else ''}{', reader' if reader else ''}"
+              f"{', killed' if landed else ''}", file=sys.stderr, flush=True)
         return landed
 
     def compare(self, number: int, expected: set[tuple[str, str]]) -> None:
@@ -440,6 +469,8 @@ def main(argv=None) -> int:
                 owed = max(0, owed + (number in kill_nights) - landed)
             problems = (season.problems + check_history(season.db, season.truth) + check_integrity(season.db)
                         + season.wal.unbounded())
+            if season.counts["kills survived"] < args.kills:
+                problems.append(f"only {season.counts['kills survived']} of {args.kills} kills landed")
         finally:
             season.wal.stopping.set()
             season.server.stop()

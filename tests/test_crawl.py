@@ -372,3 +372,47 @@ def test_link_de_duplication_is_linear():
         return best
 
     assert timed(100_000) / timed(50_000) < 3, "twice the links should take about twice the time, not four times"
+
+
+STORAGE_PARENT = """
+import sqlite3, sys, time
+from wwc_archive.archive import Archive, FetchRecord
+from wwc_archive.config import NoiseRules
+from wwc_archive.crawler.storage import StorageError, StorageProcess
+db = sys.argv[1]
+archive = Archive(db)
+run_id = archive.start_run(["p"])
+archive.db.execute("create trigger full before insert on snapshots begin select raise(abort, 'disk full'); end")
+archive.close()
+storage = StorageProcess(db, run_id, {"p": NoiseRules()}, batch_size=1, max_delay=0.2)
+print(storage.pid, flush=True)
+record = FetchRecord(url="http://127.0.0.1/", program="p", role="page", fetched_at="2026-11-27T00:00:00Z",
+                     outcome="failed", error="x")
+try:
+    while True:  # until the storage process reports its failed write and waits for a stop
+        storage.add(record)
+        time.sleep(0.1)
+except StorageError:
+    print("failed", flush=True)
+time.sleep(120)
+"""
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_the_storage_process_does_not_outlive_a_killed_crawl(db_path):
+    parent = subprocess.Popen([sys.executable, "-c", STORAGE_PARENT, db_path], stdout=subprocess.PIPE, text=True)
+    storage_pid = int(parent.stdout.readline())
+    assert parent.stdout.readline().strip() == "failed"
+    parent.send_signal(signal.SIGKILL)  # the crawl dies before it can tell storage to stop
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while alive(storage_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(storage_pid), "an orphaned storage process holds the archive and its parent's pipes"

@@ -57,6 +57,8 @@ class ProgramSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.programs = {program.name: program for program in programs}
         self.known = {page.url: page for page in known_pages}
+        #: Every origin some program may fetch from: no request leaves them.
+        self.origins = frozenset().union(*(program.origins for program in self.programs.values()))
         self.requested: set[str] = set()
         self._revisited = False
         self.max_listing_pages = self.max_links_per_page = 0  # no limit unless the settings say
@@ -68,11 +70,6 @@ class ProgramSpider(scrapy.Spider):
         spider.max_links_per_page = crawler.settings.getint("WWC_MAX_LINKS_PER_PAGE")
         crawler.signals.connect(spider.revisit_known_pages, signal=signals.spider_idle)
         return spider
-
-    @property
-    def origins(self) -> frozenset[str]:
-        """Every origin some program may fetch from: no request leaves them."""
-        return frozenset().union(*(program.origins for program in self.programs.values()))
 
     async def start(self):
         for program in self.programs.values():
