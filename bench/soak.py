@@ -222,9 +222,11 @@ class FullDisk:
 
 
 def holders(path: str) -> list[int]:
-    """Processes with ``path`` open (Linux /proc; empty elsewhere)."""
+    """Other processes with ``path`` open (Linux /proc; empty elsewhere): not this one's reader."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc") if os.path.isdir("/proc") else ()):
+        if int(pid) == os.getpid():
+            continue
         try:
             if any(os.readlink(f"/proc/{pid}/fd/{fd}") == path for fd in os.listdir(f"/proc/{pid}/fd")):
                 found.append(int(pid))
