@@ -127,13 +127,13 @@ def document_links(text: str, url: str, rules: NoiseRules) -> tuple[str, ...]:
 
 
 def _links(content, url: str, rules: NoiseRules, only=None) -> tuple[str, ...]:
-    links = []
+    links = {}  # a dict keeps document order and finds a repeat in constant time
     for href in content.xpath("descendant::a/@href", smart_strings=False):
         if only is not None and not only(href):
             continue
         link = normalize_url(href, url, rules.ignore_query_params)
-        if link and link not in links:
-            links.append(link)
+        if link:
+            links.setdefault(link)
     return tuple(links)
 
 

@@ -10,14 +10,24 @@ class OutOfScope(IgnoreRequest):
 
 
 class OriginScopeMiddleware:
-    """Drops every request, redirects included, outside the spider's origins.
+    """Drops every request outside the spider's origins: links, redirects, robots.txt.
 
-    The spider filters the links it follows; this is the backstop that also
-    catches redirect targets, before robots.txt is asked for their origin.
+    The spider filters the links it follows; this is the backstop for every
+    request the downloader sees, including the robots.txt requests Scrapy makes
+    itself and the redirects they follow, before robots.txt is asked about it.
+    A request made for one program must also stay within that program's origins.
     """
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
 
     def process_request(self, request, spider=None):
         origins = request.meta.get("origins")
-        if origins is not None and not in_scope(request.url, origins):
+        if not in_scope(request.url, self.crawler.spider.origins) or (
+                origins is not None and not in_scope(request.url, origins)):
             raise OutOfScope(f"out of scope: {request.url}")
         return None

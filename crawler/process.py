@@ -9,6 +9,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 from wwc_archive.archive import Archive
+from wwc_archive.crawler.limits import STOP_REASONS, enforce_stop_limits, limits_note
 from wwc_archive.crawler.pipelines import WRITE_ERROR_STAT
 from wwc_archive.crawler.settings import crawl_settings
 from wwc_archive.crawler.spiders.program import ProgramSpider
@@ -35,6 +36,7 @@ def _run_locked(archive, programs, db_path, crawl_options, overrides, trigger, n
         settings.setdict(overrides or {}, priority="cmdline")
         settings.set("WWC_ARCHIVE_DB", db_path, priority="cmdline")
         settings.set("WWC_RUN_ID", run_id, priority="cmdline")
+        enforce_stop_limits(settings)
         process = CrawlerProcess(settings)
         crawler = process.create_crawler(ProgramSpider)
         closed = {}
@@ -50,9 +52,12 @@ def _run_locked(archive, programs, db_path, crawl_options, overrides, trigger, n
             archive.finish_run(run_id, "interrupted", note="the crawl process failed")
             raise
         reason = closed.get("reason")
+        limits = limits_note(crawler.stats, settings, reason)
         write_error = crawler.stats.get_value(WRITE_ERROR_STAT)
         if write_error:
             return archive.finish_run(run_id, "interrupted", note=f"the archive could not be written: {write_error}")
         if reason == "finished":
-            return archive.finish_run(run_id, "complete", note=note)
+            return archive.finish_run(run_id, "complete", note="; ".join(filter(None, [note, limits])) or None)
+        if reason in STOP_REASONS:  # a limit stopped the crawl: not every page was visited
+            return archive.finish_run(run_id, "interrupted", note=limits)
         return archive.finish_run(run_id, "interrupted", note=f"crawl stopped early ({reason or 'no spider ran'})")

@@ -2,6 +2,8 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from wwc_archive.crawler.limits import limit_settings
+
 CONTACT_URL = "https://github.com/wwc-archive/wwc-archive"
 
 
@@ -43,5 +45,7 @@ def crawl_settings(crawl_options: dict) -> dict:
         "DOWNLOADER_MIDDLEWARES": {"wwc_archive.crawler.middlewares.OriginScopeMiddleware": 50},
         "ITEM_PIPELINES": {"wwc_archive.crawler.pipelines.ArchivePipeline": 300},
     }
+    # Hard limits that make every crawl end (see crawler/limits.py).
+    settings.update(limit_settings(crawl_options))
     settings.update(crawl_options.get("settings", {}))
     return settings

@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import threading
 import time
 from dataclasses import replace
 
@@ -44,6 +45,10 @@ class StorageProcess:
             daemon=True,
         )
         self._process.start()
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
 
     def add(self, item: FetchRecord | PageToExtract) -> None:
         """Queue a record; raises :class:`StorageError` once the process has failed.
@@ -91,6 +96,7 @@ def run_storage(db_path, run_id, rules_by_program, batch_size, max_delay, parent
     """The storage process's main loop."""
     # Ctrl-C reaches the whole process group: the crawl decides when storage stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent(parent_pid)
     archive = None
     try:
         archive = Archive(db_path)
@@ -120,6 +126,22 @@ def run_storage(db_path, run_id, rules_by_program, batch_size, max_delay, parent
     finally:
         if archive is not None:
             archive.close()
+
+
+def exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
+    """Exit this process as soon as the crawl that started it is gone (killed).
+
+    Whatever the main loop is blocked on, such as a bundle the killed crawl had
+    half written to the queue or a stop it will never send, an orphan must not
+    hold the archive, or its parent's output pipes, for ever. An unfinished
+    transaction is rolled back, as if this process had been killed too.
+    """
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(interval)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="wwc-archive-parent-watch", daemon=True).start()
 
 
 def extracted_record(item, rules_by_program) -> FetchRecord:

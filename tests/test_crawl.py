@@ -9,7 +9,9 @@ import time
 import pytest
 import sqlite_utils
 
-from tests.conftest import FAST, changes_json
+from tests.conftest import FAST, changes_json, run_cli
+from wwc_archive.config import NoiseRules
+from wwc_archive.crawler.extract import extract_page
 from wwc_archive.demo_site import DemoServer, DemoSite
 
 
@@ -100,7 +102,7 @@ def test_edit_publish_and_unpublish_are_changed_added_and_removed(site, server, 
     assert hub["summary"]["links_removed"] == [server.url + site.article_path(removed)]
 
 
-@pytest.mark.parametrize("mode", ["503", "timeout", "reset"])
+@pytest.mark.parametrize("mode", ["503", "timeout", "reset", "truncate", "gzip-oversized"])
 def test_transient_failures_are_not_removals(site, server, crawl, db_path, mode):
     crawl()
     site.timeout_delay = 4
@@ -261,3 +263,156 @@ def test_pages_robots_txt_newly_forbids_are_failed_fetches_not_removals(site, se
         "select s.error from snapshots s join pages p on p.id = s.page_id "
         "where s.run_id = 2 and p.url like '%/people/%'")]
     assert errors and all("robots.txt" in error.lower() for error in errors)
+
+
+def run_row(db_path, run_id):
+    return sqlite_utils.Database(db_path)["runs"].get(run_id)
+
+
+def hub_pages_requested(site, server, since=0):
+    return [p for p in paths(server)[since:] if p.startswith(site.hub_path + "?page=")]
+
+
+def test_a_pager_without_end_is_read_up_to_max_listing_pages(site, server, crawl, db_path):
+    site.endless_pager = True
+    result = crawl("-s", "WWC_MAX_LISTING_PAGES=5", timeout=60)
+    assert result.returncode == 0
+    run = run_row(db_path, 1)
+    assert run["status"] == "complete"
+    assert "max_listing_pages" in run["note"] and server.url + site.hub_path in run["note"]
+    assert len(hub_pages_requested(site, server)) == 5
+    assert server.url + site.article_path(site.published()[-1]) in archived_urls(db_path), "read as far as allowed"
+    before = len(server.requests)
+    crawl("-s", "WWC_MAX_LISTING_PAGES=5", timeout=60)
+    assert len(hub_pages_requested(site, server, before)) == 5
+    assert changes_json(db_path)["changes"] == [], "the same truncated listing is no change"
+
+
+def test_the_wall_time_limit_ends_a_crawl_that_would_not_end_and_decides_no_removals(site, server, crawl, db_path):
+    crawl()
+    site.unpublish(site.articles[0].slug)
+    site.endless_pager = True
+    started = time.monotonic()
+    result = crawl("-s", "WWC_MAX_LISTING_PAGES=0", "-s", "WWC_MAX_RUN_SECONDS=3", check=False, timeout=60)
+    assert result.returncode == 1 and "interrupted" in result.stdout
+    run = run_row(db_path, 2)
+    assert run["status"] == "interrupted" and "max_run_seconds" in run["note"] and "no removals" in run["note"]
+    assert run["removed"] == 0
+    assert "removed" not in {c["change"] for c in changes_json(db_path)["changes"]}
+    assert len(hub_pages_requested(site, server)) > 10, "the pager was followed until the time ran out"
+    assert time.monotonic() - started < 30
+
+
+def test_the_request_limit_stops_the_crawl_and_decides_no_removals(db_path):
+    big = DemoSite(n_articles=60, per_page=5, seed=2)
+    with DemoServer(big) as server:
+        def crawl(*extra):
+            return run_cli("crawl", "--db", db_path, "--start-url", server.url + big.hub_path, *FAST, *extra)
+
+        crawl()
+        full = len(server.requests)
+        big.unpublish(big.articles[0].slug)
+        result = crawl("-s", "WWC_MAX_REQUESTS=5")
+        limited = len(server.requests) - full
+    assert result.returncode == 1
+    run = run_row(db_path, 2)
+    assert run["status"] == "interrupted" and "max_requests" in run["note"]
+    assert run["removed"] == 0
+    assert "removed" not in {c["change"] for c in changes_json(db_path)["changes"]}
+    # robots.txt, the five, and at most one concurrent batch already on the wire
+    assert limited <= 1 + 5 + 16 < full
+    db = sqlite_utils.Database(db_path)
+    assert db.execute("select count(*) from pages where state = 'removed'").fetchone()[0] == 0
+
+
+def test_only_the_first_max_links_per_page_links_of_a_page_are_followed(site, server, crawl, db_path):
+    site.extra_links = [f"/partner/{i}" for i in range(40)]
+    crawl("-s", "WWC_MAX_LINKS_PER_PAGE=10")
+    followed = {p for p in paths(server) if p.startswith("/partner/")}
+    assert followed == {f"/partner/{i}" for i in range(10)}, "the first ten, in document order"
+    run = run_row(db_path, 1)
+    assert run["status"] == "complete" and "max_links_per_page" in run["note"]
+    crawl("-s", "WWC_MAX_LINKS_PER_PAGE=10")
+    assert changes_json(db_path)["changes"] == []
+
+
+def test_a_robots_txt_redirect_out_of_scope_is_never_followed(site, server, crawl, db_path):
+    recorder = DemoSite(n_articles=1, seed=3)
+    with DemoServer(recorder) as other:
+        site.redirects["/robots.txt"] = other.url + "/robots.txt"
+        crawl()
+        assert other.requests == [], "no request left the crawl's origins"
+    assert changes_json(db_path)["run"]["status"] == "complete"
+
+
+@pytest.mark.parametrize("mode, error", [("gzip-oversized", "DOWNLOAD_MAXSIZE"),
+                                         ("redirect-loop", "max redirections")])
+def test_a_new_page_that_cannot_be_read_is_a_failed_fetch_not_dropped(site, server, crawl, db_path, mode, error):
+    target = site.article_path(site.articles[2])
+    site.fail(target, mode)
+    site.robots_disallow.append("/people/")
+    crawl()
+    db = sqlite_utils.Database(db_path)
+    rows = db.execute("select s.outcome, s.error from snapshots s join pages p on p.id = s.page_id "
+                      "where p.url = ?", [server.url + target]).fetchall()
+    assert len(rows) == 1 and rows[0][0] == "failed" and error in rows[0][1]
+    assert server.url + target not in changes_by_url(db_path)
+    assert not any("/people/" in url for url in archived_urls(db_path)), "new pages robots.txt forbids leave no record"
+
+
+def test_link_de_duplication_is_linear():
+    def timed(count):
+        html = "<main>" + "".join(f'<a href="/p/{i}">x</a><a href="/p/{i}">y</a>' for i in range(count)) + "</main>"
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            links = extract_page(html, "http://127.0.0.1/", NoiseRules()).links
+            best = min(best, time.perf_counter() - start)
+        assert len(links) == count
+        return best
+
+    assert timed(100_000) / timed(50_000) < 3, "twice the links should take about twice the time, not four times"
+
+
+STORAGE_PARENT = """
+import sqlite3, sys, time
+from wwc_archive.archive import Archive, FetchRecord
+from wwc_archive.config import NoiseRules
+from wwc_archive.crawler.storage import StorageError, StorageProcess
+db = sys.argv[1]
+archive = Archive(db)
+run_id = archive.start_run(["p"])
+archive.db.execute("create trigger full before insert on snapshots begin select raise(abort, 'disk full'); end")
+archive.close()
+storage = StorageProcess(db, run_id, {"p": NoiseRules()}, batch_size=1, max_delay=0.2)
+print(storage.pid, flush=True)
+record = FetchRecord(url="http://127.0.0.1/", program="p", role="page", fetched_at="2026-11-27T00:00:00Z",
+                     outcome="failed", error="x")
+try:
+    while True:  # until the storage process reports its failed write and waits for a stop
+        storage.add(record)
+        time.sleep(0.1)
+except StorageError:
+    print("failed", flush=True)
+time.sleep(120)
+"""
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_the_storage_process_does_not_outlive_a_killed_crawl(db_path):
+    parent = subprocess.Popen([sys.executable, "-c", STORAGE_PARENT, db_path], stdout=subprocess.PIPE, text=True)
+    storage_pid = int(parent.stdout.readline())
+    assert parent.stdout.readline().strip() == "failed"
+    parent.send_signal(signal.SIGKILL)  # the crawl dies before it can tell storage to stop
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while alive(storage_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(storage_pid), "an orphaned storage process holds the archive and its parent's pipes"

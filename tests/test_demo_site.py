@@ -1,5 +1,6 @@
 """Tests of the bundled fake Data-Smart City Solutions site (real server on 127.0.0.1)."""
 
+import gzip
 import http.client
 import socket
 import threading
@@ -188,6 +189,50 @@ def test_reset_and_timeout_modes(site, server):
     assert get(server, site.hub_path)[0] == 200
     assert time.monotonic() - start < site.timeout_delay / 2
     assert [r.status for r in server.requests if r.path == path][:2] == [0, 200]
+
+
+def test_damaged_body_modes(site, server):
+    path = site.article_path(site.articles[0])
+    etag = site.etag(site.articles[0])
+    site.fail(path, "truncate", times=1)
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    connection.request("GET", path, headers={"If-None-Match": etag})  # no 304: the body is the fault
+    response = connection.getresponse()
+    with pytest.raises(http.client.IncompleteRead):
+        response.read()
+    connection.close()
+    site.fail(path, "oversized", times=1)
+    status, _, body = get(server, path)
+    assert status == 200 and len(body) > site.fault_bytes and body.endswith(b"-->")
+    site.fail(path, "gzip-oversized", times=1)
+    raw = urllib.request.urlopen(urllib.request.Request(server.url + path, headers={"Accept-Encoding": "gzip"}))
+    wire = raw.read()
+    assert raw.headers["Content-Encoding"] == "gzip" and len(wire) < site.fault_bytes / 20
+    assert len(gzip.decompress(wire)) > site.fault_bytes
+    assert get(server, path)[0] == 200
+
+
+def test_redirect_loop_mode(site, server):
+    path = site.article_path(site.articles[0])
+    site.fail(path, "redirect-loop")
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    assert response.status == 301 and response.getheader("Location") == path
+
+
+def test_endless_pager_and_delisted_articles(site, server):
+    site.endless_pager = True
+    _, _, body = get(server, site.hub_path + "?page=500")
+    assert next_link(body) == ["?page=501"]
+    hidden = site.hub_listing()[0]
+    site.delist(hidden.slug)
+    site.endless_pager = False
+    listed = []
+    for page_no in range(site.hub_page_count):
+        listed += teaser_links(get(server, f"{site.hub_path}?page={page_no}")[2])
+    assert site.article_path(hidden) not in listed and len(listed) == len(site.published()) - 1
+    assert get(server, site.article_path(hidden))[0] == 200
 
 
 def test_robots_txt(site, server):

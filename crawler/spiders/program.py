@@ -12,8 +12,12 @@ from scrapy.http import TextResponse
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord, utcnow
 from wwc_archive.crawler.extract import document_links, extract_page
 from wwc_archive.crawler.items import PageToExtract
+from wwc_archive.crawler.limits import record_limit
 from wwc_archive.crawler.middlewares import OutOfScope
 from wwc_archive.crawler.urls import in_scope, is_document, normalize_url
+
+#: The message of the IgnoreRequest with which Scrapy's RobotsTxtMiddleware refuses a request.
+ROBOTS_REFUSAL = "Forbidden by robots.txt"
 
 
 def outcome_for(status: int) -> str:
@@ -24,6 +28,11 @@ def outcome_for(status: int) -> str:
     if status in (404, 410):
         return "gone"
     return "failed"
+
+
+def forbidden_by_robots(error) -> bool:
+    """Whether a request failed because robots.txt forbids it (Scrapy says so only in the message)."""
+    return type(error) is IgnoreRequest and str(error) == ROBOTS_REFUSAL
 
 
 def add_paragraphs(paragraphs: list[str], text: str) -> None:
@@ -48,12 +57,17 @@ class ProgramSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.programs = {program.name: program for program in programs}
         self.known = {page.url: page for page in known_pages}
+        #: Every origin some program may fetch from: no request leaves them.
+        self.origins = frozenset().union(*(program.origins for program in self.programs.values()))
         self.requested: set[str] = set()
         self._revisited = False
+        self.max_listing_pages = self.max_links_per_page = 0  # no limit unless the settings say
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.max_listing_pages = crawler.settings.getint("WWC_MAX_LISTING_PAGES")
+        spider.max_links_per_page = crawler.settings.getint("WWC_MAX_LINKS_PER_PAGE")
         crawler.signals.connect(spider.revisit_known_pages, signal=signals.spider_idle)
         return spider
 
@@ -90,8 +104,12 @@ class ProgramSpider(scrapy.Spider):
                   "origins": program.origins, **meta},
         )
 
-    def follow(self, links, program, depth):
-        """Requests for the in-scope links of a page at ``depth - 1``."""
+    def follow(self, links, program, depth, source):
+        """Requests for the in-scope links of page ``source`` at ``depth - 1``:
+        the first ``max_links_per_page`` of them, in document order."""
+        if self.max_links_per_page and len(links) > self.max_links_per_page:
+            record_limit(self.crawler.stats, "max_links_per_page", source)
+            links = links[:self.max_links_per_page]
         for link in links:
             if is_document(link):
                 request = self.page_request(link, program, role="document", depth=depth)
@@ -128,8 +146,9 @@ class ProgramSpider(scrapy.Spider):
             return
         program = self.programs[response.meta["program"]]
         content = extract_page(response.text, response.url, program.noise)
-        listing = {"response": response, "extracted": content.extracted, "paragraphs": [], "links": set()}
-        yield from self.continue_listing(listing, content, program)
+        listing = {"response": response, "extracted": content.extracted, "paragraphs": [], "links": set(),
+                   "pages": 0}
+        yield from self.continue_listing(listing, content, program, response.url)
 
     def parse_pager(self, response):
         listing = response.meta["listing"]
@@ -140,20 +159,25 @@ class ProgramSpider(scrapy.Spider):
         program = self.programs[response.meta["program"]]
         content = extract_page(response.text, response.url, program.noise)
         yield self.record(response, extracted=content.extracted)
-        yield from self.continue_listing(listing, content, program)
+        yield from self.continue_listing(listing, content, program, response.url)
 
-    def continue_listing(self, listing, content, program):
+    def continue_listing(self, listing, content, program, url):
         """Fold one page of a program's listing in, then ask for the next or record the whole.
 
         A "Show more" URL already requested this run (the program page itself, a
-        pager loop) ends the listing, as does one out of scope.
+        pager loop) ends the listing, as does one out of scope, and so does the
+        ``max_listing_pages``-th "Show more" page: a pager without end is read
+        that far and archived as read.
         """
-        yield from self.follow(content.links, program, depth=1)
+        yield from self.follow(content.links, program, depth=1, source=url)
         add_paragraphs(listing["paragraphs"], content.extracted.text)
         listing["links"].update(content.extracted.links)
-        if content.next_page:
+        if content.next_page and self.max_listing_pages and listing["pages"] >= self.max_listing_pages:
+            record_limit(self.crawler.stats, "max_listing_pages", listing["response"].url)
+        elif content.next_page:
             request = self.page_request(content.next_page, program, role="pager", depth=0, listing=listing)
             if request is not None:
+                listing["pages"] += 1
                 yield request
                 return
         first = listing["extracted"]
@@ -177,11 +201,12 @@ class ProgramSpider(scrapy.Spider):
             # A leaf: beyond it only documents are followed, so the storage process
             # extracts its content, beside the crawl instead of inside it.
             yield PageToExtract(self.record(response), response.text)
-            yield from self.follow(document_links(response.text, response.url, program.noise), program, depth + 1)
+            yield from self.follow(document_links(response.text, response.url, program.noise), program, depth + 1,
+                                   source=response.url)
             return
         content = extract_page(response.text, response.url, program.noise)
         yield self.record(response, extracted=content.extracted)
-        yield from self.follow(content.links, program, depth=depth + 1)
+        yield from self.follow(content.links, program, depth=depth + 1, source=response.url)
 
     def failed(self, failure):
         """Timeouts, resets, size cap, robots.txt, out-of-scope redirects."""
@@ -192,10 +217,12 @@ class ProgramSpider(scrapy.Spider):
         error = failure.value
         if isinstance(error, OutOfScope):
             message = f"redirected out of scope to {request.url}"
-        elif isinstance(error, IgnoreRequest):
+        elif forbidden_by_robots(error):
             if meta["url"] not in self.known:
                 return None  # a new link that robots.txt forbids: not ours to archive
-            message = f"not fetched: {error or 'forbidden by robots.txt'}"
+            message = f"not fetched: {error}"
+        elif isinstance(error, IgnoreRequest):  # over the size cap once decompressed, a redirect loop
+            message = f"not fetched: {error or type(error).__name__}"
         else:
             message = f"{type(error).__name__}: {error}".strip().rstrip(":")
         records = [FetchRecord(url=meta["url"], program=meta["program"], role=meta["role"],

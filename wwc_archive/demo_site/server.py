@@ -106,10 +106,14 @@ class _Handler(BaseHTTPRequestHandler):
         lines += [f"{k}: {v}" for k, v in resp.headers]
         if resp.status != 304:
             lines.append(f"Content-Length: {len(resp.body)}")
+        if resp.action == "truncate":
+            self.close_connection = True
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         body = resp.body if method != "HEAD" and resp.status != 304 else b""
+        if resp.action == "truncate":
+            body = body[:len(body) // 2]  # Content-Length promised all of it
         try:
             self.wfile.write(head + body)
         except OSError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import gzip
 import hashlib
 import random
 import threading
@@ -23,7 +24,10 @@ REVALIDATE = "max-age=0, public"
 DRUPAL = [("X-Generator", "Drupal 10 (https://www.drupal.org)"), ("X-Drupal-Cache", "MISS"),
           ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "SAMEORIGIN"),
           ("Content-Language", "en")]
-FAIL_MODES = {"503", "500", "timeout", "reset", "404", "410"}
+FAIL_MODES = {"503", "500", "timeout", "reset", "404", "410", "truncate", "redirect-loop", "oversized",
+              "gzip-oversized"}
+#: Modes that answer the page itself, damaged: conditional headers are ignored so there is a body.
+BODY_MODES = {"truncate", "oversized", "gzip-oversized"}
 GONE_STATUSES = {403, 404, 410}
 CSS = b"body{font-family:sans-serif}.visually-hidden{position:absolute!important;clip:rect(1px,1px,1px,1px)}\n"
 JS = b"(function(){window.Drupal=window.Drupal||{behaviors:{}};})();\n"
@@ -31,8 +35,9 @@ JS = b"(function(){window.Drupal=window.Drupal||{behaviors:{}};})();\n"
 
 @dataclass
 class Response:
-    """What to send back: ``action`` is None, "reset" (drop the connection)
-    or "timeout" (sleep ``timeout_delay`` seconds first)."""
+    """What to send back: ``action`` is None, "reset" (drop the connection),
+    "timeout" (sleep ``timeout_delay`` seconds first) or "truncate" (announce
+    the whole body's Content-Length, send half of it and close)."""
 
     status: int
     headers: list[tuple[str, str]]
@@ -47,11 +52,18 @@ class DemoSite:
 
     def __init__(self, n_articles: int = 12, n_people: int = 4, per_page: int = 5,
                  seed: int = 0, noise: bool = True, special_pages: bool = True,
-                 timeout_delay: float = 5.0, oversized_bytes: int = 3_500_000):
+                 timeout_delay: float = 5.0, oversized_bytes: int = 3_500_000,
+                 fault_bytes: int = 11 * 1024 * 1024):
         self.per_page = max(1, per_page)
         self.noise = noise
         self.timeout_delay = timeout_delay
         self.oversized_bytes = oversized_bytes
+        #: size the "oversized" and "gzip-oversized" failure modes pad a page to
+        self.fault_bytes = fault_bytes
+        #: a "Show more" link on every hub page, however far: a pager without end
+        self.endless_pager = False
+        #: slugs of published articles left out of the hub's listing
+        self.delisted: set[str] = set()
         self.robots_disallow = ["/user/", "/search", "/admin/"]
         self.extra_links: list[str] = []
         #: path -> absolute or relative URL answered with a 301 (a moved page)
@@ -97,9 +109,14 @@ class DemoSite:
                 self._listing = sorted(live, key=lambda a: (a.published, a.id), reverse=True)
             return self._listing
 
+    def hub_listing(self) -> list[Article]:
+        """The published articles the hub lists (not the delisted ones), newest first."""
+        with self._lock:
+            return [a for a in self.published() if a.slug not in self.delisted]
+
     @property
     def hub_page_count(self) -> int:
-        return max(1, -(-len(self.published()) // self.per_page))
+        return max(1, -(-len(self.hub_listing()) // self.per_page))
 
     def etag(self, article: Article | str) -> str:
         """The ETag an article currently answers with."""
@@ -166,6 +183,12 @@ class DemoSite:
             self.article(slug).status = status
             self._listing = None
 
+    def delist(self, slug: str) -> None:
+        """Leave a published article out of the hub's listing (it still answers 200)."""
+        with self._lock:
+            self.article(slug)
+            self.delisted.add(slug)
+
     def republish(self, slug: str) -> None:
         with self._lock:
             self.article(slug).status = 200
@@ -211,13 +234,29 @@ class DemoSite:
             mode = self._take_failure(path)
             if mode == "reset":
                 return Response(0, [], action="reset")
+            if mode == "redirect-loop":
+                return Response(301, [("Location", path), ("Content-Length", "0")])
             if mode in ("500", "503", "404", "410"):
                 resp = self._error(n, int(mode), host, path)
             else:
+                if mode in BODY_MODES:
+                    h = {k: v for k, v in h.items() if not k.startswith("if-")}
                 resp = self._route(n, path, query, h, host)
         if mode == "timeout":
             resp.action = "timeout"
+        elif mode == "truncate":
+            resp.action = "truncate"
+        elif mode in ("oversized", "gzip-oversized"):
+            self._pad(resp, gzipped=mode == "gzip-oversized")
         return resp
+
+    def _pad(self, resp: Response, gzipped: bool) -> None:
+        """Pad a page with an HTML comment to ``fault_bytes``; gzip it if asked
+        (small on the wire, over the size cap once decompressed)."""
+        resp.body += b"<!--" + b" " * max(0, self.fault_bytes - len(resp.body)) + b"-->"
+        if gzipped:
+            resp.body = gzip.compress(resp.body, compresslevel=1)
+            resp.headers.append(("Content-Encoding", "gzip"))
 
     def _take_failure(self, path: str) -> str | None:
         entry = self._failures.get(path)
@@ -395,7 +434,8 @@ class DemoSite:
             page_no = max(0, int(parse_qs(query).get("page", ["0"])[0]))
         except ValueError:
             page_no = 0
-        listing = self.published()
+        listing = self.hub_listing()
+        requested = page_no
         page_no = min(page_no, self.hub_page_count - 1)  # Drupal clamps to the last page
         start = page_no * self.per_page
         chunk = listing[start:start + self.per_page]
@@ -405,8 +445,11 @@ class DemoSite:
             rows += (n.token(8), p)
         teasers = "".join(rows).split("\x01") if chunk else []
         dom_id = n.hex()
-        main = pages.hub_main(n, teasers, page_no, start + self.per_page < len(listing),
-                              self.extra_links, dom_id)
+        if self.endless_pager:
+            main = pages.hub_main(n, teasers, requested, True, self.extra_links, dom_id)
+        else:
+            main = pages.hub_main(n, teasers, page_no, start + self.per_page < len(listing),
+                                  self.extra_links, dom_id)
         html = pages.page(n, title=pages.HUB_TITLE, main=main, canonical=canonical,
                           body_class="path-node page-node-type-landing-page",
                           shortlink=f"/node/{pages.HUB_NID}", view_dom_id=dom_id,
