@@ -44,7 +44,10 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import PurePosixPath
 
-import time_machine
+try:
+    import time_machine
+except ImportError:
+    sys.exit("error: bench/decade.py needs time-machine: pip install -e '.[bench]'")
 
 from wwc_archive.archive import Archive
 from wwc_archive.config import DEFAULT_PROGRAM, NoiseRules
@@ -97,16 +100,24 @@ def make_site(articles: int, seed: int) -> DemoSite:
 def change_site(site: DemoSite, night: int, rng: random.Random) -> None:
     """What happens on the site during the day before night ``night``."""
     if night % PUBLISH_EVERY == 0:
-        site.publish_article(content.make_title(rng), content.make_paragraphs(rng),
-                             style=rng.choice(("news", "slug")))
+        publish(site, rng)
     for _ in range(EDITS_PER_NIGHT):
-        article = rng.choice(site.published())
-        paragraph = rng.choice(article.paragraphs)
-        old = rng.choice(SENTENCE_END.split(paragraph))
-        new = SENTENCE_END.split(content.make_paragraphs(rng)[0])[0]
-        site.edit_article(article.slug, old, new)
+        edit_sentence(site, rng)
     if night % REMOVE_EVERY == 0:
         site.unpublish(rng.choice(site.published()).slug, 404)
+
+
+def publish(site: DemoSite, rng: random.Random) -> None:
+    """A new article, newest on the hub."""
+    site.publish_article(content.make_title(rng), content.make_paragraphs(rng), style=rng.choice(("news", "slug")))
+
+
+def edit_sentence(site: DemoSite, rng: random.Random) -> None:
+    """One sentence of a random published article replaced by a new one."""
+    article = rng.choice(site.published())
+    old = rng.choice(SENTENCE_END.split(rng.choice(article.paragraphs)))
+    new = SENTENCE_END.split(content.make_paragraphs(rng)[0])[0]
+    site.edit_article(article.slug, old, new)
 
 
 # One night's crawl ------------------------------------------------------------------
