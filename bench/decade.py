@@ -1,0 +1,281 @@
+"""The decade benchmark: years of nightly runs, written through the archive's own write path.
+
+    python bench/decade.py --out /tmp/decade.db [--nights 3650] [--articles 2000] [--seed 0]
+
+No HTTP: the bundled sample site renders every page as a crawl receives it
+(Drupal markup, per-request noise, ETags and 304s), the crawler's extraction
+reads it, and :class:`~wwc_archive.archive.writer.RunWriter` stores the
+records exactly as the crawl's storage process does. Each simulated night
+(the clock is moved with time-machine, so runs, fetches and the site's dates
+advance a day at a time) the site first changes and is then crawled:
+
+- a new article every 3 nights, newest first on the hub, shifting every
+  "Show more" page; 3 sentence edits in random articles; one article
+  removed (404) every 60 nights;
+- the hub and its "Show more" pages (15 teasers a page) are full 200s every
+  night; articles and the 50 PDFs are conditional requests (304 unless
+  changed); the 400 people pages have no validators and are 200s;
+- 1% of page fetches fail (503 or timeout); on 1% of nights one listing
+  page fails, which fails the whole listing, as in a real crawl.
+
+Extraction is cached per page version (a listing page's teasers, a person's
+article list), so an unchanged page is not re-extracted; its body is the
+one rendered when that version first appeared, which is what the archive
+keeps anyway. Prints the build rate, then the file's size by part, its rows
+per table and bytes per night.
+"""
+
+import argparse
+import os
+import random
+import re
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import PurePosixPath
+
+try:
+    import time_machine
+except ImportError:
+    sys.exit("error: bench/decade.py needs time-machine: pip install -e '.[bench]'")
+
+from wwc_archive.archive import Archive
+from wwc_archive.config import DEFAULT_PROGRAM, NoiseRules
+from wwc_archive.crawler.extract import extract_page
+from wwc_archive.crawler.spiders.program import add_paragraphs, outcome_for
+from wwc_archive.demo_site import DemoSite, Person, content
+from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord, utcnow
+
+import sizes
+
+BASE = "https://datasmart.hks.harvard.edu"
+HOST = "datasmart.hks.harvard.edu"
+RULES = NoiseRules()
+PER_PAGE = 15
+PEOPLE = 400
+AUTHORS = 150  # people generated with the site (the demo site's name list runs out near 224)
+DOCUMENTS = 50
+PUBLISH_EVERY = 3
+EDITS_PER_NIGHT = 3
+REMOVE_EVERY = 60
+FAILURE_RATE = 0.01
+FIRST_NIGHT = datetime(2027, 1, 1, 3, 0, tzinfo=timezone.utc)
+SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
+
+
+# The site and its changes -------------------------------------------------------
+
+
+def make_site(articles: int, seed: int) -> DemoSite:
+    """The sample site with ``articles`` articles, 400 people and 50 PDFs."""
+    site = DemoSite(n_articles=articles, n_people=AUTHORS, per_page=PER_PAGE, seed=seed, special_pages=False)
+    rng = random.Random(seed + 10)
+    taken = {person.slug for person in site.people}
+    while len(site.people) < PEOPLE:  # more people than the name list allows: add a middle initial
+        base = content.make_person(rng, set())
+        name = base.name.replace(" ", f" {rng.choice('ABCDEFGHJKLMNPRSTVW')}. ", 1)
+        if content.slugify(name) in taken:
+            continue
+        person = Person(content.slugify(name), name, base.bio.replace(base.name, name), base.role)
+        taken.add(person.slug)
+        site.people.append(person)
+        site._people[person.slug] = person  # DemoSite has no public way to add a person
+    pdfs = [path for path, (kind, _) in site.documents.items() if kind == content.PDF_TYPE]
+    for number in range(len(pdfs), DOCUMENTS):
+        path = f"/sites/default/files/20{20 + number % 7}-{number % 12 + 1:02}/wwc-brief-{number}.pdf"
+        site.update_document(path, content.make_pdf(f"What Works Cities brief {number}"), content.PDF_TYPE)
+    return site
+
+
+def change_site(site: DemoSite, night: int, rng: random.Random) -> None:
+    """What happens on the site during the day before night ``night``."""
+    if night % PUBLISH_EVERY == 0:
+        publish(site, rng)
+    for _ in range(EDITS_PER_NIGHT):
+        edit_sentence(site, rng)
+    if night % REMOVE_EVERY == 0:
+        site.unpublish(rng.choice(site.published()).slug, 404)
+
+
+def publish(site: DemoSite, rng: random.Random) -> None:
+    """A new article, newest on the hub."""
+    site.publish_article(content.make_title(rng), content.make_paragraphs(rng), style=rng.choice(("news", "slug")))
+
+
+def edit_sentence(site: DemoSite, rng: random.Random) -> None:
+    """One sentence of a random published article replaced by a new one."""
+    article = rng.choice(site.published())
+    old = rng.choice(SENTENCE_END.split(rng.choice(article.paragraphs)))
+    new = SENTENCE_END.split(content.make_paragraphs(rng)[0])[0]
+    site.edit_article(article.slug, old, new)
+
+
+# One night's crawl ------------------------------------------------------------------
+
+
+class Crawl:
+    """Fetches the site as the spider does and hands the records to a run's writer."""
+
+    def __init__(self, site: DemoSite, rng: random.Random):
+        self.site = site
+        self.rng = rng
+        self.etags: dict[str, str] = {}  # URL -> ETag held, for conditional requests
+        self.versions: dict[str, tuple] = {}  # URL -> (version key, extracted, body, headers, next page)
+        self.listing: tuple = ((), None)  # (version keys of its pages, merged Extracted)
+
+    def night(self, writer) -> None:
+        self.crawl_listing(writer)
+        for article in self.site.articles:
+            self.fetch_conditional(writer, self.site.article_path(article), "page")
+        for person, key in self.people_versions().items():
+            self.fetch_versioned(writer, f"/people/{person}", "page", key)
+        for path in self.site.documents:
+            self.fetch_conditional(writer, path, "document")
+
+    # The hub and its "Show more" pages ---------------------------------------------
+
+    def crawl_listing(self, writer) -> None:
+        pages = self.site.hub_page_count
+        failing = self.rng.randrange(pages) if self.rng.random() < FAILURE_RATE else None
+        hub = BASE + self.site.hub_path
+        url, keys, first = hub, [], None
+        for page_no in range(pages):
+            role = "program" if page_no == 0 else "pager"
+            if page_no == failing:
+                writer.add(self.failed(url, role))
+                if role == "pager":
+                    writer.add(FetchRecord(url=hub, program=DEFAULT_PROGRAM, role="program", fetched_at=utcnow(),
+                                           outcome="failed", http_status=200, final_url=hub,
+                                           error=f"Show more page {url} failed: HTTP 503"))
+                return
+            key = self.listing_key(page_no)
+            _, extracted, body, headers, next_page = self.version(url, key)
+            keys.append((url, key))
+            if role == "pager":
+                writer.add(self.ok(url, role, body, headers, extracted))
+            else:
+                first = (body, headers, extracted)
+            if not next_page:
+                break
+            url = next_page
+        body, headers, extracted = first
+        writer.add(self.ok(hub, "program", body, headers, self.merged_listing(keys, extracted)))
+
+    def listing_key(self, page_no: int) -> tuple:
+        """What a listing page shows: its teasers and whether it has a next page."""
+        listing = self.site.published()
+        chunk = listing[page_no * PER_PAGE:(page_no + 1) * PER_PAGE]
+        return page_no, (page_no + 1) * PER_PAGE < len(listing), tuple(
+            (a.id, a.title, a.summary, a.published, a.author) for a in chunk)
+
+    def merged_listing(self, keys: list, first: Extracted) -> Extracted:
+        """The program record's content: every listing page's paragraphs, as the spider merges them."""
+        if self.listing[0] != tuple(keys):
+            paragraphs, links = [], set()
+            for url, _ in keys:
+                extracted = self.versions[url][1]
+                add_paragraphs(paragraphs, extracted.text)
+                links.update(extracted.links)
+            merged = Extracted(title=first.title, author=first.author, published=first.published,
+                               text="\n\n".join(paragraphs), links=tuple(sorted(links)))
+            self.listing = (tuple(keys), merged)
+        return self.listing[1]
+
+    # Pages --------------------------------------------------------------------------
+
+    def people_versions(self) -> dict[str, tuple]:
+        """Each person's page version: the articles it lists."""
+        mine: dict[str, list] = {person.slug: [] for person in self.site.people}
+        for article in self.site.published():
+            mine[article.author].append((article.id, article.title, article.published))
+        return {slug: tuple(articles) for slug, articles in mine.items()}
+
+    def version(self, url: str, key) -> tuple:
+        """The page at ``url`` as it is now: rendered and extracted only when ``key`` is new."""
+        cached = self.versions.get(url)
+        if cached is None or cached[0] != key:
+            response = self.site.handle("GET", url.removeprefix(BASE), {"Host": HOST})
+            page = extract_page(response.body.decode("utf-8"), url, RULES)
+            cached = (key, page.extracted, response.body, kept_headers(response.headers), page.next_page)
+            self.versions[url] = cached
+        return cached
+
+    def fetch_versioned(self, writer, path: str, role: str, key) -> None:
+        url = BASE + path
+        if self.fails():
+            writer.add(self.failed(url, role))
+            return
+        _, extracted, body, headers, _ = self.version(url, key)
+        writer.add(self.ok(url, role, body, headers, extracted))
+
+    def fetch_conditional(self, writer, path: str, role: str) -> None:
+        """A page or document fetched with the ETag held: a 304 unless it changed."""
+        url = BASE + path
+        if self.fails():
+            writer.add(self.failed(url, role))
+            return
+        request = {"Host": HOST}
+        if url in self.etags:
+            request["If-None-Match"] = self.etags[url]
+        response = self.site.handle("GET", path, request)
+        headers = kept_headers(response.headers)
+        outcome = outcome_for(response.status)
+        if outcome == "gone":
+            self.etags.pop(url, None)  # the crawl sends validators only for live pages
+            writer.add(FetchRecord(url=url, program=DEFAULT_PROGRAM, role=role, fetched_at=utcnow(),
+                                   outcome="gone", http_status=response.status, final_url=url, headers=headers))
+            return
+        if outcome == "not_modified":
+            writer.add(FetchRecord(url=url, program=DEFAULT_PROGRAM, role=role, fetched_at=utcnow(),
+                                   outcome="not_modified", http_status=304, final_url=url, headers=headers))
+            return
+        self.etags[url] = headers.get("etag")
+        if role == "document":
+            extracted = Extracted(title=PurePosixPath(path).name)
+        else:
+            extracted = extract_page(response.body.decode("utf-8"), url, RULES, find_next=False).extracted
+        writer.add(self.ok(url, role, response.body, headers, extracted))
+
+    # Records --------------------------------------------------------------------------
+
+    def fails(self) -> bool:
+        return self.rng.random() < FAILURE_RATE
+
+    def failed(self, url: str, role: str) -> FetchRecord:
+        if self.rng.random() < 0.5:
+            return FetchRecord(url=url, program=DEFAULT_PROGRAM, role=role, fetched_at=utcnow(), outcome="failed",
+                               http_status=503, final_url=url, error="HTTP 503")
+        return FetchRecord(url=url, program=DEFAULT_PROGRAM, role=role, fetched_at=utcnow(), outcome="failed",
+                           error=f"TimeoutError: Getting {url} took longer than 180.0 seconds.")
+
+    @staticmethod
+    def ok(url: str, role: str, body: bytes, headers: dict, extracted: Extracted) -> FetchRecord:
+        return FetchRecord(url=url, program=DEFAULT_PROGRAM, role=role, fetched_at=utcnow(), outcome="ok",
+                           http_status=200, final_url=url, headers=headers, body=body,
+                           content_type=headers.get("content-type"), extracted=extracted)
+
+
+def kept_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers if name.lower() in KEPT_HEADERS}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nights", type=int, default=3650, help="nightly runs to write (default 3650)")
+    parser.add_argument("--articles", type=int, default=2000, help="articles on the site at the start (default 2000)")
+    parser.add_argument("--out", required=True, help="the archive to create (must not exist)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    args = parser.parse_args()
+    if args.nights < 1 or args.articles < 1:
+        sys.exit("error: --nights and --articles must be at least 1")
+    if os.path.exists(args.out):
+        sys.exit(f"error: {args.out} exists; remove it or choose another --out")
+    seconds = build(args.out, args.nights, args.articles, args.seed)
+    print(f"\nbuilt {args.nights:,} nights in {seconds:,.0f} s: {args.nights / seconds:.2f} nights/s "
+          f"({seconds / args.nights * 3650 / 60:,.0f} min for 3,650 nights at this rate)")
+    sizes.print_report(args.out, args.nights)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""How big an archive file is, in total and by part (each table and index).
+
+Read-only helpers for the benchmarks; they know table names only from
+``sqlite_schema``, so they keep working when the archive's schema changes.
+"""
+
+import sqlite3
+
+
+def used_bytes(path: str) -> int:
+    """Bytes in use in the archive, after folding the WAL into it."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("pragma wal_checkpoint(truncate)")
+        pages, free, size = (conn.execute(f"pragma {name}").fetchone()[0]
+                             for name in ("page_count", "freelist_count", "page_size"))
+    return (pages - free) * size
+
+
+def _readonly(path: str) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
+def size_by_part(path: str) -> tuple[list[tuple[str, str, str, int]], str]:
+    """``([(part, kind, table, bytes), ...] largest first, method)``.
+
+    Uses SQLite's ``dbstat`` virtual table (pages per b-tree); where SQLite was
+    built without it, falls back to each table's payload (sum of the stored
+    values' lengths), which leaves out indexes and page overhead.
+    """
+    with _readonly(path) as conn:
+        schema = {name: (kind, table) for kind, name, table in
+                  conn.execute("select type, name, tbl_name from sqlite_schema")}
+        try:
+            rows = conn.execute("select name, sum(pgsize) from dbstat group by name").fetchall()
+            method = "dbstat: pages per table and index"
+        except sqlite3.OperationalError:
+            rows, method = _payloads(conn, schema), "payload per table (no dbstat in this SQLite)"
+    parts = []
+    for name, size in rows:
+        kind, table = schema.get(name, ("table", name))
+        if name.startswith("sqlite_autoindex"):
+            kind = "index"
+        parts.append((name, kind, table, size or 0))
+    return sorted(parts, key=lambda part: -part[3]), method
+
+
+def _payloads(conn: sqlite3.Connection, schema: dict) -> list[tuple[str, int]]:
+    rows = []
+    for name, (kind, _) in schema.items():
+        if kind != "table":
+            continue
+        columns = [row[1] for row in conn.execute(f'pragma table_info("{name}")')]
+        total = " + ".join(f'coalesce(sum(length("{column}")), 0)' for column in columns) or "0"
+        try:
+            rows.append((name, conn.execute(f'select {total} from "{name}"').fetchone()[0]))
+        except sqlite3.OperationalError:
+            continue
+    return rows
+
+
+def row_counts(path: str) -> dict[str, int]:
+    """Rows in each ordinary table (virtual and internal tables left out)."""
+    with _readonly(path) as conn:
+        names = [row[0] for row in conn.execute(
+            "select name from sqlite_schema where type = 'table' and sql not like 'create virtual%' "
+            "and name not like 'sqlite_%' order by name")]
+        return {name: conn.execute(f'select count(*) from "{name}"').fetchone()[0] for name in names}
+
+
+def megabytes(size: float) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
+def print_report(path: str, nights: int) -> None:
+    """The archive's size by part, its rows per table, and bytes per night."""
+    total = used_bytes(path)
+    parts, method = size_by_part(path)
+    print(f"\n{path}: {megabytes(total)} in use after {nights:,} nights "
+          f"({total / max(nights, 1):,.0f} bytes per night)")
+    print(f"\nsize by part ({method}):")
+    print(f"  {'part':<34} {'kind':<6} {'table':<20} {'size':>12} {'share':>6}")
+    for name, kind, table, size in parts:
+        print(f"  {name:<34} {kind:<6} {table:<20} {megabytes(size):>12} {size / max(total, 1):>6.1%}")
+    print("\nrows per table:")
+    for name, count in row_counts(path).items():
+        print(f"  {name:<34} {count:>12,}")

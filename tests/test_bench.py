@@ -1,0 +1,52 @@
+"""The storage benchmarks still run against the archive as it is, and measure what they claim."""
+
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("time_machine")
+
+
+def bench(*args, timeout=300):
+    result = subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def decade_archive(tmp_path_factory):
+    path = tmp_path_factory.mktemp("decade") / "decade.db"
+    output = bench("bench/decade.py", "--nights", 4, "--articles", 30, "--out", path)
+    return path, output
+
+
+def test_decade_writes_one_complete_run_a_night_with_the_sites_changes(decade_archive):
+    path, output = decade_archive
+    with sqlite3.connect(path) as conn:
+        runs = conn.execute("select status, added, changed, started from runs order by id").fetchall()
+    assert [status for status, *_ in runs] == ["complete"] * 4
+    assert [started[:10] for *_, started in runs] == [f"2027-01-0{day}" for day in range(1, 5)]
+    # Night 4 follows a publication: the new article is added; edits change pages every night.
+    assert runs[3][1] >= 1
+    assert all(changed >= 1 for _, _, changed, _ in runs[1:])
+    assert "bytes per night" in output and "snapshots" in output.split("size by part", 1)[1]
+
+
+def test_decade_refuses_to_overwrite_an_archive(decade_archive):
+    path, _ = decade_archive
+    result = subprocess.run([sys.executable, "bench/decade.py", "--nights", "1", "--out", str(path)],
+                            capture_output=True, text=True)
+    assert result.returncode != 0
+    assert result.stderr.strip() == f"error: {path} exists; remove it or choose another --out"
+
+
+def test_probe_measures_every_page_and_command(decade_archive):
+    path, _ = decade_archive
+    output = bench("bench/decade_probe.py", path, "--runs", 1, "--timeout", 60)
+    rows = [line for line in output.splitlines() if line.startswith(("page history", "snapshot", "diff", "run report",
+                                                                     "Atom", "query", "table", "report", "changes",
+                                                                     "runs"))]
+    assert len(rows) == 14 + 5
+    assert all(" ms " in row for row in rows), "\n".join(rows)
