@@ -259,6 +259,42 @@ def kept_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers if name.lower() in KEPT_HEADERS}
 
 
+# The build ----------------------------------------------------------------------------
+
+
+def file_bytes(path: str) -> int:
+    return sum(os.path.getsize(name) for name in (path, path + "-wal") if os.path.exists(name))
+
+
+def build(out: str, nights: int, articles: int, seed: int) -> float:
+    """Write ``nights`` nightly runs to a new archive at ``out``; returns the seconds taken."""
+    site = make_site(articles, seed)
+    crawl = Crawl(site, random.Random(seed + 20))
+    events = random.Random(seed + 30)
+    archive = Archive(out)
+    started = time.perf_counter()
+    every = max(1, nights // 20)
+    try:
+        with time_machine.travel(FIRST_NIGHT, tick=True) as clock:
+            for night in range(nights):
+                clock.move_to(FIRST_NIGHT + timedelta(days=night))
+                if night:
+                    change_site(site, night, events)
+                run_id = archive.start_run([DEFAULT_PROGRAM], "scheduled")
+                writer = archive.writer(run_id, batch_size=1000)
+                crawl.night(writer)
+                writer.flush()
+                archive.finish_run(run_id, "complete")
+                if (night + 1) % every == 0 or night + 1 == nights:
+                    elapsed = time.perf_counter() - started
+                    print(f"night {night + 1:>5,}  {elapsed:>7.0f} s  {(night + 1) / elapsed:5.2f} nights/s  "
+                          f"{sizes.megabytes(file_bytes(out)):>12}  {len(site.published()):,} articles listed",
+                          flush=True)
+    finally:
+        archive.close()
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
