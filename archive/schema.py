@@ -153,6 +153,18 @@ def m003_fetch_headers(db: Database) -> None:
     db["snapshots"].add_column("body_exact", int)
 
 
+
+@migrations()
+def m004_snapshot_source(db: Database) -> None:
+    """Where each snapshot came from, for history read from web archives.
+
+    ``source`` is NULL for the crawler's own fetches (most rows: NULL costs no
+    bytes), else ``wayback`` or ``warc``; ``memento_url`` is the capture's
+    citable address in the archive it came from.
+    """
+    db["snapshots"].add_column("source", str)
+    db["snapshots"].add_column("memento_url", str)
+
 def ensure_schema(db: Database) -> None:
     """Create or upgrade the archive's tables.
 

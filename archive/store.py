@@ -6,7 +6,6 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from filelock import FileLock, Timeout
 from sqlite_utils import Database
@@ -105,11 +104,12 @@ class Archive:
 
     # Runs --------------------------------------------------------------------
 
-    def start_run(self, programs: list[str], trigger: str = "manual") -> int:
+    def start_run(self, programs: list[str], trigger: str = "manual", started: str | None = None) -> int:
+        """Open a run; ``started`` (archive time format) defaults to now, a backfill gives the capture day's."""
         with write_transaction(self.db):
             run_id = self.db["runs"].insert(
                 {
-                    "started": utcnow(),
+                    "started": started or utcnow(),
                     "status": "running",
                     "programs": json.dumps(programs),
                     "trigger": trigger,
@@ -149,7 +149,8 @@ class Archive:
         """A writer for this run's fetch records."""
         return RunWriter(self, run_id, batch_size=batch_size, max_delay=max_delay)
 
-    def finish_run(self, run_id: int, status: str, note: str | None = None, exit_status: int | None = None) -> dict:
+    def finish_run(self, run_id: int, status: str, note: str | None = None, exit_status: int | None = None,
+                   finished: str | None = None) -> dict:
         """Close a run: count its snapshots and, if it completed, record removals.
 
         Removals are decided here and only for a complete run, so an
@@ -160,14 +161,12 @@ class Archive:
                 self._record_removals(run_id)
             counts = self._run_counts(run_id)
             started = self.db["runs"].get(run_id)["started"]
-            duration = (
-                datetime.now(timezone.utc)
-                - parse_utc(started)
-            ).total_seconds()
+            finished = finished or utcnow()
+            duration = (parse_utc(finished) - parse_utc(started)).total_seconds()
             self.db["runs"].update(
                 run_id,
                 {
-                    "finished": utcnow(),
+                    "finished": finished,
                     "status": status,
                     "note": note,
                     "exit_status": exit_status,

@@ -75,6 +75,8 @@ class RunWriter:
             "final_url": record.final_url if record.final_url != record.url else None,
             "headers": _kept_headers(record.headers),
             "request_head_id": self._store_head(request_head(record)),
+            "source": None if record.source == "crawl" else record.source,
+            "memento_url": record.memento_url,
         }
         page_update = {"last_run": self.run_id}
         change = None

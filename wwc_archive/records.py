@@ -12,6 +12,10 @@ OUTCOMES = ("ok", "not_modified", "gone", "failed")
 #: links to, or a document (PDF, DOCX, XLSX) archived as bytes.
 ROLES = ("program", "pager", "page", "document")
 
+#: Where a snapshot came from: a crawl of the live site, a Wayback Machine
+#: capture, or a capture in a WARC file made by another crawler.
+SOURCES = ("crawl", "wayback", "warc")
+
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -60,9 +64,16 @@ class FetchRecord:
     response_headers: tuple[tuple[str, str], ...] = ()
     request_method: str | None = None
     request_headers: tuple[tuple[str, str], ...] = ()
+    #: Where the capture came from: this crawler, the Wayback Machine (or another
+    #: Wayback-compatible server), or a WARC file made by another crawler.
+    source: str = "crawl"
+    #: For a capture from a web archive: the memento URL a researcher can cite.
+    memento_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {self.outcome!r}")
         if self.role not in ROLES:
             raise ValueError(f"unknown role {self.role!r}")
+        if self.source not in SOURCES:
+            raise ValueError(f"unknown source {self.source!r}")
