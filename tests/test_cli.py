@@ -111,7 +111,7 @@ def test_invalid_config_values_are_reported(tmp_path):
     config.write_text('[[program]]\nname = "x"\nstart_urls = "https://example.org"\n')
     result = invoke("crawl", "--config", str(config), "--db", str(tmp_path / "a.db"))
     assert result.exit_code == 2
-    assert "'start_urls' must be a non-empty list" in result.output
+    assert "program 'x'.start_urls must be a list, not 'https://example.org'" in result.output
 
 
 def test_reading_a_missing_archive_says_how_to_make_one(tmp_path):
