@@ -78,17 +78,18 @@ class ProgressLine:
         self.failed = 0
         self.started = time.monotonic()
         self.shown = False
-        self._loop = task.LoopingCall(self.draw)
+        self._loop = None  # made once the engine runs: making it earlier would install a reactor
         crawler.signals.connect(self.engine_started, signal=signals.engine_started)
         crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
 
     def engine_started(self):
         self.started = time.monotonic()
+        self._loop = task.LoopingCall(self.draw)
         self._loop.start(self.interval, now=True)
 
     def engine_stopped(self):
-        if self._loop.running:
+        if self._loop is not None and self._loop.running:
             self._loop.stop()
         self.clear()
 
