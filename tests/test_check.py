@@ -3,6 +3,7 @@
 import hashlib
 import sqlite3
 import zlib
+from contextlib import closing
 
 from click.testing import CliRunner
 from filelock import FileLock
@@ -22,7 +23,7 @@ def digest(path) -> str:
 def damage(path) -> int:
     """Alter one stored body and leave a run `running` as a killed crawl would; returns the body id."""
     Archive(path).close()
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         body_id = conn.execute("select min(id) from bodies where compression = 'zlib'").fetchone()[0]
         conn.execute("update bodies set data = ? where id = ?", [zlib.compress(b"<p>altered</p>"), body_id])
         conn.execute("insert into runs (started, status, programs, trigger, pid) "
@@ -55,7 +56,7 @@ def test_repair_marks_the_dead_run_interrupted_and_leaves_the_body_problem(edite
     result = invoke("check", "--db", path, "--repair")
     assert result.exit_code == 1, "the altered body is still a problem"
     assert "marked 1 dead run(s) interrupted" in result.stdout
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("select status from runs where id = 3").fetchone() == ("interrupted",)
     again = invoke("check", "--db", path)
     assert "its process is gone" not in again.output and "1 problem(s)" in again.stderr

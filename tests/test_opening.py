@@ -4,6 +4,7 @@ newer archives are refused, older ones are upgraded only by writers, after a bac
 import hashlib
 import os
 import sqlite3
+from contextlib import closing
 
 import pytest
 from click.testing import CliRunner
@@ -43,7 +44,7 @@ EVERY_COMMAND = {
 
 def stranger(tmp_path, wal: bool) -> str:
     path = str(tmp_path / "another-apps.db")
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:  # closed: no connection left to checkpoint later
         if wal:
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("create table apps (id integer primary key, name text)")
@@ -97,7 +98,7 @@ def test_readers_never_write_to_an_archive(edited_archive):
 
 def future_archive(path) -> str:
     Archive(path).close()
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("insert into _sqlite_migrations (migration_set, name, applied_at) "
                      "values ('wwc-archive', 'm002_from_the_future', '2030-01-01')")
     return str(path)
@@ -133,7 +134,7 @@ def test_an_older_archive_is_upgraded_only_by_writers_after_a_backup(tmp_path, m
     assert len(backups) == 1 and backups[0].startswith("archive.db.v1-")
     assert f"saved as {tmp_path / backups[0]}" in result.stderr
     assert inspect_file(str(tmp_path / backups[0])).version == 1
-    with sqlite3.connect(tmp_path / backups[0]) as conn:
+    with closing(sqlite3.connect(tmp_path / backups[0])) as conn:
         assert conn.execute("select status from runs").fetchall() == [("complete",)]
     assert inspect_file(path).kind == "current" and "page_notes" in Archive(path, readonly=True).db.table_names()
     assert invoke("runs", "--db", path).exit_code == 0

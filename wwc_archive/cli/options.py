@@ -67,5 +67,7 @@ def open_archive_for_writing(db_path):
 
 
 def report_upgrade(archive) -> None:
+    """Say on stderr that opening the archive upgraded it, and where the old file was saved."""
     if archive.upgraded is not None:
-        click.echo(archive.upgraded.describe()[0].upper() + archive.upgraded.describe()[1:], err=True)
+        text = archive.upgraded.describe()
+        click.echo(text[:1].upper() + text[1:], err=True)
