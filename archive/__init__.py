@@ -6,7 +6,8 @@ The crawler hands :class:`wwc_archive.records.FetchRecord` objects to a
 """
 
 from wwc_archive.records import Extracted, FetchRecord
+from wwc_archive.archive.opening import ArchiveError
 from wwc_archive.archive.store import Archive, ArchiveBusy
 from wwc_archive.archive.writer import RunWriter
 
-__all__ = ["Archive", "ArchiveBusy", "Extracted", "FetchRecord", "RunWriter"]
+__all__ = ["Archive", "ArchiveBusy", "ArchiveError", "Extracted", "FetchRecord", "RunWriter"]

@@ -2,8 +2,13 @@
 
 Each migration is applied once per archive and recorded in ``_sqlite_migrations``;
 :func:`schema_version` is the number applied, so a later release can add a
-migration and upgrade an existing archive in place.
+migration and upgrade an existing archive in place. :func:`inspect` tells an
+archive of this release from an older or newer one, or from a file that is not
+an archive, without writing anything.
 """
+
+import sqlite3
+from dataclasses import dataclass
 
 from sqlite_utils import Database, Migrations
 
@@ -180,3 +185,50 @@ def ensure_schema(db: Database) -> None:
 def schema_version(db: Database) -> int:
     """How many of this release's migrations the archive has applied."""
     return len(migrations.applied(db))
+
+
+#: The tables every archive has (made by the first migration).
+CORE_TABLES = ("runs", "pages", "bodies", "contents", "snapshots", "changes")
+
+
+def release_migrations() -> list[str]:
+    """The names of this release's migrations, in order."""
+    return [migration.name for migration in migrations.pending(Database(memory=True))]
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """What an SQLite file holds, as far as this release can tell.
+
+    ``kind`` is ``empty`` (no tables: a new archive), ``current``, ``older``
+    (this release would add migrations), ``newer`` (made by a later release),
+    ``foreign`` (not a wwc-archive archive) or ``damaged`` (tables missing).
+    """
+
+    kind: str
+    version: int
+    release_version: int
+    detail: str = ""
+
+
+def inspect(conn: sqlite3.Connection) -> SchemaState:
+    """Classify the database behind ``conn`` with reads only."""
+    known = release_migrations()
+    tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+    if not tables:
+        return SchemaState("empty", 0, len(known))
+    applied = []
+    if migrations.migrations_table in tables:
+        applied = [row[0] for row in conn.execute(
+            f"select name from {migrations.migrations_table} where migration_set = ? order by rowid",
+            [migrations.name])]
+    if not applied:
+        return SchemaState("foreign", 0, len(known), "it has no wwc-archive schema")
+    if any(name not in known for name in applied):
+        return SchemaState("newer", len(applied), len(known))
+    missing = [table for table in CORE_TABLES if table not in tables]
+    if missing:
+        return SchemaState("damaged", len(applied), len(known), f"table(s) {', '.join(missing)} are missing")
+    if len(applied) < len(known):
+        return SchemaState("older", len(applied), len(known))
+    return SchemaState("current", len(applied), len(known))

@@ -11,6 +11,8 @@ from filelock import FileLock, Timeout
 from sqlite_utils import Database
 
 from wwc_archive.records import parse_utc, utcnow
+from wwc_archive.archive import schema
+from wwc_archive.archive.opening import ArchiveError, Upgrade, backup, check_writable, open_readonly
 from wwc_archive.archive.schema import ensure_schema
 from wwc_archive.archive.transaction import write_transaction
 from wwc_archive.archive.writer import RunWriter
@@ -20,8 +22,8 @@ class ArchiveBusy(Exception):
     """Another process holds the archive's crawl lock."""
 
 
-def _prepare(db: Database, attempts: int = 200) -> None:
-    """Switch to WAL and bring the schema up to date.
+def _prepare(db: Database, path: str, attempts: int = 200) -> Upgrade | None:
+    """Switch to WAL and bring the schema up to date, saving a copy of an older archive first.
 
     Two processes opening a brand-new archive at once can meet SQLITE_BUSY
     where SQLite does not wait on the busy timeout (the journal-mode switch,
@@ -30,13 +32,31 @@ def _prepare(db: Database, attempts: int = 200) -> None:
     for attempt in range(attempts):
         try:
             db.execute("PRAGMA journal_mode=WAL")
+            upgrade = _backup_before_upgrade(db, path)
             ensure_schema(db)
-            return
+            return upgrade
         except sqlite3.OperationalError as error:
             if "locked" not in str(error) or attempt == attempts - 1:
                 raise
             db.rollback()
             time.sleep(0.05)
+
+
+def _backup_before_upgrade(db: Database, path: str) -> Upgrade | None:
+    """A backup copy of an archive whose schema this release will upgrade (None if it need not)."""
+    state = schema.inspect(db.conn)
+    if state.kind != "older":
+        return None
+    copy = backup(db.conn, path, state.version)
+    saved = sqlite3.connect(copy)
+    try:
+        copied = schema.inspect(saved)
+    finally:
+        saved.close()
+    if copied.kind != "older":  # another process upgraded it in between: this copy is not the old file
+        os.remove(copy)
+        return None
+    return Upgrade(path, state.version, state.release_version, copy)
 
 
 @dataclass(frozen=True)
@@ -50,14 +70,29 @@ class KnownPage:
 
 
 class Archive:
-    """A wwc-archive SQLite file, in WAL mode, with its schema up to date."""
+    """A wwc-archive SQLite file, in WAL mode, with its schema up to date.
 
-    def __init__(self, path: str | os.PathLike):
+    Opening checks the file first (see :mod:`wwc_archive.archive.opening`):
+    anything that is not an archive of this release, or of an older one, is
+    refused with :class:`ArchiveError` before a byte is written. A writer
+    creates a new archive or upgrades an older one (after a backup copy, see
+    ``upgraded``); ``readonly=True`` opens with SQLite's ``mode=ro`` and never
+    writes, creates or upgrades.
+    """
+
+    def __init__(self, path: str | os.PathLike, readonly: bool = False):
         self.path = os.fspath(path)
+        self.readonly = readonly
+        #: The schema upgrade this opening made, if any.
+        self.upgraded: Upgrade | None = None
+        if readonly:
+            self.db = Database(open_readonly(self.path))
+            return
+        check_writable(self.path)
         self.db = Database(self.path)
         self.db.execute("PRAGMA busy_timeout=30000")  # first: the next statements may wait
         self.db.execute("PRAGMA synchronous=NORMAL")
-        _prepare(self.db)
+        self.upgraded = _prepare(self.db, self.path)
 
     def close(self) -> None:
         self.db.close()
@@ -86,6 +121,29 @@ class Archive:
             yield
         finally:
             lock.release()
+
+    def crawl_lock_held(self) -> bool:
+        """Whether a crawl holds the lock now (without taking it for longer than a test)."""
+        if not os.path.exists(self.path + ".lock"):
+            return False  # every holder creates the file
+        lock = FileLock(self.path + ".lock")
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return True
+        lock.release()
+        return False
+
+    def dead_runs(self) -> list[dict]:
+        """Runs left ``running`` by a crawl process that is gone (the crawl lock is free)."""
+        running = list(self.db.query("select id, pid, started from runs where status = 'running' order by id"))
+        if running and self.crawl_lock_held():
+            running = running[:-1]  # the newest is the live crawl's; any older one died
+        return running
+
+    def change_count(self, run_id: int) -> int:
+        """How many changes a run has recorded so far."""
+        return self.db.execute("select count(*) from changes where run_id = ?", [run_id]).fetchone()[0]
 
     def _running_run(self) -> dict | None:
         rows = list(self.db.query("select id, pid from runs where status = 'running' order by id desc limit 1"))

@@ -5,10 +5,12 @@ directly on HTML strings. Text comes from html-text, which renders an lxml
 tree roughly as a browser would lay it out; the noise rules decide what is
 removed first.
 
-This runs for every page of every crawl, so the page is parsed with lxml's
-plain HTML parser (``lxml.html`` builds a Python object per element through a
-Python class lookup, which costs more than the parse) and the rules' CSS
-selectors are compiled to XPath once per rule set.
+Every selector and pattern comes from the program's
+:class:`~wwc_archive.profile.SiteProfile`. This runs for every page of every
+crawl, so the page is parsed with lxml's plain HTML parser (``lxml.html``
+builds a Python object per element through a Python class lookup, which costs
+more than the parse) and the profile's CSS selectors are compiled to XPath
+once per profile.
 """
 
 import re
@@ -22,16 +24,7 @@ from lxml import etree
 
 from wwc_archive.records import Extracted
 from wwc_archive.crawler.urls import DOCUMENT_EXTENSIONS, is_document, normalize_url
-from wwc_archive.config import NoiseRules
-
-TITLE_SUFFIX = re.compile(r"\s+[|–-]\s+[^|–-]+$")
-#: Candidates for the next page of a listing: links with a rel, then links in a pager.
-REL_LINKS = "descendant::a[@rel and @href] | descendant::link[@rel and @href]"
-PAGER_LINKS = ("descendant::*[contains(@class, 'pager__item--next') or contains(@class, 'js-pager__items')]"
-               "/descendant::a[@href]")
-AUTHOR = (".node--view-mode-full .field--name-field-author", 'a[rel~="author"]')
-PUBLISHED = (".node--view-mode-full time",)
-
+from wwc_archive.profile import SiteProfile, split_attribute
 
 @dataclass(frozen=True)
 class PageContent:
@@ -55,81 +48,100 @@ def parse_html(text: str):
     return root if root is not None else etree.fromstring(b"<html/>", parser)
 
 
-def extract_page(text: str, url: str, rules: NoiseRules, find_next: bool = True) -> PageContent:
+def extract_page(text: str, url: str, rules: SiteProfile, find_next: bool = True) -> PageContent:
     """Extract a page's content from its decoded HTML (and its next page, if asked)."""
     queries = compiled(rules)
     root = parse_html(text)
-    meta = _meta(root)
-    next_href = _next_href(root, queries) if find_next else ""
+    next_href = _first_value(queries.next_page, root) if find_next else ""
     content = _content_area(root, queries)
     # Only a page's own byline counts: a listing's teasers have authors and dates too.
-    author = meta.get("author") or _first_text(queries.author(root))
-    published = (meta.get("article:published_time") or meta.get("dcterms.date")
-                 or _first_attr(queries.published(root), "datetime"))
+    author = _first_value(queries.author, root)
+    published = _first_value(queries.published, root)
     for node in queries.noise(content):
         _drop(node)
-    title = _first_text(content.iter("h1")) or _first_text(queries.main_h1(root)) or meta.get("og:title") \
-        or _first_text(root.iter("title"))
-    links = _links(content, url, rules)
+    title = _first_value(queries.title, content) or _first_value(queries.page_title, root)
+    links = _links(content, url, rules, queries)
     text = html_text.etree_to_text(content)
     for pattern in queries.text_patterns:
         text = pattern.sub("", text)
+    if queries.title_suffix is not None:
+        title = queries.title_suffix.sub("", title)
     return PageContent(
-        extracted=Extracted(title=TITLE_SUFFIX.sub("", title), author=author, published=published, text=text,
+        extracted=Extracted(title=title, author=author, published=published, text=text,
                             links=tuple(sorted(links))),
         links=links,
         next_page=normalize_url(next_href, url, rules.ignore_query_params) if next_href else None,
     )
 
 
+#: One profile entry compiled: an XPath, and the attribute to read (None: the element's text).
+_Source = tuple[etree.XPath, str | None]
+
+
 @dataclass(frozen=True)
 class _Queries:
     content: tuple[etree.XPath, ...]
     noise: etree.XPath
-    rel_links: etree.XPath
-    pager_links: etree.XPath
-    author: etree.XPath
-    published: etree.XPath
-    main_h1: etree.XPath
+    next_page: tuple[_Source, ...]
+    author: tuple[_Source, ...]
+    published: tuple[_Source, ...]
+    title: tuple[_Source, ...]
+    page_title: tuple[_Source, ...]
+    links: etree.XPath
+    title_suffix: re.Pattern | None
     text_patterns: tuple[re.Pattern, ...]
 
 
 def _xpath(selectors) -> etree.XPath:
     translator = HTMLTranslator()
-    return etree.XPath(" | ".join(translator.css_to_xpath(css) for css in selectors))
+    return etree.XPath(" | ".join(translator.css_to_xpath(css, prefix="descendant-or-self::")
+                                  for css in selectors) or "self::*[false()]")
+
+
+def _sources(specs, attribute: str | None = None) -> tuple[_Source, ...]:
+    """Each ``css[@attr]`` entry as an XPath and the attribute it reads (``attribute`` by default)."""
+    sources = []
+    for spec in specs:
+        css, attr = split_attribute(spec)
+        sources.append((_xpath([css]), attr or attribute))
+    return tuple(sources)
 
 
 @lru_cache(maxsize=32)
-def compiled(rules: NoiseRules) -> _Queries:
-    """The rules' CSS selectors as XPath, and their text patterns as regexes."""
+def compiled(rules: SiteProfile) -> _Queries:
+    """The profile's CSS selectors as XPath, and its patterns as regexes."""
     translator = HTMLTranslator()
     noise = " | ".join(translator.css_to_xpath(css, prefix="descendant::") for css in rules.ignore_selectors)
     return _Queries(
         content=tuple(_xpath([css]) for css in rules.content_selectors),
         noise=etree.XPath(noise or "self::*[false()]"),
-        rel_links=etree.XPath(REL_LINKS),
-        pager_links=etree.XPath(PAGER_LINKS),
-        author=_xpath(AUTHOR),
-        published=_xpath(PUBLISHED),
-        main_h1=_xpath(["main h1"]),
+        next_page=_sources(rules.next_page_selectors, attribute="href"),
+        author=_sources(rules.author_selectors),
+        published=_sources(rules.date_selectors),
+        title=_sources(rules.title_selectors),
+        page_title=_sources(rules.page_title_selectors),
+        links=_xpath([split_attribute(css)[0] for css in rules.link_selectors]),
+        title_suffix=re.compile(rules.title_suffix_pattern) if rules.title_suffix_pattern else None,
         text_patterns=tuple(re.compile(pattern) for pattern in rules.ignore_text_patterns),
     )
 
 
-def document_links(text: str, url: str, rules: NoiseRules) -> tuple[str, ...]:
+def document_links(text: str, url: str, rules: SiteProfile) -> tuple[str, ...]:
     """Just the links to documents (PDF, DOCX, …) in a page's content area, for a
     page whose extraction is deferred."""
     lowered = text.lower()
     if not any(extension in lowered for extension in DOCUMENT_EXTENSIONS):
         return ()  # most pages link no document: no need to parse them here
-    content = _content_area(parse_html(text), compiled(rules))
-    return _links(content, url, rules, only=is_document)
+    queries = compiled(rules)
+    content = _content_area(parse_html(text), queries)
+    return _links(content, url, rules, queries, only=is_document)
 
 
-def _links(content, url: str, rules: NoiseRules, only=None) -> tuple[str, ...]:
+def _links(content, url: str, rules: SiteProfile, queries: _Queries, only=None) -> tuple[str, ...]:
     links = {}  # a dict keeps document order and finds a repeat in constant time
-    for href in content.xpath("descendant::a/@href", smart_strings=False):
-        if only is not None and not only(href):
+    for element in queries.links(content):
+        href = element.get("href")
+        if href is None or (only is not None and not only(href)):
             continue
         link = normalize_url(href, url, rules.ignore_query_params)
         if link:
@@ -137,39 +149,18 @@ def _links(content, url: str, rules: NoiseRules, only=None) -> tuple[str, ...]:
     return tuple(links)
 
 
-def _meta(root) -> dict[str, str]:
-    """``<meta name|property=… content=…>`` of the page; the first of each wins."""
-    found = {}
-    for meta in root.iter("meta"):
-        key = meta.get("name") or meta.get("property")
-        content = meta.get("content")
-        if key and content and key.lower() not in found:
-            found[key.lower()] = " ".join(content.split())
-    return found
-
-
-def _first_text(elements) -> str:
-    for element in elements:
-        text = " ".join(" ".join(element.itertext()).split())
-        if text:
-            return text
+def _first_value(sources: tuple[_Source, ...], root) -> str:
+    """The first non-empty text (or attribute) that the sources find, in order, whitespace collapsed."""
+    for query, attribute in sources:
+        for element in query(root):
+            if attribute is None:
+                value = " ".join(element.itertext()) if isinstance(element.tag, str) else ""
+            else:
+                value = element.get(attribute) or ""
+            value = " ".join(value.split())
+            if value:
+                return value
     return ""
-
-
-def _first_attr(elements, name: str) -> str:
-    for element in elements:
-        value = (element.get(name) or "").strip()
-        if value:
-            return value
-    return ""
-
-
-def _next_href(root, queries: _Queries) -> str:
-    """``rel="next"`` (Drupal's load-more pager has it), else the first link of a pager."""
-    for element in queries.rel_links(root):
-        if "next" in element.get("rel").lower().split():
-            return element.get("href").strip()
-    return _first_attr(queries.pager_links(root), "href")
 
 
 def _content_area(root, queries: _Queries):

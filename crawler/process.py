@@ -4,6 +4,8 @@ Twisted's reactor cannot be restarted, so a process runs at most one crawl;
 the demo and the scheduler start a child process for each.
 """
 
+import sys
+
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
@@ -11,34 +13,50 @@ from scrapy.settings import Settings
 from wwc_archive.archive import Archive
 from wwc_archive.crawler.limits import STOP_REASONS, enforce_stop_limits, limits_note
 from wwc_archive.crawler.pipelines import WRITE_ERROR_STAT
+from wwc_archive.crawler.progress import ProgressLine, configure_logging
 from wwc_archive.crawler.settings import crawl_settings
 from wwc_archive.crawler.spiders.program import ProgramSpider
 
 
+
 def run_crawl(programs, db_path: str, crawl_options: dict | None = None, overrides: dict | None = None,
-              trigger: str = "manual", note: str | None = None, lock_wait: float = 0) -> dict:
+              trigger: str = "manual", note: str | None = None, lock_wait: float = 0, verbose: int = 0,
+              progress: bool = False, on_open=None) -> dict:
     """Crawl ``programs`` into the archive at ``db_path``; returns the finished run row.
 
-    Raises :class:`wwc_archive.archive.ArchiveBusy` when another crawl holds the archive.
+    ``verbose`` (0, 1, 2) shows Scrapy's log at WARNING with one line per message,
+    at INFO with tracebacks, or at DEBUG; ``progress`` draws a live line on stderr.
+    ``on_open(archive)`` is called once the archive is open (to report an upgrade).
+    Raises :class:`wwc_archive.archive.ArchiveBusy` when another crawl holds the archive
+    and :class:`wwc_archive.archive.ArchiveError` when the file is not a usable archive.
     """
     archive = Archive(db_path)
     try:
-        return _run_locked(archive, programs, db_path, crawl_options, overrides, trigger, note, lock_wait)
+        if on_open is not None:
+            on_open(archive)
+        return _run_locked(archive, programs, db_path, crawl_options, overrides, trigger, note, lock_wait,
+                           verbose, progress)
     finally:
         archive.close()
 
 
-def _run_locked(archive, programs, db_path, crawl_options, overrides, trigger, note, lock_wait) -> dict:
+def _run_locked(archive, programs, db_path, crawl_options, overrides, trigger, note, lock_wait, verbose,
+                progress) -> dict:
     names = [program.name for program in programs]
     with archive.crawl_lock(wait=lock_wait):
         run_id = archive.start_run(names, trigger=trigger)
         settings = Settings(crawl_settings(crawl_options or {}))
+        if verbose:
+            settings.set("LOG_LEVEL", "INFO" if verbose == 1 else "DEBUG", priority="project")
         settings.setdict(overrides or {}, priority="cmdline")
         settings.set("WWC_ARCHIVE_DB", db_path, priority="cmdline")
         settings.set("WWC_RUN_ID", run_id, priority="cmdline")
         enforce_stop_limits(settings)
+        settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")  # ours: see configure_logging
         process = CrawlerProcess(settings)
         crawler = process.create_crawler(ProgramSpider)
+        line = ProgressLine(crawler, sys.stderr, changes=lambda: archive.change_count(run_id)) if progress else None
+        configure_logging(sys.stderr, settings.get("LOG_LEVEL"), verbose, line)
         closed = {}
 
         def on_closed(spider, reason):
@@ -51,6 +69,9 @@ def _run_locked(archive, programs, db_path, crawl_options, overrides, trigger, n
         except BaseException:
             archive.finish_run(run_id, "interrupted", note="the crawl process failed")
             raise
+        finally:
+            if line is not None:
+                line.clear()
         reason = closed.get("reason")
         limits = limits_note(crawler.stats, settings, reason)
         write_error = crawler.stats.get_value(WRITE_ERROR_STAT)

@@ -2,24 +2,27 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from wwc_archive.config import ConfigError
 from wwc_archive.crawler.limits import limit_settings
+from wwc_archive.validation import scrapy_setting
 
-CONTACT_URL = "https://github.com/wwc-archive/wwc-archive"
+PURPOSE = "nightly archive of public program pages"
 
 
-def user_agent(contact: str = CONTACT_URL) -> str:
+def user_agent(contact: str | None = None) -> str:
+    """``wwc-archive/0.1.0 (+CONTACT; purpose)``; without a contact, no address at all."""
     try:
         release = version("wwc-archive")
     except PackageNotFoundError:
         release = "dev"
-    return f"wwc-archive/{release} (+{contact}; nightly archive of public program pages)"
+    return f"wwc-archive/{release} (+{contact}; {PURPOSE})" if contact else f"wwc-archive/{release} ({PURPOSE})"
 
 
 def crawl_settings(crawl_options: dict) -> dict:
-    """Scrapy settings for a crawl; ``[crawl]`` in the config may set contact and size cap."""
+    """Scrapy settings for a crawl; ``[crawl]`` in the config may set contact, size cap and any setting."""
     settings = {
         "BOT_NAME": "wwc-archive",
-        "USER_AGENT": user_agent(crawl_options.get("contact", CONTACT_URL)),
+        "USER_AGENT": user_agent(crawl_options.get("contact")),
         "ROBOTSTXT_OBEY": True,
         "AUTOTHROTTLE_ENABLED": True,
         "AUTOTHROTTLE_START_DELAY": 1.0,
@@ -49,3 +52,21 @@ def crawl_settings(crawl_options: dict) -> dict:
     settings.update(limit_settings(crawl_options))
     settings.update(crawl_options.get("settings", {}))
     return settings
+
+
+def parse_overrides(pairs) -> dict:
+    """``-s NAME=VALUE`` flags as typed settings; each problem is a line of the ConfigError."""
+    overrides, problems = {}, []
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            problems.append(f"-s expects NAME=VALUE, got {pair!r}")
+            continue
+        try:
+            overrides[name] = scrapy_setting(name, value)
+        except ValueError as error:
+            problems.append(f"-s {pair}: {name} {error}")
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return overrides

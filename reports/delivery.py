@@ -19,6 +19,7 @@ from wwc_archive.archive import queries
 from wwc_archive.reports.context import report_data
 from wwc_archive.reports.feed import atom_feed
 from wwc_archive.reports.render import FORMATS, environment, render_data
+from wwc_archive.config import plaintext_refusal
 from wwc_archive.reports.settings import ReportSettings
 
 SUBJECT_PREFIX = "[wwc-archive] "
@@ -134,6 +135,10 @@ def send(settings: ReportSettings, message: EmailMessage) -> None:
     where = f"{host}:{port} ({settings.security})"
     password = None
     if settings.smtp_user:
+        try:  # checked at config load too; settings built in code must not slip through
+            plaintext_refusal(settings.security, settings.smtp_user, settings.allow_plaintext_password)
+        except ValueError as error:
+            raise DeliveryError(f"not logging in to {where}: {error}") from None
         password = settings.password()
         if password is None:
             raise DeliveryError(f"cannot log in to {where} as {settings.smtp_user}: "
@@ -175,19 +180,41 @@ def _reply(error: smtplib.SMTPResponseException) -> str:
 
 
 def write_file(path: Path, content: str | bytes) -> Path:
-    """Write a file atomically (readers never see half a report)."""
+    """Write a file atomically: a temporary file in the same folder, fsync, then ``os.replace``.
+
+    Readers never see half a report, and a failure (a full disk, an error while
+    writing) leaves the old file as it was.
+    """
+    path = Path(path)
     data = content.encode("utf-8") if isinstance(content, str) else content
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+    _sync_folder(path.parent)
     return path
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (where the system allows opening a folder)."""
+    try:
+        descriptor = os.open(folder or ".", os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def write_index(db, folder: Path, settings: ReportSettings) -> Path:

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from wwc_archive.archive import Archive, ArchiveBusy, queries
 from wwc_archive.records import parse_utc
-from wwc_archive.exits import EXIT_BUSY, EXIT_OK
+from wwc_archive.exits import EXIT_BUSY, EXIT_OK, EXIT_UNREACHABLE
 
 
 class Children:
@@ -93,7 +93,7 @@ def failure_reason(exit_status: int, run: dict | None) -> str | None:
         return f"the crawl process exited with status {exit_status} before starting a run"
     if run["status"] != "complete":
         return f"the run was {run['status']} (exit status {exit_status})"
-    if exit_status != EXIT_OK:
+    if exit_status not in (EXIT_OK, EXIT_UNREACHABLE):  # unreachable: said just below, with the counts
         return f"the crawl process exited with status {exit_status}"
     if not run["pages_fetched"]:
         return f"every fetch failed ({run['pages_failed'] or 0} of {run['pages_checked'] or 0} pages)"

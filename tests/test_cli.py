@@ -111,7 +111,7 @@ def test_invalid_config_values_are_reported(tmp_path):
     config.write_text('[[program]]\nname = "x"\nstart_urls = "https://example.org"\n')
     result = invoke("crawl", "--config", str(config), "--db", str(tmp_path / "a.db"))
     assert result.exit_code == 2
-    assert "'start_urls' must be a non-empty list" in result.output
+    assert "program 'x'.start_urls must be a list, not 'https://example.org'" in result.output
 
 
 def test_reading_a_missing_archive_says_how_to_make_one(tmp_path):
@@ -137,3 +137,28 @@ def test_demo_refuses_an_archive_with_real_crawls(site, server, crawl, db_path):
     assert result.returncode == 2
     assert "holds 1 real crawl run(s)" in result.stderr
     assert os.path.exists(db_path)
+
+
+def test_runs_json_lists_the_same_run_objects_as_changes(edited_archive):
+    runs = json.loads(invoke("runs", "--db", edited_archive.path, "--format", "json").output)
+    assert [run["id"] for run in runs] == [2, 1]
+    for run in runs:
+        shown = json.loads(invoke("changes", "--db", edited_archive.path, "--run", str(run["id"]),
+                                  "--format", "json").output)
+        assert shown["run"] == run
+
+
+def test_terminal_control_sequences_in_a_page_never_reach_the_terminal(site, server, crawl, db_path, tmp_path):
+    crawl()
+    article = site.articles[0]
+    site.set_title(article.slug, "Budget \x1b]0;owned\x07data \x1b]52;c;ZXZpbA==\x07portal\x9b2J")
+    crawl()
+    for args in (["changes"], ["report", "--format", "text"], ["report", "--format", "markdown"]):
+        output = invoke(*args, "--db", db_path).output
+        assert "owned" in output and "portal" in output, args  # the text stays, minus the controls
+        assert not any(char in output for char in "\x1b\x07\x9b"), args
+    data = invoke("changes", "--db", db_path, "--format", "json").output
+    assert "\\u001b]0;owned\\u0007" in data, "JSON keeps the text as stored, escaped"
+    saved = tmp_path / "report.txt"
+    invoke("report", "--db", db_path, "-o", str(saved))
+    assert "\x1b]0;owned\x07" in saved.read_text(), "files keep the text as stored"

@@ -144,7 +144,7 @@ def test_robots_txt_is_obeyed_and_the_user_agent_names_the_tool(site, server, cr
     assert paths(server)[0] == "/robots.txt"
     assert not any(p.startswith("/people/") for p in paths(server))
     agent = server.requests[-1].headers.get("User-Agent")
-    assert agent.startswith("wwc-archive/") and "+http" in agent
+    assert agent.startswith("wwc-archive/") and "+" not in agent, "no [crawl] contact: no invented address"
 
 
 def test_a_page_over_the_size_cap_is_a_failed_fetch(site, server, crawl, db_path):

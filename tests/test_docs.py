@@ -31,5 +31,22 @@ def test_every_option_of_the_main_commands_is_documented(name):
 def test_the_example_config_is_valid():
     config = load_config("wwc-archive.example.toml")
     assert config.programs[0].start_urls == ("https://datasmart.hks.harvard.edu/what-works-cities",)
+    assert len(config.programs) == 2, "the example shows a second program"
     ReportSettings.from_config(config.report)
     ScheduleOptions.from_table(config.schedule)
+
+
+def test_the_example_config_documents_every_key_with_its_default():
+    import tomllib
+
+    from wwc_archive.config import CrawlConfig, ReportConfig, ScheduleConfig
+    from wwc_archive.profile import SiteProfile
+
+    data = tomllib.load(open("wwc-archive.example.toml", "rb"))
+    text = open("wwc-archive.example.toml", encoding="utf-8").read()
+    profile = dict(data["program"][0]["profile"])
+    profile.pop("extra_ignore_selectors")
+    assert SiteProfile.from_table(profile) == SiteProfile(), "the example profile is the default profile"
+    for model in (SiteProfile, CrawlConfig, ReportConfig, ScheduleConfig):
+        for name in model.model_fields:
+            assert f"{name} =" in text or f".{name}]" in text, f"{model.__name__}.{name} is not in the example config"

@@ -133,3 +133,54 @@ def test_noise_rules_are_configurable():
     rules = NoiseRules.from_table({"extra_ignore_selectors": [".updated"]}, "noise")
     assert "Updated 3 minutes ago" in extract_page(html, URL, NoiseRules()).extracted.text
     assert "Updated 3 minutes ago" not in extract_page(html, URL, rules).extracted.text
+
+
+REDESIGNED = """<html><head><title>Ignored | Site</title>
+<meta name="byline" content="  Ana   Lima ">
+</head><body>
+<div class="masthead"><span class="headline">Tulsa opens its permits ~ City Desk</span></div>
+<h1>Site name in a heading outside the story</h1>
+<section id="story">
+<p class="kicker">Sponsored</p>
+<p>Tulsa published every permit since 2015.</p>
+<p class="when" data-iso="2026-11-02">Nov 2</p>
+<a class="keep" href="/news/permits-data">data</a> <a href="/elsewhere">elsewhere</a>
+</section>
+<div class="more"><a data-role="next" href="/stories?pg=2&amp;cb=123">More stories</a></div>
+</body></html>"""
+
+CUSTOM = {
+    "content_selectors": ["#story"],
+    "ignore_selectors": [".kicker"],
+    "title_selectors": [],
+    "page_title_selectors": [".masthead .headline"],
+    "title_suffix_pattern": r"\s*~[^~]*$",
+    "author_selectors": ['meta[name="byline"]@content'],
+    "date_selectors": [".when@data-iso"],
+    "next_page_selectors": ['.more a[data-role="next"]'],
+    "link_selectors": ["a.keep"],
+    "ignore_query_params": ["cb"],
+}
+
+
+def test_a_custom_profile_reads_a_redesigned_page():
+    from wwc_archive.profile import SiteProfile
+
+    content = extract_page(REDESIGNED, "https://example.org/stories", SiteProfile.from_table(CUSTOM))
+    extracted = content.extracted
+    assert extracted.title == "Tulsa opens its permits"
+    assert extracted.author == "Ana Lima"
+    assert extracted.published == "2026-11-02"
+    assert "Sponsored" not in extracted.text and "Tulsa published every permit" in extracted.text
+    assert content.links == ("https://example.org/news/permits-data",)
+    assert content.next_page == "https://example.org/stories?pg=2"
+    default = extract_page(REDESIGNED, "https://example.org/stories", NoiseRules()).extracted
+    assert (default.title, default.author, default.published) == ("Site name in a heading outside the story", "", "")
+
+
+def test_extra_lists_add_to_the_defaults():
+    from wwc_archive.profile import SiteProfile
+
+    profile = SiteProfile.from_table({"extra_ignore_selectors": [".updated"]})
+    assert profile.ignore_selectors[:-1] == SiteProfile().ignore_selectors
+    assert profile.ignore_selectors[-1] == ".updated"

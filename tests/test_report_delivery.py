@@ -174,6 +174,7 @@ def test_alert_logs_in_with_the_password_from_the_environment(monkeypatch):
     try:
         settings = ReportSettings.from_config({
             "smtp_host": "127.0.0.1", "smtp_port": inbox.port, "security": "none", "smtp_user": "archive",
+            "allow_plaintext_password": True,  # a test server on this machine
             "password_env": "TEST_WWC_SMTP_PASSWORD", "recipients": ["team@example.org"],
         })
         monkeypatch.delenv("TEST_WWC_SMTP_PASSWORD", raising=False)

@@ -158,7 +158,7 @@ def test_missing_archive_is_a_clear_error(tmp_path):
         ({"recipients": ["ok@example.org", "nope"]}, "'nope' is not a mail address"),
         ({"archive_url": "ftp://host"}, "archive_url must be an http(s) URL"),
         ({"failure_threshold": -1}, "failure_threshold must be a whole number >= 0"),
-        ({"recipent": ["typo@example.org"]}, "unknown setting(s) recipent"),
+        ({"recipent": ["typo@example.org"]}, "[report].recipent is not a known setting (did you mean recipients?)"),
         ({"templates_dir": "/nonexistent/templates"}, "templates_dir: no folder at /nonexistent/templates"),
     ],
     ids=["security", "password", "port-type", "recipient", "archive-url", "threshold", "typo", "templates-dir"],

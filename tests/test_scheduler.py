@@ -104,10 +104,10 @@ def test_dry_run_shows_a_missed_night_and_creates_no_archive(tmp_path, db_path):
 
 
 @pytest.mark.parametrize("program_lines, schedule, message", [
-    ('schedule = "0 3 * *"', "", "Error: program 'bad': bad cron expression '0 3 * *': Wrong number of fields"),
-    ('timezone = "Mars/Olympus"', "", "Error: program 'bad': unknown time zone 'Mars/Olympus'"),
+    ('schedule = "0 3 * *"', "", "Error: program 'bad'.schedule: bad cron expression '0 3 * *': Wrong number of fields"),
+    ('timezone = "Mars/Olympus"', "", "Error: program 'bad'.timezone: unknown time zone 'Mars/Olympus'"),
     ("", "retry_delay = \"soon\"", "Error: [schedule].retry_delay must be seconds or a duration"),
-    ("", "misfire_grace = 60", "Error: [schedule]: unknown setting(s) misfire_grace"),
+    ("", "misfire_grace = 60", "Error: [schedule].misfire_grace is not a known setting (did you mean misfire_grace_time?)"),
 ], ids=["cron", "timezone", "duration", "unknown-option"])
 def test_bad_schedule_is_a_one_line_error(tmp_path, program_lines, schedule, message):
     config = tmp_path / "bad.toml"
@@ -227,7 +227,7 @@ def test_a_failed_night_is_retried_once_then_mailed_to_the_maintainers(tmp_path,
     service.stop()
     first, retry = runs(db_path)
     for run in (first, retry):
-        assert run["status"] == "complete" and run["pages_fetched"] == 0 and run["exit_status"] == 0
+        assert run["status"] == "complete" and run["pages_fetched"] == 0 and run["exit_status"] == 4  # unreachable
         assert "every fetch failed" in run["note"]
     assert retry["note"].startswith("retry of the failed crawl planned for ")
     assert retry["started"] >= first["finished"]

@@ -11,15 +11,20 @@ from wwc_archive.cli.options import (
     config_option,
     db_option,
     load_config_or_exit,
+    open_archive_for_writing,
     open_existing_archive,
+    report_upgrade,
 )
-from wwc_archive.exits import EXIT_BUSY, EXIT_INTERRUPTED
+from wwc_archive.exits import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_UNREACHABLE
+from wwc_archive.cli.check import check
 from wwc_archive.cli.export import export_warc
 from wwc_archive.cli.report import report
 from wwc_archive.cli.schedule import schedule
 from wwc_archive.cli.serve import serve
 from wwc_archive.config import ConfigError, database_path, programs_for_start_urls
-from wwc_archive.cli.formatting import change_lines, run_summary
+from wwc_archive.cli.formatting import change_lines, run_line, run_summary, terminal_text
+from wwc_archive.cli.crawl_output import contact_note, unreachable_message
+
 
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(package_name="wwc-archive")
@@ -33,52 +38,62 @@ def cli():
 @click.option("--program", "program_names", multiple=True, metavar="NAME",
               help="Crawl only this configured program (repeatable)")
 @click.option("--start-url", "start_urls", multiple=True, help="Crawl these URLs instead of the configured programs")
-@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting")
-@click.option("--wait", type=float, default=0, show_default=True, help="Seconds to wait for another crawl to finish")
+@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help="Override a Scrapy setting (checked against Scrapy's settings)")
+@click.option("--wait", type=click.FloatRange(0, 366 * 86400), default=0, show_default=True,
+              help="Seconds to wait for another crawl to finish")
+@click.option("-v", "--verbose", count=True, help="Scrapy's full log with tracebacks (-vv: debug)")
 @click.option("--trigger", default="manual", hidden=True)
 @click.option("--note", default=None, hidden=True)
-def crawl(config_path, db_path, program_names, start_urls, settings, wait, trigger, note):
+def crawl(config_path, db_path, program_names, start_urls, settings, wait, verbose, trigger, note):
     """Crawl every configured program once and record what changed.
+
+    Prints one line per warning or error (-v for Scrapy's full log), a live
+    progress line when stderr is a terminal, and a summary. A run in which the
+    site could not be reached at all exits 4 with one line saying so.
 
     Example:
 
         wwc-archive crawl --db archive.db -s DOWNLOAD_DELAY=2
     """
-    from wwc_archive.archive import ArchiveBusy
+    from wwc_archive.archive import ArchiveBusy, ArchiveError
     from wwc_archive.crawler.process import run_crawl
+    from wwc_archive.crawler.settings import parse_overrides
 
     config = load_config_or_exit(config_path)
     try:
         programs = programs_for_start_urls(list(start_urls)) if start_urls else config.select(program_names)
-        overrides = parse_settings(settings)
+        overrides = parse_overrides(settings)
     except ConfigError as error:
         raise UsageError(str(error)) from None
+    note_line = contact_note(programs, config.crawl.contact)
+    if note_line:
+        click.echo(note_line, err=True)
     try:
         run = run_crawl(
             programs,
             database_path(db_path),
-            crawl_options=config.crawl,
+            crawl_options=config.crawl.model_dump(),
             overrides=overrides,
             trigger=trigger,
             note=note,
             lock_wait=wait,
+            verbose=verbose,
+            progress=sys.stderr.isatty(),
+            on_open=report_upgrade,
         )
+    except ArchiveError as error:
+        raise UsageError(str(error)) from None
     except ArchiveBusy as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(EXIT_BUSY)
     click.echo(run_summary(run))
     if run["status"] == "interrupted":
         sys.exit(EXIT_INTERRUPTED)
-
-
-def parse_settings(pairs) -> dict:
-    overrides = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise ConfigError(f"-s expects NAME=VALUE, got {pair!r}")
-        overrides[name.strip()] = value
-    return overrides
+    message = unreachable_message(database_path(db_path), run)
+    if message:
+        click.echo(f"Error: {message}", err=True)
+        sys.exit(EXIT_UNREACHABLE)
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
@@ -103,30 +118,64 @@ def changes(db_path, run, fmt):
     if fmt == "json":
         click.echo(json.dumps({"run": run_row, "changes": rows}, indent=2))
         return
-    click.echo(run_summary(run_row))
+    click.echo(terminal_text(run_summary(run_row)))
     for line in change_lines(rows):
-        click.echo(line)
+        click.echo(terminal_text(line))
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @db_option
-def runs(db_path):
-    """List the runs, newest first, with their status and counts."""
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="text", show_default=True)
+def runs(db_path, fmt):
+    """List the runs, newest first, with their status and counts.
+
+    --format json prints a list of the same run objects as `changes --format json`'s "run".
+
+    Example:
+
+        wwc-archive runs --db archive.db --format json
+    """
     from wwc_archive.archive import queries
 
     archive = open_existing_archive(db_path)
-    for run in queries.list_runs(archive.db):
-        click.echo(
-            f"{run['id']:>4}  {run['started']}  {run['status']:<11} "
-            f"checked {run['pages_checked'] or 0:>5}  failed {run['pages_failed'] or 0:>4}  "
-            f"+{run['added'] or 0} ~{run['changed'] or 0} -{run['removed'] or 0}"
-        )
+    rows = queries.list_runs(archive.db)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for run in rows:
+        click.echo(terminal_text(run_line(run)))
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), default="wwc-archive-demo.db",
+@db_option
+def upgrade(db_path):
+    """Bring an archive made by an older release up to this release's schema.
+
+    A copy of the file is saved first, next to it (ARCHIVE.vN-TIME.bak, made
+    with SQLite's backup API); crawl and demo upgrade the same way.
+
+    Example:
+
+        wwc-archive upgrade --db archive.db
+    """
+    import os
+
+    from wwc_archive.archive.schema import release_migrations
+
+    path = database_path(db_path)
+    if not os.path.exists(path):
+        raise UsageError(f"no archive at {path}: nothing to upgrade")
+    archive = open_archive_for_writing(db_path)
+    archive.close()
+    if archive.upgraded is None:
+        click.echo(f"{path} is up to date (schema version {len(release_migrations())})")
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--db", "db_path", type=click.Path(), default="wwc-archive-demo.db",
               show_default=True, help="Archive file for the demo (replaced on each demo run)")
-@click.option("--articles", default=12, show_default=True, help="Articles on the sample site")
+@click.option("--articles", type=click.IntRange(1, 5000), default=12, show_default=True,
+              help="Articles on the sample site")
 def demo(db_path, articles):
     """Crawl a bundled sample site twice, editing it in between, and show the changes.
 
@@ -147,4 +196,5 @@ def demo(db_path, articles):
 cli.add_command(report)
 cli.add_command(serve)
 cli.add_command(schedule)
+cli.add_command(check)
 cli.add_command(export_warc)

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from wwc_archive.archive import Archive, queries
+from wwc_archive.archive import Archive, ArchiveError, queries
 from wwc_archive.demo_site import DemoServer, DemoSite
 from wwc_archive.cli.formatting import change_lines, run_summary
 
@@ -26,7 +26,10 @@ def prepare_demo_archive(path: str) -> None:
     """Start from an empty archive; refuse to touch one that holds real crawls."""
     if not os.path.exists(path):
         return
-    archive = Archive(path)
+    try:
+        archive = Archive(path, readonly=True)
+    except ArchiveError as error:
+        raise DemoError(str(error)) from None
     try:
         real = archive.db.execute("select count(*) from runs where trigger != 'demo'").fetchone()[0]
     finally:
@@ -78,7 +81,7 @@ def run_demo(db_path: str, articles: int = 12, echo=print) -> None:
 
 
 def show_latest_run(db_path: str, echo, list_changes: bool) -> None:
-    archive = Archive(db_path)
+    archive = Archive(db_path, readonly=True)
     try:
         run = queries.get_run(archive.db)
         echo("  " + run_summary(run))

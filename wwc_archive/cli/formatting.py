@@ -1,5 +1,25 @@
 """Plain-text renderings of runs and changes for the terminal."""
 
+import re
+
+#: C0 and C1 control characters (and DEL), except newline and tab: what lets a page's
+#: text set a terminal's title, write its clipboard (OSC 52) or rewrite lines.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_text(text: str) -> str:
+    """Text safe to print on a terminal: control characters removed, newlines and tabs kept."""
+    return CONTROL_CHARACTERS.sub("", text)
+
+
+def run_line(run: dict) -> str:
+    """A run as one line of ``wwc-archive runs``."""
+    return (
+        f"{run['id']:>4}  {run['started']}  {run['status']:<11} "
+        f"checked {run['pages_checked'] or 0:>5}  failed {run['pages_failed'] or 0:>4}  "
+        f"+{run['added'] or 0} ~{run['changed'] or 0} -{run['removed'] or 0}"
+    )
+
 
 def run_summary(run: dict) -> str:
     """One line: a run's status and counts."""

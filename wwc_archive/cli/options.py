@@ -1,7 +1,5 @@
 """Options, errors and helpers shared by every ``wwc-archive`` command."""
 
-import os
-
 import click
 
 from wwc_archive.exits import EXIT_USAGE
@@ -10,18 +8,21 @@ from wwc_archive.config import ConfigError, database_path, load_config
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
-
 class UsageError(click.ClickException):
-    """A one-line error for bad input, exit status 2."""
+    """A one-line error for bad input, exit status 2; several problems give a line each."""
 
     exit_code = EXIT_USAGE
+
+    def show(self, file=None) -> None:
+        for line in self.format_message().splitlines() or [""]:
+            click.echo(f"Error: {line}", err=True)
 
 
 def db_option(fn):
     return click.option(
         "--db",
         "db_path",
-        type=click.Path(dir_okay=False),
+        type=click.Path(),
         help="Archive file [default: $WWC_ARCHIVE_DB or ./wwc-archive.db]",
     )(fn)
 
@@ -30,7 +31,7 @@ def config_option(fn):
     return click.option(
         "--config",
         "config_path",
-        type=click.Path(dir_okay=False),
+        type=click.Path(),
         envvar="WWC_ARCHIVE_CONFIG",
         help="TOML config file (see wwc-archive.example.toml)",
     )(fn)
@@ -44,10 +45,29 @@ def load_config_or_exit(path):
 
 
 def open_existing_archive(db_path):
-    """Open an archive that must already exist (read commands never create one)."""
-    from wwc_archive.archive import Archive
+    """Open an archive read-only: it must exist and be of this release's schema (readers never write)."""
+    from wwc_archive.archive import Archive, ArchiveError
 
-    path = database_path(db_path)
-    if not os.path.exists(path):
-        raise UsageError(f"no archive at {path}: run `wwc-archive crawl` first or pass --db")
-    return Archive(path)
+    try:
+        return Archive(database_path(db_path), readonly=True)
+    except ArchiveError as error:
+        raise UsageError(str(error)) from None
+
+
+def open_archive_for_writing(db_path):
+    """Open (or create) an archive to write; an older schema is upgraded after a backup, said on stderr."""
+    from wwc_archive.archive import Archive, ArchiveError
+
+    try:
+        archive = Archive(database_path(db_path))
+    except ArchiveError as error:
+        raise UsageError(str(error)) from None
+    report_upgrade(archive)
+    return archive
+
+
+def report_upgrade(archive) -> None:
+    """Say on stderr that opening the archive upgraded it, and where the old file was saved."""
+    if archive.upgraded is not None:
+        text = archive.upgraded.describe()
+        click.echo(text[:1].upper() + text[1:], err=True)

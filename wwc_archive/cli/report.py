@@ -18,7 +18,8 @@ SUFFIX_FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown
 @click.option("--since", metavar="DATE", help="Report every run started on or after DATE (2026-05-01)")
 @click.option("--format", "fmt", type=click.Choice(["html", "markdown", "text"]),
               help="[default: from --output's extension, else text]")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here instead of stdout")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write here instead of stdout (atomically: the old file stays until the new one is complete)")
 @click.option("--email", "emails", multiple=True, metavar="ADDR",
               help="Mail the report to ADDR (repeatable); also writes it to the reports folder")
 @click.option("--deliver", is_flag=True,
@@ -41,7 +42,8 @@ def report(config_path, db_path, run, since, fmt, output, emails, deliver, force
         wwc-archive report --config wwc.toml --deliver
     """
     from wwc_archive.archive import queries
-    from wwc_archive.reports.delivery import DeliveryError, deliver as deliver_report
+    from wwc_archive.cli.formatting import terminal_text
+    from wwc_archive.reports.delivery import DeliveryError, deliver as deliver_report, write_file
     from wwc_archive.reports.render import ReportError, render_report
     from wwc_archive.reports.settings import ReportSettings, parse_addresses
 
@@ -76,9 +78,9 @@ def report(config_path, db_path, run, since, fmt, output, emails, deliver, force
         if output or not mailing:
             text = render_report(archive.db, run_id=run_id, since=since, fmt=fmt, settings=settings)
             if output:
-                Path(output).write_text(text, encoding="utf-8")
+                write_file(Path(output), text)
             else:
-                click.echo(text, nl=False)
+                click.echo(text if fmt == "html" else terminal_text(text), nl=False)
     except (queries.NoSuchRun, ReportError) as error:
         raise UsageError(str(error)) from None
     except OSError as error:

@@ -1,0 +1,50 @@
+"""``wwc-archive check``: is the archive file sound, and is every stored body what its address says?
+
+Read-only: SQLite's own integrity and foreign-key checks, each body's SHA-256
+over its decompressed bytes, and runs left ``running`` by a crawl process
+that is gone. Only :func:`repair_dead_runs` writes, under the crawl lock.
+"""
+
+import hashlib
+import zlib
+
+from wwc_archive.archive import queries
+
+
+def problems(archive) -> list[str]:
+    """Every problem found, one line each (empty: the archive is sound)."""
+    found = []
+    db = archive.db
+    for (message,) in db.execute("PRAGMA integrity_check").fetchall():
+        if message != "ok":
+            found.append(f"integrity: {message}")
+    for table, rowid, parent, _fk in db.execute("PRAGMA foreign_key_check").fetchall():
+        found.append(f"foreign key: {table} row {rowid} points at a missing {parent} row")
+    found += body_problems(db)
+    for run in archive.dead_runs():
+        found.append(f"run {run['id']} (started {run['started']}, pid {run['pid']}) is marked running, "
+                     "but no crawl holds the archive: its process is gone")
+    return found
+
+
+def body_problems(db) -> list[str]:
+    """Bodies whose bytes do not hash to their SHA-256 address, or cannot be decompressed."""
+    found = []
+    for row in db.execute("select id, sha256, compression, data from bodies order by id"):
+        body_id, address, compression, data = row
+        try:
+            actual = hashlib.sha256(queries.decompress(data or b"", compression)).hexdigest()
+        except zlib.error as error:
+            found.append(f"body {body_id}: its {compression} data cannot be decompressed ({error})")
+            continue
+        if actual != address:
+            found.append(f"body {body_id}: its bytes hash to {actual[:12]}…, not its address {address[:12]}…")
+    return found
+
+
+def repair_dead_runs(archive) -> int:
+    """Mark runs left ``running`` by a dead process ``interrupted``, under the crawl lock; returns how many."""
+    running = archive.db.execute("select count(*) from runs where status = 'running'").fetchone()[0]
+    with archive.crawl_lock(wait=0):  # taking the lock marks every run still running (raises ArchiveBusy if held)
+        pass
+    return running
