@@ -10,7 +10,7 @@ run is ``interrupted`` and decides no removals.
 
 from scrapy.settings import Settings
 
-#: ``[crawl]`` option -> (Scrapy setting, default). 0 turns a limit off.
+#: ``[crawl]`` option -> (Scrapy setting, default). 0 (only through ``-s``) turns a limit off.
 LIMITS = {
     "max_listing_pages": ("WWC_MAX_LISTING_PAGES", 200),
     "max_links_per_page": ("WWC_MAX_LINKS_PER_PAGE", 2000),

@@ -102,6 +102,8 @@ SETTINGS = {
     "not a boolean": ("ROBOTSTXT_OBEY=perhaps", "ROBOTSTXT_OBEY must be true or false, not 'perhaps'"),
     "unknown name": ("DOWNLOAD_TIMOUT=3", "DOWNLOAD_TIMOUT is not a Scrapy setting (did you mean DOWNLOAD_TIMEOUT?)"),
     "infinite": ("DOWNLOAD_DELAY=inf", "DOWNLOAD_DELAY must be a number"),
+    "a limit that is not a count": ("WWC_MAX_REQUESTS=lots", "WWC_MAX_REQUESTS must be a number"),
+    "a negative limit": ("WWC_MAX_RUN_SECONDS=-5", "WWC_MAX_RUN_SECONDS must be a whole number >= 0"),
 }
 
 

@@ -228,6 +228,11 @@ def scrapy_setting(name: str, value):
     from scrapy.settings import default_settings
 
     known = [key for key in dir(default_settings) if _SETTING_NAME.match(key)]
+    if name.startswith("WWC_MAX_"):  # the crawl's limits: whole numbers, 0 turns one off
+        number = _setting_number(name, value, 0)
+        if not float(number).is_integer() or number < 0:
+            raise ValueError(f"must be a whole number >= 0 (0 turns the limit off), not {_show(value)}")
+        return int(number)
     if name.startswith("WWC_") and _SETTING_NAME.match(name):
         return value
     if name not in known:
