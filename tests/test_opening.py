@@ -96,11 +96,15 @@ def test_readers_never_write_to_an_archive(edited_archive):
     assert digest(path) == before
 
 
+#: How many migrations this release knows: the schema version it writes and reads.
+RELEASE = len(schema.migrations._migrations)
+
+
 def future_archive(path) -> str:
     Archive(path).close()
     with closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("insert into _sqlite_migrations (migration_set, name, applied_at) "
-                     "values ('wwc-archive', 'm002_from_the_future', '2030-01-01')")
+                     "values ('wwc-archive', 'm999_from_the_future', '2030-01-01')")
     return str(path)
 
 
@@ -109,7 +113,8 @@ def test_an_archive_from_a_newer_release_is_refused_by_every_command(tmp_path, a
     path = future_archive(tmp_path / "archive.db")
     before = digest(path)
     result = invoke(*args, "--db", path)
-    one_error_line(result, f"{path} has schema version 2; this release reads up to 1: upgrade wwc-archive")
+    one_error_line(result, f"{path} has schema version {RELEASE + 1}; this release reads up to {RELEASE}: "
+                           "upgrade wwc-archive")
     assert digest(path) == before
 
 
@@ -119,23 +124,25 @@ def test_an_older_archive_is_upgraded_only_by_writers_after_a_backup(tmp_path, m
     archive.finish_run(archive.start_run(["w"]), "complete")
     archive.close()
     before = digest(path)
-    migrations = Migrations("wwc-archive")
-    migrations()(schema.m001_core_tables)
-    migrations(name="m002_page_notes")(lambda db: db["page_notes"].create({"id": int, "note": str}, pk="id"))
+    migrations = Migrations("wwc-archive")  # this release, plus one more migration
+    for migration in schema.migrations._migrations:
+        migrations(name=migration.name)(migration.fn)
+    migrations(name="m999_page_notes")(lambda db: db["page_notes"].create({"id": int, "note": str}, pk="id"))
     monkeypatch.setattr(schema, "migrations", migrations)
 
     one_error_line(invoke("runs", "--db", path),
-                   f"{path} has schema version 1; this release reads version 2: run `wwc-archive upgrade --db {path}`")
+                   f"{path} has schema version {RELEASE}; this release reads version {RELEASE + 1}: "
+                   f"run `wwc-archive upgrade --db {path}`")
     assert digest(path) == before
 
     result = invoke("upgrade", "--db", path)
     assert result.exit_code == 0, result.output
     backups = [name for name in os.listdir(tmp_path) if name.endswith(".bak")]
-    assert len(backups) == 1 and backups[0].startswith("archive.db.v1-")
+    assert len(backups) == 1 and backups[0].startswith(f"archive.db.v{RELEASE}-")
     assert f"saved as {tmp_path / backups[0]}" in result.stderr
-    assert inspect_file(str(tmp_path / backups[0])).version == 1
+    assert inspect_file(str(tmp_path / backups[0])).version == RELEASE
     with closing(sqlite3.connect(tmp_path / backups[0])) as conn:
         assert conn.execute("select status from runs").fetchall() == [("complete",)]
     assert inspect_file(path).kind == "current" and "page_notes" in Archive(path, readonly=True).db.table_names()
     assert invoke("runs", "--db", path).exit_code == 0
-    assert "is up to date (schema version 2)" in invoke("upgrade", "--db", path).output
+    assert f"is up to date (schema version {RELEASE + 1})" in invoke("upgrade", "--db", path).output

@@ -154,7 +154,7 @@ def test_wacz_validates_and_lists_the_html_pages_each_night(nights):
 @pytest.fixture(scope="module")
 def pywb(nights, tmp_path_factory):
     """pywb's ``wayback`` serving a collection holding the export, on a free loopback port."""
-    bin_dir = Path(os.environ.get("WWC_PYWB_BIN") or Path(__file__).parent.parent / ".venv-pywb" / "bin")
+    bin_dir = Path(os.environ.get("WWC_PYWB_BIN") or Path(__file__).parent.parent / ".venv-pywb" / "bin").resolve()
     if not (bin_dir / "wayback").exists():
         if os.environ.get("WWC_PYWB_BIN"):
             pytest.fail(f"WWC_PYWB_BIN={bin_dir} has no pywb")
@@ -278,7 +278,7 @@ def test_identical_bytes_are_an_identical_payload_revisit_and_noise_is_not(tmp_p
     assert f"Content-Length: {len(page)}\r\n".encode() in raw and payload == page
 
 
-def test_an_archive_from_before_m003_upgrades_in_place_and_exports_what_it_has(nights, tmp_path):
+def test_an_archive_from_before_m003_upgrades_and_exports_what_it_has(nights, tmp_path):
     old = tmp_path / "old.db"
     with sqlite3.connect(old) as conn:
         from sqlite_utils import Database
@@ -296,6 +296,9 @@ def test_an_archive_from_before_m003_upgrades_in_place_and_exports_what_it_has(n
         conn.commit()
         conn.execute("detach src")
     assert "body_exact" not in {row[1] for row in sqlite3.connect(old).execute("pragma table_info(snapshots)")}
+    refused = invoke("export-warc", "--db", old, "--all", "-o", tmp_path / "old")  # a reader never upgrades
+    assert refused.exit_code == 2 and "wwc-archive upgrade" in refused.output
+    assert invoke("upgrade", "--db", old).exit_code == 0
     result = invoke("export-warc", "--db", old, "--all", "-o", tmp_path / "old")
     assert result.exit_code == 0, result.output
     with sqlite3.connect(old) as conn:
