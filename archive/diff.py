@@ -77,11 +77,15 @@ def edit_script(old_tokens: list[str], new_tokens: list[str], deadline: Deadline
     """
     deadline = Deadline.for_size(len(old_tokens) + len(new_tokens)) if deadline is None else deadline
     codes: dict[str, str] = {}
-    old, new = _encode(old_tokens, codes), _encode(new_tokens, codes)
     old_paras, new_paras = _paragraphs(old_tokens), _paragraphs(new_tokens)
     para_codes: dict[str, str] = {}
-    para_pieces = _diff(_encode([old[a:b] for a, b in old_paras], para_codes),
-                        _encode([new[a:b] for a, b in new_paras], para_codes), deadline)
+    try:
+        old, new = _encode(old_tokens, codes), _encode(new_tokens, codes)
+        old_para_chars = _encode([old[a:b] for a, b in old_paras], para_codes)
+        new_para_chars = _encode([new[a:b] for a, b in new_paras], para_codes)
+    except _TooManyTokens:  # more distinct words than characters to stand for them: diff coarsely
+        return [(op, n) for op, n in (("delete", len(old_tokens)), ("insert", len(new_tokens))) if n]
+    para_pieces = _diff(old_para_chars, new_para_chars, deadline)
     pieces: list[tuple[int, str]] = []
     i = j = p = q = 0  # token and paragraph positions in old and new
     for op, chars in [*para_pieces, (EQUAL, "")]:
@@ -175,6 +179,14 @@ def _start(ranges: list[tuple[int, int]], k: int, total: int) -> int:
     return ranges[k][0] if k < len(ranges) else total
 
 
+class _TooManyTokens(ValueError):
+    """More distinct tokens than Unicode has characters to encode them."""
+
+
+#: Characters available to stand for distinct tokens (all of Unicode but NUL and the surrogates).
+MAX_CODES = 0x10FFFF - 0x800
+
+
 def _encode(items: list[str], codes: dict[str, str]) -> str:
     """One character per distinct item (skipping surrogates, which cannot be encoded)."""
     out = []
@@ -182,6 +194,8 @@ def _encode(items: list[str], codes: dict[str, str]) -> str:
         code = codes.get(item)
         if code is None:
             n = len(codes) + 1
+            if n > MAX_CODES:
+                raise _TooManyTokens(n)
             code = codes[item] = chr(n if n < 0xD800 else n + 0x800)
         out.append(code)
     return "".join(out)

@@ -288,3 +288,13 @@ def body(db: Database, body_id: int) -> bytes:
     """A stored body's bytes, decompressed."""
     data, compression = db.execute("select data, compression from bodies where id = ?", [body_id]).fetchone()
     return decompress(data, compression)
+
+
+def body_count(db: Database) -> int:
+    """How many distinct bodies the archive stores."""
+    return db.execute("select count(*) from bodies").fetchone()[0]
+
+
+def runs_not_triggered_by(db: Database, trigger: str) -> int:
+    """How many runs had another trigger than ``trigger`` (the demo's archive holds only its own)."""
+    return db.execute("select count(*) from runs where trigger != ?", [trigger]).fetchone()[0]

@@ -8,6 +8,7 @@ import sqlite3
 
 from datasette import hookimpl
 from markupsafe import Markup, escape
+from sqlite_utils import Database
 
 from wwc_archive.archive.canned import FTS_FUNCTION, fts_query
 from wwc_archive.reports import links
@@ -27,8 +28,7 @@ def prepare_connection(conn, database, datasette):
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
     conn.execute(f"PRAGMA hard_heap_limit = {HEAP_LIMIT_BYTES}")
     conn.create_function(FTS_FUNCTION, 1, fts_query, deterministic=True)
-    names = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
-    if ARCHIVE_TABLES <= names:
+    if ARCHIVE_TABLES <= set(Database(conn, recursive_triggers=False, execute_plugins=False).table_names()):
         conn.execute("PRAGMA query_only = 1")
 
 

@@ -22,13 +22,13 @@ def check(db_path, repair):
 
         wwc-archive check --db archive.db
     """
-    from wwc_archive.archive import Archive, ArchiveBusy, ArchiveError
+    from wwc_archive.archive import Archive, ArchiveBusy, ArchiveError, queries
     from wwc_archive.archive.integrity import problems, repair_dead_runs
 
     archive = open_existing_archive(db_path)
     try:
         found = problems(archive)
-        bodies = archive.db.execute("select count(*) from bodies").fetchone()[0]
+        bodies = queries.body_count(archive.db)
     finally:
         archive.close()
     for line in found:

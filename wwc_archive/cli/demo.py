@@ -31,7 +31,7 @@ def prepare_demo_archive(path: str) -> None:
     except ArchiveError as error:
         raise DemoError(str(error)) from None
     try:
-        real = archive.db.execute("select count(*) from runs where trigger != 'demo'").fetchone()[0]
+        real = queries.runs_not_triggered_by(archive.db, "demo")
     finally:
         archive.close()
     if real:
