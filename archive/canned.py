@@ -51,20 +51,29 @@ def canned_queries(diff_path: Callable[[str, str], str]) -> dict[str, dict]:
                 "included. One row per page and version, with when that version was first and last "
                 'fetched. Type words to find (all of them must appear), or "a phrase" in quotes.'
             ),
+            # The 500 best texts first (rank reads only the index), then their fetches;
+            # snippets only for the rows shown, so old texts are not read again.
             "sql": f"""with hits as materialized (
-  select rowid, rank, replace(snippet(contents_fts, 1, '[', ']', '…', 16), char(10), ' ') as snippet
-  from contents_fts where contents_fts match {FTS_FUNCTION}(:q)
+  select rowid, rank from contents_fts where contents_fts match {FTS_FUNCTION}(:q)
+  order by rank, rowid limit 500
+), found as materialized (
+  select p.id as page_id, hits.rowid as content_id, hits.rank, p.url, p.program,
+         coalesce(c.title, p.title) as title,
+         min(s.fetched_at) as first_seen, max(s.fetched_at) as last_seen,
+         count(*) as fetches, min(s.id) as snapshot
+  from hits
+  join contents c on c.id = hits.rowid
+  join snapshots s on s.content_id = c.id
+  join pages p on p.id = s.page_id
+  group by p.id, c.id
+  order by hits.rank, p.url, first_seen
+  limit 500
 )
-select p.url, coalesce(c.title, p.title) as title, p.program,
-       min(s.fetched_at) as first_seen, max(s.fetched_at) as last_seen,
-       count(*) as fetches, min(s.id) as snapshot, hits.snippet
-from hits
-join contents c on c.id = hits.rowid
-join snapshots s on s.content_id = c.id
-join pages p on p.id = s.page_id
-group by p.id, c.id
-order by hits.rank, p.url, first_seen
-limit 500""",
+select url, title, program, first_seen, last_seen, fetches, snapshot,
+       (select replace(snippet(contents_fts, 1, '[', ']', '…', 16), char(10), ' ')
+        from contents_fts where contents_fts match {FTS_FUNCTION}(:q) and rowid = found.content_id) as snippet
+from found
+order by rank, url, first_seen""",
         },
         "latest_changes": {
             "title": "Latest changes",

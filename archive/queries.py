@@ -208,9 +208,34 @@ def body_info(db: Database, body_id: int) -> dict | None:
     return rows[0] if rows else None
 
 
-def page_snapshots(db: Database, page_id: int) -> list[dict]:
-    """Every snapshot id of one page with its content id, oldest first."""
-    return list(db.query("select id, content_id from snapshots where page_id = ? order by id", [page_id]))
+def snapshot_neighbours(db: Database, page_id: int, snapshot_id: int, content_id: int | None) -> dict:
+    """A snapshot's neighbours among its page's snapshots, each found by an index seek.
+
+    ``previous``/``next``: the fetches just before and after; ``previous_version``/
+    ``next_version``: the nearest fetches with other content (for a fetch
+    without content, no previous one and the next with any); ``same_text_since``: the first earlier fetch with the
+    same content. Only the stretch of unchanged fetches around it is walked.
+    """
+    def one(sql: str, *params) -> int | None:
+        row = db.execute(sql, [page_id, snapshot_id, *params]).fetchone()
+        return row[0] if row else None
+
+    found = {
+        "previous": one("select max(id) from snapshots where page_id = ? and id < ?"),
+        "next": one("select min(id) from snapshots where page_id = ? and id > ?"),
+        "previous_version": None, "next_version": None, "same_text_since": None,
+    }
+    if content_id is None:  # a failed or gone fetch: the next fetch with any content
+        found["next_version"] = one(
+            "select id from snapshots where page_id = ? and id > ? and content_id is not null order by id limit 1")
+        return found
+    other = "page_id = ? and {} and content_id is not null and content_id != ? order by id {} limit 1"
+    found["previous_version"] = one(f"select id from snapshots where {other.format('id < ?', 'desc')}", content_id)
+    found["next_version"] = one(f"select id from snapshots where {other.format('id > ?', 'asc')}", content_id)
+    found["same_text_since"] = db.execute(
+        "select min(id) from snapshots where content_id = ? and page_id = ? and id < ?",
+        [content_id, page_id, snapshot_id]).fetchone()[0]
+    return found
 
 
 def change_edits(db: Database, old_snapshot: int, new_snapshot: int) -> str | None:

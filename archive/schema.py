@@ -170,6 +170,21 @@ def m004_snapshot_source(db: Database) -> None:
     db["snapshots"].add_column("source", str)
     db["snapshots"].add_column("memento_url", str)
 
+
+@migrations()
+def m005_lookup_indexes(db: Database) -> None:
+    """Indexes that keep every page of the archive as fast in year ten as in year one.
+
+    ``changes.new_snapshot``: a page's history joins each fetch to the change it
+    carried (without it, ``changes`` is scanned once per fetch).
+    ``snapshots(content_id, page_id)``: search maps a matching text to the
+    fetches that saw it, and a snapshot finds the first fetch with its text.
+    Only indexes: no stored row changes, so the migration is one quick step.
+    """
+    db["changes"].create_index(["new_snapshot"], if_not_exists=True)
+    db["snapshots"].create_index(["content_id", "page_id"], if_not_exists=True)
+
+
 def ensure_schema(db: Database) -> None:
     """Create or upgrade the archive's tables.
 

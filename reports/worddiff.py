@@ -4,28 +4,39 @@ The diff itself comes from :func:`wwc_archive.archive.diff.word_diff`.
 """
 
 import re
+from itertools import islice
 
 WORD = re.compile(r"\S+")
 GAP = "gap"
 
 
-def _words(text: str) -> list[re.Match]:
-    return list(WORD.finditer(text))
+def _count(text: str) -> int:
+    """How many words ``text`` has (``str.split`` and ``\\S+`` agree on whitespace)."""
+    return len(text.split())
 
 
 def _head(text: str, n: int) -> tuple[str, int]:
-    """The first ``n`` words of ``text`` (with the whitespace before them) and how many were cut."""
-    words = _words(text)
-    if len(words) <= n:
+    """The first ``n`` words of ``text`` (with the whitespace before them) and how many were cut.
+
+    Only the kept words are matched, so a long equal passage costs one ``split``.
+    """
+    count = _count(text)
+    if count <= n:
         return text, 0
-    return (text[: words[n - 1].end()] if n else ""), len(words) - n
+    if not n:
+        return "", count
+    last = next(islice(WORD.finditer(text), n - 1, None))
+    return text[: last.end()], count - n
 
 
 def _tail(text: str, n: int) -> tuple[str, int]:
-    words = _words(text)
-    if len(words) <= n:
+    count = _count(text)
+    if count <= n:
         return text, 0
-    return (text[words[-n].start():] if n else ""), len(words) - n
+    if not n:
+        return "", count
+    first = next(islice(WORD.finditer(text[::-1]), n - 1, None))  # the n-th word from the end
+    return text[len(text) - first.end():], count - n
 
 
 def trim_diff(diff: list[tuple[str, str]], context: int = 25, max_changed_words: int = 600) -> dict:
@@ -41,13 +52,13 @@ def trim_diff(diff: list[tuple[str, str]], context: int = 25, max_changed_words:
     last = len(diff) - 1
     for i, (op, text) in enumerate(diff):
         if shown_changed >= max_changed_words:
-            count = len(_words(text))
+            count = _count(text)
             cut_after_cap += count
             omitted_changed += count if op != "equal" else 0
             continue
         if op != "equal":
             kept, cut = _head(text, max_changed_words - shown_changed)
-            shown_changed += len(_words(kept))
+            shown_changed += _count(kept)
             out.append((op, kept))
             cut_after_cap += cut
             omitted_changed += cut
@@ -62,13 +73,11 @@ def trim_diff(diff: list[tuple[str, str]], context: int = 25, max_changed_words:
             kept, cut = _head(text, context)
             out += [(op, kept), (GAP, cut)]
         else:
-            words = _words(text)
-            cut = max(0, len(words) - 2 * context)
+            cut = max(0, _count(text) - 2 * context)
             if not cut:
                 out.append((op, text))
                 continue
-            head = text[: words[context - 1].end()] if context else ""
-            tail = text[words[-context].start():] if context else ""
+            head, tail = _head(text, context)[0], _tail(text, context)[0]
             out += [(op, head), (GAP, cut), (op, tail)]
         omitted += cut
     if cut_after_cap:

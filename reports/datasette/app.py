@@ -13,8 +13,10 @@ from wwc_archive.reports.datasette import DATABASE_NAME, METADATA_PATH
 
 #: Settings for an archive: room for full-text search over years of snapshots,
 #: and table cells short enough to scan (the /-/wwc/ pages show full texts).
-#: sql_time_limit_ms also bounds the diffs the /-/wwc/ pages compute.
-SETTINGS = {"sql_time_limit_ms": 5000, "truncate_cells_html": 400}
+#: sql_time_limit_ms also bounds the diffs the /-/wwc/ pages compute. No facet
+#: suggestions: each one counts a column over the whole table (seconds on
+#: years of snapshots); facets stay one click away with ``?_facet=``.
+SETTINGS = {"sql_time_limit_ms": 5000, "truncate_cells_html": 400, "suggest_facets": False}
 #: ``serve --no-sql``: canned queries, tables and the /-/wwc/ pages only.
 NO_SQL_SETTINGS = {"default_allow_sql": False}
 

@@ -181,22 +181,10 @@ def snapshot_data(db: Database, snapshot_id: int) -> dict | None:
     except LookupError:
         return None
     body = queries.body_info(db, snap["body_id"]) if snap["body_id"] is not None else None
-    others = queries.page_snapshots(db, snap["page_id"])
-    index = next(i for i, row in enumerate(others) if row["id"] == snapshot_id)
-    earlier, later = others[:index], others[index + 1:]
-    content = snap["content_id"]
-    previous_version = next((r["id"] for r in reversed(earlier)
-                             if r["content_id"] is not None and r["content_id"] != content), None)
-    first_same = next((r["id"] for r in earlier if content is not None and r["content_id"] == content), None)
     return {
         "snapshot": snap,
         "body": body,
-        "previous": earlier[-1]["id"] if earlier else None,
-        "next": later[0]["id"] if later else None,
-        "previous_version": previous_version if content is not None else None,
-        "next_version": next((r["id"] for r in later
-                              if r["content_id"] is not None and r["content_id"] != content), None),
-        "same_text_since": first_same,
+        **queries.snapshot_neighbours(db, snap["page_id"], snapshot_id, snap["content_id"]),
     }
 
 

@@ -1,0 +1,89 @@
+"""The pages people open answer from indexes: no query scans a table that grows every night.
+
+Asserted with SQLite's EXPLAIN QUERY PLAN on every statement the real code
+runs (traced from the connection), not with timings.
+"""
+
+import re
+import sqlite3
+
+import pytest
+from sqlite_utils import Database
+
+from tests.test_archive import URL, record, run
+from wwc_archive.archive import Archive, queries
+from wwc_archive.archive.canned import FTS_FUNCTION, canned_queries, fts_query
+from wwc_archive.reports import links
+from wwc_archive.reports.datasette import views
+
+#: Tables that grow with the archive's age (pages: every page leads to its fetches);
+#: a plan line "SCAN <one of them>" reads all of it.
+GROWING = {"snapshots", "changes", "contents", "pages"}
+ALIASES = {"s": "snapshots", "ns": "snapshots", "os": "snapshots", "ch": "changes", "c": "changes or contents",
+           "nc": "contents", "oc": "contents", "p": "pages"}
+
+
+def full_scans(conn: sqlite3.Connection, sql: str, params=()) -> list[str]:
+    """Plan lines of ``sql`` that read a growing table from end to end."""
+    plan = [row[-1] for row in conn.execute("explain query plan " + sql, params)]
+    scans = []
+    for line in plan:
+        # "SCAN t" reads every row; an AUTOMATIC index is built by reading every row first.
+        match = re.match(r"(?:SCAN|SEARCH) (\w+)", line)
+        scan = line.startswith("SCAN") or "AUTOMATIC" in line
+        if match and scan and (match[1] in GROWING or match[1] in ALIASES) and "VIRTUAL TABLE" not in line:
+            scans.append(line)
+    return scans
+
+
+@pytest.fixture
+def archive(tmp_path):
+    """Three nights of two pages: an edit, a failure, a removal."""
+    archive = Archive(tmp_path / "a.db")
+    other = URL + "-2"
+    run(archive, record(), record(url=other))
+    run(archive, record(text="Tulsa relaunched its portal."), record(url=other, outcome="failed", status=503))
+    run(archive, record(text="Tulsa relaunched its portal.", noise="2"), record(url=other, outcome="gone", status=404))
+    yield archive
+    archive.close()
+
+
+def traced(db: Database, action) -> list[str]:
+    """The statements ``action()`` ran on ``db``, parameters filled in."""
+    statements = []
+    db.conn.set_trace_callback(statements.append)
+    try:
+        action()
+    finally:
+        db.conn.set_trace_callback(None)
+    return [sql for sql in statements if sql.lstrip().lower().startswith(("select", "with"))]
+
+
+def test_history_snapshot_and_diff_pages_read_only_through_indexes(archive):
+    db = archive.db
+    (changed,) = [c for c in queries.run_changes(db, 2)]
+    statements = traced(db, lambda: (
+        views.history_data(db, URL),
+        views.snapshot_data(db, changed["new_snapshot"]),
+        views.snapshot_data(db, changed["old_snapshot"]),
+        views.diff_data(db, changed["old_snapshot"], changed["new_snapshot"]),
+    ))
+    assert len(statements) >= 8
+    assert {sql: full_scans(db.conn, sql) for sql in statements if full_scans(db.conn, sql)} == {}
+
+
+@pytest.mark.parametrize("name, params", [
+    ("search", {"q": "Tulsa portal"}),
+    ("page_history", {"url": URL}),
+])
+def test_search_and_history_canned_queries_use_indexes(archive, name, params):
+    conn = archive.db.conn
+    conn.create_function(FTS_FUNCTION, 1, fts_query)
+    sql = canned_queries(links.diff_sql)[name]["sql"]
+    assert conn.execute(sql, params).fetchall(), "the query finds the archived page"
+    assert full_scans(conn, sql, params) == []
+
+
+def test_the_checker_catches_a_full_scan(archive):
+    """The check above can fail: a query on an unindexed column is a full scan."""
+    assert full_scans(archive.db.conn, "select id from snapshots where fetched_at = ?", ["x"]) != []
