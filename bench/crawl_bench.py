@@ -14,13 +14,13 @@ delays off, 16 concurrent requests, robots.txt on) and stores nothing.
 
 import argparse
 import os
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+from sizes import used_bytes
 from wwc_archive.demo_site import DemoServer, DemoSite
 
 SETTINGS = {
@@ -43,15 +43,6 @@ def timed(command: list[str]) -> tuple[float, str]:
     return elapsed, result.stdout
 
 
-def archive_size(path: str) -> int:
-    """Bytes in use in the archive, after folding the WAL into it."""
-    with sqlite3.connect(path) as conn:
-        conn.execute("pragma wal_checkpoint(truncate)")
-        pages, free, size = (conn.execute(f"pragma {name}").fetchone()[0]
-                             for name in ("page_count", "freelist_count", "page_size"))
-    return (pages - free) * size
-
-
 def crawl_command(db: str, start_url: str) -> list[str]:
     command = [sys.executable, "-m", "wwc_archive", "crawl", "--db", db, "--start-url", start_url]
     for name, value in SETTINGS.items():
@@ -64,9 +55,9 @@ def one_round(start_url: str, workdir: str, round_no: int) -> dict:
                                  *(f"{k}={v}" for k, v in SETTINGS.items())])
     db = os.path.join(workdir, f"bench-{round_no}.db")
     first_time, first_out = timed(crawl_command(db, start_url))
-    size_after_first = archive_size(db)
+    size_after_first = used_bytes(db)
     again_time, again_out = timed(crawl_command(db, start_url))
-    growth = archive_size(db) - size_after_first
+    growth = used_bytes(db) - size_after_first
     checked = int(again_out.split(" pages checked")[0].rsplit(" ", 1)[1])
     return {
         "bare_s": bare_time, "bare_pages": int(bare_out.split()[-1]),
