@@ -265,3 +265,97 @@ def test_a_backfill_after_a_crawl_is_refused_in_one_line(history):
                      "http://127.0.0.1:9/cdx", "--replay", "http://127.0.0.1:9")
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "already has crawls" in result.stderr
+
+
+def test_import_warc_of_an_export_rebuilds_the_same_history(history, tmp_path):
+    run_cli("export-warc", "--db", history["db"], "--all", "--output", tmp_path / "export", check=True)
+    other = tmp_path / "other.warc.gz"
+    with open(other, "wb") as stream:  # another site's capture: not this archive's
+        writer = WARCWriter(stream, gzip=True)
+        writer.write_record(writer.create_warc_record(
+            "https://example.org/elsewhere", "response", payload=io.BytesIO(b"<p>elsewhere</p>"),
+            http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1"),
+            warc_headers_dict={"WARC-Date": "2024-03-02T10:00:00Z"}))
+    db = str(tmp_path / "imported.db")
+    result = run_cli("import-warc", "--db", db, "--start-url", history["hub"], tmp_path / "export.warc.gz", other,
+                     check=True)
+    assert "Skipped 1 of " in result.stdout
+    assert day_changes(db) == day_changes(history["db"])
+    with sqlite3.connect(db) as conn:
+        assert {row[0] for row in conn.execute("select distinct source from snapshots")} == {"warc"}
+        assert {row[0] for row in conn.execute("select distinct trigger from runs")} == {"backfill"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--since", "2024-13-01"), "--since must be a date"),
+    (("--since", "2024-03-04", "--until", "2024-03-01"), "is after --until"),
+    (("--cdx-api", "ftp://example.org/cdx"), "--cdx-api must be an http(s) URL"),
+])
+def test_bad_backfill_input_is_a_one_line_error(tmp_path, args, message):
+    result = run_cli("backfill", "--db", tmp_path / "a.db", *args)
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0 and message in result.stderr
+
+
+def test_a_missing_warc_file_is_a_one_line_error(tmp_path):
+    result = run_cli("import-warc", "--db", tmp_path / "a.db", tmp_path / "none.warc.gz")
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0 and "none.warc.gz" in result.stderr
+
+
+def test_reports_feed_and_datasette_say_the_history_came_from_the_wayback_machine(history, tmp_path):
+    from tests.test_datasette import get
+
+    run = next(r for r in history["runs"] if r["started"].startswith(DAYS[2]))
+    change = next(c for c in changes_json(history["db"], run["id"])["changes"] if c["url"] == history["edited"])
+    with sqlite3.connect(history["db"]) as conn:
+        (memento,) = conn.execute("select memento_url from snapshots where id = ?", [change["new_snapshot"]]).fetchone()
+    run_cli("report", "--db", history["db"], "--run", run["id"], "--format", "html", "-o", tmp_path / "r.html",
+            check=True)
+    report = (tmp_path / "r.html").read_text()
+    assert "Captured by the Wayback Machine" in report and f'href="{memento}"' in report
+    feed = get(history["db"], "/-/wwc/changes.atom").text
+    assert "Captured by the Wayback Machine" in feed and memento in feed
+    page = get(history["db"], f"/-/wwc/snapshot/{change['new_snapshot']}").text
+    assert "the Wayback Machine" in page and f'href="{memento}"' in page
+    live = history["live"]["run"]["id"]
+    with sqlite3.connect(history["db"]) as conn:  # the live crawl's fetches are the crawler's own
+        (crawled,) = conn.execute("select max(id) from snapshots where run_id = ?", [live]).fetchone()
+    assert "Captured by" not in get(history["db"], f"/-/wwc/snapshot/{crawled}").text
+
+
+def test_the_client_waits_as_retry_after_says_and_names_the_contact():
+    from wwc_archive.crawler.replay import RateLimiter, WaybackSource
+
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append((time.monotonic(), self.headers["User-Agent"]))
+            busy = len(seen) == 1
+            self.send_response(429 if busy else 200)
+            body = b"" if busy else b'[["timestamp","original","statuscode","digest"]]'
+            if busy:
+                self.send_header("Retry-After", "1")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        source = WaybackSource(f"http://127.0.0.1:{server.server_port}/cdx", "http://127.0.0.1:9/web",
+                               "wwc-archive/0.1.0 (+mailto:me@example.org; test)", requests_per_second=100)
+        assert source.captures("http://example.org/") == []
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(seen) == 2 and seen[1][0] - seen[0][0] >= 1  # Retry-After: 1 second
+    assert all("me@example.org" in agent for _, agent in seen)
+    # The rate: evenly spaced calls, on a clock the test moves itself.
+    now, slept = [0.0], []
+    limiter = RateLimiter(0.5, clock=lambda: now[0], sleep=lambda s: (slept.append(s), now.__setitem__(0, now[0] + s)))
+    for _ in range(3):
+        limiter.wait()
+    assert slept == [2.0, 2.0]

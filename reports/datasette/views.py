@@ -197,6 +197,7 @@ def snapshot_data(db: Database, snapshot_id: int) -> dict | None:
         "next_version": next((r["id"] for r in later
                               if r["content_id"] is not None and r["content_id"] != content), None),
         "same_text_since": first_same,
+        "source": queries.snapshot_sources(db, [snapshot_id]).get(snapshot_id),
     }
 
 
