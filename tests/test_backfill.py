@@ -12,6 +12,7 @@ import os
 import socket
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -143,6 +144,33 @@ def day_changes(db):
     return found
 
 
+def kill_and_resume(folder: Path, start: str, proxy: str) -> dict:
+    """A slower backfill killed (SIGKILL) once its first day is written, then run again."""
+    config = folder / "slow.toml"
+    config.write_text("[[program]]\nname = \"demo\"\nstart_urls = [\"%s\"]\n\n"
+                      "[backfill]\nrequests_per_second = 15\n" % start)
+    db = str(folder / "killed.db")
+    args = ["backfill", "--db", db, "--config", str(config), "--cdx-api", proxy + "/wwc/cdx", "--replay",
+            proxy + "/wwc"]
+    process = subprocess.Popen([sys.executable, "-m", "wwc_archive", *args], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    written = 0
+    for _ in range(600):
+        time.sleep(0.05)
+        if os.path.exists(db):
+            with sqlite3.connect(db) as conn:
+                try:
+                    written = conn.execute("select count(*) from runs where status = 'complete'").fetchone()[0]
+                except sqlite3.OperationalError:
+                    continue
+            if written:
+                break
+    process.kill()
+    process.wait(timeout=10)
+    resumed = run_cli(*args, check=True)
+    return {"db": db, "written_before_kill": written, "resumed": resumed.stdout}
+
+
 @pytest.fixture(scope="module")
 def history(tmp_path_factory):
     folder = tmp_path_factory.mktemp("backfill")
@@ -181,8 +209,9 @@ def history(tmp_path_factory):
             history = day_changes(db)
             runs = json.loads(run_cli("runs", "--db", db, "--format", "json", check=True).stdout)
             second = run_cli(*args, check=True)
-            second_paths = proxy.paths
+            second_paths, proxy.paths = proxy.paths, []
             after_second = counts(db)
+            killed = kill_and_resume(folder, base + site.hub_path, proxy.url)
         finally:
             proxy.close()
             process.terminate()
@@ -193,7 +222,7 @@ def history(tmp_path_factory):
     return {
         "db": db, "folder": folder, "config": config, "first": first, "second": second, "seconds": seconds,
         "first_paths": first_paths, "second_paths": second_paths, "after_first": after_first,
-        "after_second": after_second, "history": history, "runs": runs, "crawl": crawl, "live": live,
+        "after_second": after_second, "history": history, "killed": killed, "runs": runs, "crawl": crawl, "live": live,
         "hub": url(site.hub_path), "same": url(site.article_path(same)), "edited": url(site.article_path(edited)),
         "failing": url(site.article_path(failing)), "removed": url(site.article_path(removed)),
         "new": url(site.article_path(new)), "new_author": url(f"/people/{new.author}"),
@@ -359,3 +388,11 @@ def test_the_client_waits_as_retry_after_says_and_names_the_contact():
     for _ in range(3):
         limiter.wait()
     assert slept == [2.0, 2.0]
+
+
+def test_a_killed_backfill_resumes_without_duplicates(history):
+    killed = history["killed"]
+    assert 1 <= killed["written_before_kill"] < len(DAYS)
+    assert f"{killed['written_before_kill']} already in the archive" in killed["resumed"]
+    assert counts(killed["db"]) == history["after_first"]
+    assert day_changes(killed["db"]) == history["history"]
