@@ -323,3 +323,41 @@ def body_count(db: Database) -> int:
 def runs_not_triggered_by(db: Database, trigger: str) -> int:
     """How many runs had another trigger than ``trigger`` (the demo's archive holds only its own)."""
     return db.execute("select count(*) from runs where trigger != ?", [trigger]).fetchone()[0]
+
+
+# History read from web archives (backfill, import-warc) ------------------------------------
+
+def backfill_runs(db: Database) -> list[dict]:
+    """Every run a backfill or WARC import wrote, oldest first (one per capture day)."""
+    return [_run_row(row) for row in db.query(
+        f"select {RUN_COLUMNS} from runs where trigger = 'backfill' order by id")]
+
+
+def crawl_runs(db: Database) -> list[dict]:
+    """Runs other than backfills (crawls of the live site), oldest first."""
+    return [_run_row(row) for row in db.query(
+        f"select {RUN_COLUMNS} from runs where trigger != 'backfill' order by id")]
+
+
+def run_fetches(db: Database, run_id: int) -> dict[tuple[str, str], dict]:
+    """``(url, fetched_at) -> {outcome, links}`` for every snapshot of one run (links decoded)."""
+    rows = db.query(
+        "select p.url, s.fetched_at, s.outcome, c.links from snapshots s join pages p on p.id = s.page_id "
+        "left join contents c on c.id = s.content_id where s.run_id = ?",
+        [run_id],
+    )
+    return {(row["url"], row["fetched_at"]): {"outcome": row["outcome"], "links": json.loads(row["links"] or "[]")}
+            for row in rows}
+
+
+def snapshot_sources(db: Database, snapshot_ids) -> dict[int, dict]:
+    """``snapshot id -> {source, memento_url}`` for those of these snapshots read from a web archive."""
+    ids = [int(i) for i in snapshot_ids if i is not None]
+    found = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for row in db.query(f"select id, source, memento_url from snapshots where id in ({marks}) "
+                            "and source is not null", chunk):
+            found[row["id"]] = {"source": row["source"], "memento_url": row["memento_url"]}
+    return found

@@ -112,6 +112,9 @@ def change_view(db, row: dict, settings: ReportSettings, titles: dict[str, str],
         "old_snapshot_url": None,
         "diff_url": None,
     }
+    # History read from a web archive says so, with the address a researcher cites.
+    source = queries.snapshot_sources(db, [new_id]).get(new_id) or {}
+    view["source"], view["memento_url"] = source.get("source"), source.get("memento_url")
     if row["change"] == "removed":
         # The archived version of a removed page is the last one that was live.
         view["snapshot_url"] = old_id and settings.link(links.snapshot(old_id))

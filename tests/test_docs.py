@@ -21,7 +21,8 @@ def test_readme_starts_with_the_two_setup_commands():
     assert "make demo" in first_lines and "make test" in first_lines
 
 
-@pytest.mark.parametrize("name", ["crawl", "changes", "runs", "report", "serve", "schedule"])
+@pytest.mark.parametrize("name", ["crawl", "changes", "runs", "report", "serve", "schedule", "backfill",
+                                  "import-warc"])
 def test_every_option_of_the_main_commands_is_documented(name):
     for param in cli.commands[name].params:
         if isinstance(param, click.Option) and not param.hidden and param.name != "help":
@@ -39,7 +40,7 @@ def test_the_example_config_is_valid():
 def test_the_example_config_documents_every_key_with_its_default():
     import tomllib
 
-    from wwc_archive.config import CrawlConfig, ReportConfig, ScheduleConfig
+    from wwc_archive.config import BackfillConfig, CrawlConfig, ReportConfig, ScheduleConfig
     from wwc_archive.profile import SiteProfile
 
     data = tomllib.load(open("wwc-archive.example.toml", "rb"))
@@ -47,6 +48,6 @@ def test_the_example_config_documents_every_key_with_its_default():
     profile = dict(data["program"][0]["profile"])
     profile.pop("extra_ignore_selectors")
     assert SiteProfile.from_table(profile) == SiteProfile(), "the example profile is the default profile"
-    for model in (SiteProfile, CrawlConfig, ReportConfig, ScheduleConfig):
+    for model in (SiteProfile, CrawlConfig, BackfillConfig, ReportConfig, ScheduleConfig):
         for name in model.model_fields:
             assert f"{name} =" in text or f".{name}]" in text, f"{model.__name__}.{name} is not in the example config"

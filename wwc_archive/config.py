@@ -28,7 +28,7 @@ from wwc_archive.validation import (
     scrapy_setting,
 )
 
-__all__ = ["Config", "ConfigError", "CrawlConfig", "NoiseRules", "Program", "ReportConfig", "ScheduleConfig",
+__all__ = ["BackfillConfig", "Config", "ConfigError", "CrawlConfig", "NoiseRules", "Program", "ReportConfig", "ScheduleConfig",
            "SiteProfile", "database_path", "default_config", "load_config", "origin_of", "programs_for_start_urls"]
 
 DEFAULT_START_URL = "https://datasmart.hks.harvard.edu/what-works-cities"
@@ -122,6 +122,9 @@ class Program(Model):
     start_urls: Annotated[tuple[Url, ...], Field(strict=False, min_length=1)]
     #: Origins (scheme://host:port) besides those of start_urls that may be fetched.
     allowed_origins: Urls = ()
+    #: Earlier origins of these pages (the site moved hosts): their Wayback and WARC
+    #: captures count as the pages' history, mapped to the first start URL's origin.
+    previous_origins: Urls = ()
     #: How many links deep to follow from the program page.
     depth: Annotated[int, Field(ge=0, le=50)] = 1
     #: Every selector and pattern extraction uses (``[program.noise]`` is its old name).
@@ -162,6 +165,18 @@ class CrawlConfig(Model):
     max_run_seconds: Count = 14400
     #: Any Scrapy setting, as with ``-s NAME=VALUE`` (checked by :func:`scrapy_settings_problems`).
     settings: Annotated[dict[str, Any], Field(strict=False)] = {}
+
+
+class BackfillConfig(Model):
+    """``[backfill]``: how ``wwc-archive backfill`` treats the Wayback Machine."""
+
+    #: Requests per second to the CDX API and the replay server (the Internet
+    #: Archive asks for well under one a second from a single client).
+    requests_per_second: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] = 0.5
+    #: Tries of a request that met 429, 5xx or a network error (Retry-After honoured).
+    retries: Annotated[int, Field(ge=0, le=20)] = 5
+    #: Seconds to wait for one answer.
+    timeout: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] = 60.0
 
 
 class ReportConfig(Model):
@@ -253,6 +268,7 @@ class Config(Model):
     programs: Annotated[tuple[Program, ...], BeforeValidator(_one_or_more), Field(strict=False, min_length=1)] = \
         Field(validation_alias="program")
     crawl: CrawlConfig = Field(default_factory=CrawlConfig)
+    backfill: BackfillConfig = Field(default_factory=BackfillConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     path: str | None = Field(default=None, exclude=True)
@@ -277,7 +293,7 @@ class Config(Model):
         return tuple(known[name] for name in dict.fromkeys(names))
 
 
-TABLES = {"program": "[[program]]", "crawl": "[crawl]", "report": "[report]", "schedule": "[schedule]"}
+TABLES = {"program": "[[program]]", "crawl": "[crawl]", "backfill": "[backfill]", "report": "[report]", "schedule": "[schedule]"}
 
 
 def default_config() -> Config:

@@ -185,6 +185,7 @@ def snapshot_data(db: Database, snapshot_id: int) -> dict | None:
         "snapshot": snap,
         "body": body,
         **queries.snapshot_neighbours(db, snap["page_id"], snapshot_id, snap["content_id"]),
+        "source": queries.snapshot_sources(db, [snapshot_id]).get(snapshot_id),
     }
 
 

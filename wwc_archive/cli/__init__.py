@@ -18,6 +18,7 @@ from wwc_archive.cli.options import (
 from wwc_archive.exits import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_UNREACHABLE
 from wwc_archive.cli.check import check
 from wwc_archive.cli.export import export_warc
+from wwc_archive.cli.history import backfill, import_warc
 from wwc_archive.cli.report import report
 from wwc_archive.cli.schedule import schedule
 from wwc_archive.cli.serve import serve
@@ -198,3 +199,5 @@ cli.add_command(serve)
 cli.add_command(schedule)
 cli.add_command(check)
 cli.add_command(export_warc)
+cli.add_command(backfill)
+cli.add_command(import_warc)
