@@ -6,12 +6,18 @@
 import sys
 import scrapy
 from scrapy.crawler import CrawlerProcess
+from wwc_archive.config import origin_of
 from wwc_archive.crawler.settings import crawl_settings
 
 class Bare(scrapy.Spider):
     """Same pages as wwc-archive: the hub, its Show more pages, the pages and documents they link to."""
     name = "bare"
     pages = 0
+
+    @property
+    def origins(self) -> frozenset[str]:
+        """What the crawl's scope middleware (in the shared settings) lets through."""
+        return frozenset({origin_of(sys.argv[1])})
 
     async def start(self):
         yield scrapy.Request(sys.argv[1], callback=self.parse_listing)

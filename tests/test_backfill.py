@@ -341,6 +341,9 @@ def test_reports_feed_and_datasette_say_the_history_came_from_the_wayback_machin
             check=True)
     report = (tmp_path / "r.html").read_text()
     assert "Captured by the Wayback Machine" in report and f'href="{memento}"' in report
+    for fmt in ("text", "markdown"):
+        text = run_cli("report", "--db", history["db"], "--run", run["id"], "--format", fmt, check=True).stdout
+        assert f"Captured by the Wayback Machine: {memento}" in text or f"Wayback Machine: <{memento}>" in text
     feed = get(history["db"], "/-/wwc/changes.atom").text
     assert "Captured by the Wayback Machine" in feed and memento in feed
     page = get(history["db"], f"/-/wwc/snapshot/{change['new_snapshot']}").text
