@@ -1,0 +1,67 @@
+"""An archive written by a released version upgrades in place and loses nothing.
+
+``fixtures/archive-0.1.0.db.gz`` is ``wwc-archive demo --articles 4`` as release
+0.1.0 wrote it: two crawls of the sample site, with an edit, a new article and
+a changed people page in between.
+"""
+
+import gzip
+import json
+import shutil
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+from tests.conftest import run_cli
+
+FIXTURE = Path(__file__).parent / "fixtures" / "archive-0.1.0.db.gz"
+
+
+def released_archive(tmp_path) -> Path:
+    path = tmp_path / "archive.db"
+    with gzip.open(FIXTURE) as source, open(path, "wb") as target:
+        shutil.copyfileobj(source, target)
+    return path
+
+
+def answers(path) -> dict:
+    """Everything 0.1.0 promised: every run, every fetch's outcome, time and status, every version, every change."""
+    queries = {
+        "runs": "select id, started, finished, status, trigger, pages_checked, pages_fetched, pages_unchanged, "
+                "pages_failed, added, changed, removed, note from runs order by id",
+        "fetches": "select s.id, s.run_id, p.url, s.fetched_at, s.http_status, s.outcome, s.error, s.body_id, "
+                   "s.content_id from snapshots s join pages p on p.id = s.page_id order by s.id",
+        "versions": "select id, fingerprint, title, author, published, text, links from contents order by id",
+        "changes": "select id, run_id, page_id, change, old_snapshot, new_snapshot, summary, diff from changes "
+                   "order by id",
+        "bodies": "select id, sha256, size, content_type from bodies order by id",
+        "pages": "select id, url, program, role, state, title, last_good_snapshot from pages order by id",
+    }
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        return {name: conn.execute(sql).fetchall() for name, sql in queries.items()}
+
+
+def test_an_archive_from_release_0_1_0_upgrades_in_place_and_keeps_every_answer(tmp_path):
+    path = released_archive(tmp_path)
+    before, original = answers(path), path.read_bytes()
+    assert len(before["runs"]) == 2 and before["changes"]
+
+    refused = run_cli("runs", "--db", path)  # a reader never upgrades
+    assert refused.returncode == 2 and "wwc-archive upgrade" in refused.stderr
+    assert path.read_bytes() == original
+
+    upgraded = run_cli("upgrade", "--db", path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    (backup,) = tmp_path.glob("archive.db.v1-*.bak")
+    assert answers(backup) == before
+
+    assert answers(path) == before
+    assert run_cli("check", "--db", path).returncode == 0  # integrity, foreign keys, every body's hash
+    report = json.loads(run_cli("changes", "--db", path, "--run", "2", "--format", "json", check=True).stdout)
+    kinds = sorted(change["change"] for change in report["changes"])
+    assert kinds == ["added", "changed", "changed", "changed"]
+    for change in report["changes"]:
+        if change["change"] == "changed":  # old changes have no edit script: diffed when shown
+            assert change["summary"]["words_added"] + change["summary"]["words_removed"] > 0
+    text = run_cli("report", "--db", path, "--run", "2", "--format", "text", check=True).stdout
+    assert "CHANGED" in text and "{+" in text
