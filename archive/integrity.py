@@ -6,9 +6,9 @@ that is gone. Only :func:`repair_dead_runs` writes, under the crawl lock.
 """
 
 import hashlib
-import zlib
 
 from wwc_archive.archive import queries
+from wwc_archive.archive.compression import Undecodable
 
 
 def problems(archive) -> list[str]:
@@ -30,12 +30,12 @@ def problems(archive) -> list[str]:
 def body_problems(db) -> list[str]:
     """Bodies whose bytes do not hash to their SHA-256 address, or cannot be decompressed."""
     found = []
-    for row in db.execute("select id, sha256, compression, data from bodies order by id"):
-        body_id, address, compression, data = row
+    reader = queries.BodyReader(db)  # in id order, a delta's base was decoded just before
+    for body_id, address in db.execute("select id, sha256 from bodies order by id").fetchall():
         try:
-            actual = hashlib.sha256(queries.decompress(data or b"", compression)).hexdigest()
-        except zlib.error as error:
-            found.append(f"body {body_id}: its {compression} data cannot be decompressed ({error})")
+            actual = hashlib.sha256(reader.read(body_id)).hexdigest()
+        except Undecodable as error:
+            found.append(f"body {body_id}: {error}")
             continue
         if actual != address:
             found.append(f"body {body_id}: its bytes hash to {actual[:12]}…, not its address {address[:12]}…")

@@ -3,10 +3,12 @@
 import json
 import os
 import sqlite3
-import zlib
+from collections import OrderedDict
 from contextlib import contextmanager
 
 from sqlite_utils import Database
+
+from wwc_archive.archive import compression as codec
 
 RUN_COLUMNS = (
     "id, pid, exit_status, started, finished, status, programs, trigger, pages_checked, pages_fetched, "
@@ -150,20 +152,70 @@ def snapshot_body(db: Database, snapshot_id: int) -> tuple[bytes, str | None]:
     """The stored body of a snapshot, decompressed, and its content type."""
     rows = list(
         db.query(
-            "select b.data, b.compression, b.content_type from snapshots s "
+            "select b.id, b.content_type from snapshots s "
             "join bodies b on b.id = s.body_id where s.id = ?",
             [snapshot_id],
         )
     )
     if not rows:
         raise LookupError(f"snapshot {snapshot_id} has no stored body")
-    return decompress(rows[0]["data"], rows[0]["compression"]), rows[0]["content_type"]
+    return body_bytes(db, rows[0]["id"]), rows[0]["content_type"]
 
 
 def decompress(data: bytes, compression: str | None) -> bytes:
-    if compression == "zlib":
-        return zlib.decompress(data)
-    return data
+    """Whole stored bytes (a header block, or a body that is no delta), decompressed."""
+    return codec.decompress(data, compression)
+
+
+#: The longest chain of deltas a body may sit on: the writer starts a keyframe
+#: well before (:data:`~wwc_archive.archive.writer.KEYFRAME_EVERY`); longer means damage.
+MAX_CHAIN = 64
+
+
+class BodyReader:
+    """Reads bodies' original bytes through their delta chains, keeping the last decoded ones.
+
+    Reading many bodies in id order (``check``, an export) decodes each base once.
+    """
+
+    def __init__(self, db: Database, keep: int = 64):
+        self.db = db
+        self.keep = keep
+        self._decoded: OrderedDict[int, bytes] = OrderedDict()
+
+    def read(self, body_id: int) -> bytes:
+        """The body's original bytes; raises ``compression.Undecodable`` for damaged data."""
+        chain = []  # (id, compression, data), newest first
+        next_id, base = body_id, None
+        while next_id is not None:
+            if next_id in self._decoded:
+                base = self._decoded[next_id]
+                self._decoded.move_to_end(next_id)
+                break
+            if len(chain) > MAX_CHAIN:
+                raise codec.Undecodable(f"its delta chain is longer than {MAX_CHAIN}")
+            row = self.db.execute(
+                "select compression, data, base_id from bodies where id = ?", [next_id]).fetchone()
+            if row is None:
+                raise LookupError(f"no body with id {next_id}")
+            compression, data, base_id = row
+            chain.append((next_id, compression, data or b""))
+            next_id = base_id if compression == "zstd-delta" else None
+        for chain_id, compression, data in reversed(chain):
+            base = codec.decompress(data, compression, base)
+            self.remember(chain_id, base)
+        return base
+
+    def remember(self, body_id: int, data: bytes) -> None:
+        """Keep a body's decoded bytes (bodies never change once stored)."""
+        self._decoded[body_id] = data
+        while len(self._decoded) > self.keep:
+            self._decoded.popitem(last=False)
+
+
+def body_bytes(db: Database, body_id: int) -> bytes:
+    """A stored body's original bytes, through its chain of deltas if it is one."""
+    return BodyReader(db).read(body_id)
 
 
 def page_history(db: Database, url: str) -> list[dict]:
@@ -310,9 +362,8 @@ def header_block(db: Database, block_id: int) -> dict:
 
 
 def body(db: Database, body_id: int) -> bytes:
-    """A stored body's bytes, decompressed."""
-    data, compression = db.execute("select data, compression from bodies where id = ?", [body_id]).fetchone()
-    return decompress(data, compression)
+    """A stored body's bytes, decompressed (see :func:`body_bytes`)."""
+    return body_bytes(db, body_id)
 
 
 def body_count(db: Database) -> int:

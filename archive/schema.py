@@ -66,7 +66,7 @@ def m001_core_tables(db: Database) -> None:
             "sha256": str,
             "size": int,
             "content_type": str,
-            "compression": str,  # zlib
+            "compression": str,  # zlib; since m006 also zstd, zstd-delta
             "data": bytes,
         },
         pk="id",
@@ -183,6 +183,17 @@ def m005_lookup_indexes(db: Database) -> None:
     """
     db["changes"].create_index(["new_snapshot"], if_not_exists=True)
     db["snapshots"].create_index(["content_id", "page_id"], if_not_exists=True)
+
+
+@migrations()
+def m006_body_deltas(db: Database) -> None:
+    """Bodies stored as zstd deltas against their page's previous body.
+
+    ``bodies.base_id`` is the body a ``zstd-delta`` body decodes against (NULL
+    for ``zlib`` and ``zstd`` bodies, which are whole). Only a column is added:
+    older ``zlib`` bodies stay as they are and stay readable.
+    """
+    db["bodies"].add_column("base_id", int)
 
 
 def ensure_schema(db: Database) -> None:

@@ -6,6 +6,7 @@ import time
 import zlib
 from typing import TYPE_CHECKING
 
+from wwc_archive.archive import compression, queries
 from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord
 from wwc_archive.archive.diff import content_summary
@@ -16,6 +17,10 @@ if TYPE_CHECKING:
 
 #: zlib level 1: within 10% of level 6's size on Drupal pages, at under half the time.
 ZLIB_LEVEL = 1
+#: A page's bodies form chains of zstd deltas, each against the page's previous
+#: body; every 16th body of a chain is stored whole (a keyframe), so reading one
+#: decodes at most 15 deltas.
+KEYFRAME_EVERY = 16
 
 
 class RunWriter:
@@ -35,6 +40,8 @@ class RunWriter:
         self._last_flush = time.monotonic()
         self._pages = self._load_pages()
         self._heads: dict[str, int] = {}  # header block sha256 -> id, as written
+        self._bodies = queries.BodyReader(self.db)  # bases for deltas, the newest stored kept decoded
+        self._depths: dict[int, int] = {}  # body id -> deltas between it and its keyframe
 
     def _load_pages(self) -> dict[str, dict]:
         rows = self.db.query(
@@ -55,9 +62,13 @@ class RunWriter:
 
     def flush(self) -> None:
         if self._buffer:
-            with write_transaction(self.db):  # one transaction per batch
-                for record in self._buffer:
-                    self._write(record)
+            try:
+                with write_transaction(self.db):  # one transaction per batch
+                    for record in self._buffer:
+                        self._write(record)
+            except BaseException:
+                self._forget_bodies()  # rolled back: ids kept in memory may be reused
+                raise
             self._buffer.clear()
         self._last_flush = time.monotonic()
 
@@ -88,7 +99,7 @@ class RunWriter:
                 snapshot["body_id"], snapshot["content_id"] = page["body_id"], page["content_id"]
                 snapshot["body_exact"] = self._same_bytes(record.body, page["body_id"])
             else:
-                snapshot["body_id"] = self._store_body(record)
+                snapshot["body_id"] = self._store_body(record, page)
                 snapshot["body_exact"] = 1 if snapshot["body_id"] else None
                 snapshot["response_head_id"] = self._store_head(response_head(record))
                 snapshot["content_id"] = self._store_content(content, fingerprint)
@@ -137,23 +148,54 @@ class RunWriter:
             self._pages[record.url] = page
         return page
 
-    def _store_body(self, record: FetchRecord) -> int | None:
+    def _store_body(self, record: FetchRecord, page: dict) -> int | None:
         if record.body is None:
             return None
         sha = hashlib.sha256(record.body).hexdigest()
         existing = self.db.conn.execute("select id from bodies where sha256 = ?", [sha]).fetchone()
         if existing:
-            return existing[0]
-        return self._insert(
-            "bodies",
-            {
-                "sha256": sha,
-                "size": len(record.body),
-                "content_type": record.content_type,
-                "compression": "zlib",
-                "data": zlib.compress(record.body, ZLIB_LEVEL),
-            },
-        )
+            body_id = existing[0]
+        else:
+            base_id = page["body_id"]
+            if base_id is not None and self._depth(base_id) + 1 >= KEYFRAME_EVERY:
+                base_id = None  # a keyframe
+            kind, data = compression.compress(record.body, self._base_bytes(base_id))
+            body_id = self._insert(
+                "bodies",
+                {
+                    "sha256": sha,
+                    "size": len(record.body),
+                    "content_type": record.content_type,
+                    "compression": kind,
+                    "data": data,
+                    "base_id": base_id,
+                },
+            )
+            self._depths[body_id] = 0 if base_id is None else self._depth(base_id) + 1
+        self._bodies.remember(body_id, record.body)
+        return body_id
+
+    def _base_bytes(self, base_id: int | None) -> bytes | None:
+        """The base's bytes: still in memory when stored lately, else read through its chain."""
+        return None if base_id is None else self._bodies.read(base_id)
+
+    def _forget_bodies(self) -> None:
+        self._bodies = queries.BodyReader(self.db)
+        self._depths.clear()
+
+    def _depth(self, body_id: int) -> int:
+        """How many deltas lie between a body and its keyframe (0: stored whole)."""
+        depth = self._depths.get(body_id)
+        if depth is None:
+            depth, next_id = 0, body_id
+            while depth < KEYFRAME_EVERY:
+                row = self.db.conn.execute(
+                    "select compression, base_id from bodies where id = ?", [next_id]).fetchone()
+                if row is None or row[0] != "zstd-delta":
+                    break
+                depth, next_id = depth + 1, row[1]
+            self._depths[body_id] = depth
+        return depth
 
     def _same_bytes(self, body: bytes | None, body_id: int | None) -> int | None:
         """1 if ``body`` is exactly the stored body ``body_id``, 0 if not, None if either is missing."""

@@ -37,9 +37,11 @@ import sys
 import tempfile
 import threading
 import time
-import zlib
 from collections import Counter, defaultdict
 
+from sqlite_utils import Database
+
+from wwc_archive.archive import queries
 from wwc_archive.demo_site import DemoServer, DemoSite
 
 CRAWL_SETTINGS = {  # tests/conftest.py FAST, a shorter timeout, small batches so a kill lands mid-run
@@ -438,9 +440,9 @@ def check_integrity(db: str) -> list[str]:
         problems.append("pragma integrity_check failed")
     if conn.execute("pragma foreign_key_check").fetchall():
         problems.append("pragma foreign_key_check found dangling references")
-    for body_id, sha, compression, data in conn.execute("select id, sha256, compression, data from bodies"):
-        raw = zlib.decompress(data) if compression == "zlib" else data
-        if hashlib.sha256(raw).hexdigest() != sha:
+    bodies = queries.BodyReader(Database(conn))
+    for body_id, sha in conn.execute("select id, sha256 from bodies order by id").fetchall():
+        if hashlib.sha256(bodies.read(body_id)).hexdigest() != sha:
             problems.append(f"body {body_id} does not match its sha256")
     conn.close()
     return problems

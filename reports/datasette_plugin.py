@@ -10,6 +10,7 @@ from datasette import hookimpl
 from markupsafe import Markup, escape
 from sqlite_utils import Database
 
+from wwc_archive.archive import queries
 from wwc_archive.archive.canned import FTS_FUNCTION, fts_query
 from wwc_archive.reports import links
 from wwc_archive.reports.datasette import ARCHIVE_TABLES, TEMPLATES_DIR
@@ -58,7 +59,7 @@ def register_facet_classes():
 def render_cell(row, value, column, table, database, datasette):
     """Decoded bodies, and links from archive rows to the ``/-/wwc/`` pages."""
     if table == "bodies" and column == "data" and isinstance(value, bytes):
-        return body_preview(value, _get(row, "compression"), _get(row, "content_type"))
+        return _body_cell(datasette, database, row, value)
     if isinstance(value, str) and column.endswith("_page") and value.startswith(links.PREFIX):
         return Markup(f'<a href="{escape(datasette.urls.path(value))}">{escape(value)}</a>')
     if column == "snapshot" and table is None and isinstance(value, int):
@@ -71,6 +72,32 @@ def render_cell(row, value, column, table, database, datasette):
             f'<a href="{escape(value)}" rel="noreferrer">{escape(value)}</a> '
             f'<a href="{escape(history)}" class="wwc-history">[history]</a>'))
     return None
+
+
+def _body_cell(datasette, database, row, value: bytes):
+    """A body's start as text: whole bodies decoded from the cell, deltas read through their chain."""
+    compression, content_type = _get(row, "compression"), _get(row, "content_type")
+    if compression != "zstd-delta":
+        return body_preview(lambda: queries.decompress(value, compression), len(value), content_type)
+    body_id = _get(row, "id")
+
+    def read(conn) -> bytes:
+        if body_id is None:
+            raise LookupError("the row has no body id")
+        return queries.body_bytes(Database(conn, recursive_triggers=False, execute_plugins=False), body_id)
+
+    async def inner():
+        try:
+            raw = await datasette.get_database(database).execute_fn(read)
+        except Exception:  # shown as the note body_preview gives undecodable bodies
+            return body_preview(_raise, len(value), content_type)
+        return body_preview(lambda: raw, len(value), content_type)
+
+    return inner
+
+
+def _raise() -> bytes:
+    raise LookupError("unreadable")
 
 
 def _in_archive(datasette, database, render):

@@ -24,8 +24,9 @@ def damage(path) -> int:
     """Alter one stored body and leave a run `running` as a killed crawl would; returns the body id."""
     Archive(path).close()
     with closing(sqlite3.connect(path)) as conn, conn:
-        body_id = conn.execute("select min(id) from bodies where compression = 'zlib'").fetchone()[0]
+        body_id = conn.execute("select min(id) from bodies where compression = 'zstd-delta'").fetchone()[0]
         conn.execute("update bodies set data = ? where id = ?", [zlib.compress(b"<p>altered</p>"), body_id])
+        conn.execute("update bodies set compression = 'zlib' where id = ?", [body_id])
         conn.execute("insert into runs (started, status, programs, trigger, pid) "
                      "values ('2026-11-27T03:00:00Z', 'running', '[]', 'scheduled', 999999)")
     return body_id

@@ -1,11 +1,11 @@
 """Archived bodies as text, safely: only real text encodings, never UTF-7, UTF-8 otherwise."""
 
 import codecs
-import zlib
+from collections.abc import Callable
 
 from markupsafe import Markup, escape
 
-from wwc_archive.archive import queries
+from wwc_archive.archive.compression import Undecodable
 
 #: Characters of a decoded body shown in a table cell.
 BODY_PREVIEW = 1000
@@ -43,12 +43,12 @@ def is_text(content_type: str | None) -> bool:
     return not kind or kind.startswith("text/") or kind.endswith(("+xml", "/xml", "/json"))
 
 
-def body_preview(data: bytes, compression: str | None, content_type: str | None) -> Markup:
-    """The start of a stored body as text (bodies are zlib-compressed), or a note for binary files."""
+def body_preview(read: Callable[[], bytes], stored_size: int, content_type: str | None) -> Markup:
+    """The start of a stored body as text (``read`` decodes it), or a note for binary files."""
     try:
-        raw = queries.decompress(data, compression)
-    except zlib.error:
-        return Markup(f"&lt;{len(data):,} bytes that do not decompress&gt;")
+        raw = read()
+    except (Undecodable, LookupError):
+        return Markup(f"&lt;{stored_size:,} bytes that do not decompress&gt;")
     if not is_text(content_type):
         kind = (content_type or "").split(";")[0].strip().lower()
         return Markup(f"&lt;{escape(kind)}: {len(raw):,} bytes&gt;")

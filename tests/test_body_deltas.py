@@ -1,0 +1,118 @@
+"""Bodies stored as zstd deltas against their page's previous body: byte-exact, bounded, small, and old archives still read."""
+
+import gzip
+import hashlib
+import shutil
+import sqlite3
+import zlib
+from contextlib import closing
+
+from warcio.archiveiterator import ArchiveIterator
+
+from tests.conftest import run_cli
+from tests.test_release_upgrade import released_archive
+from wwc_archive.archive import Archive, Extracted, FetchRecord, integrity, queries
+from wwc_archive.archive.writer import KEYFRAME_EVERY
+
+URL = "http://127.0.0.1:9/programs/what-works-cities/listing"
+
+
+def version(n: int) -> bytes:
+    """Version ``n`` of a large listing page: 400 teasers, a new one on top each version."""
+    teasers = "".join(
+        f'<article class="teaser"><h2><a href="/articles/{i}">Article {i}</a></h2>'
+        f"<p>City {i % 37} shares what worked with data in year {i // 12}.</p></article>\n"
+        for i in range(n + 400, n, -1))
+    return f"<!DOCTYPE html><html><body><main>{teasers}</main></body></html>".encode()
+
+
+def write_versions(path, bodies) -> None:
+    """One run per body, each fetching the page and finding a new version."""
+    archive = Archive(path)
+    for n, body in enumerate(bodies):
+        run_id = archive.start_run(["what-works-cities"], trigger="manual")
+        writer = archive.writer(run_id)
+        writer.add(FetchRecord(url=URL, program="what-works-cities", role="page",
+                               fetched_at=f"2030-01-{n % 28 + 1:02d}T03:00:00Z", outcome="ok", http_status=200,
+                               body=body, content_type="text/html; charset=utf-8",
+                               extracted=Extracted(title="Listing", text=f"version {n}")))
+        writer.flush()
+        archive.finish_run(run_id, "complete")
+    archive.close()
+
+
+def stored(path) -> list[dict]:
+    with closing(sqlite3.connect(path)) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(row) for row in conn.execute(
+            "select id, sha256, compression, base_id, length(data) as stored from bodies order by id")]
+
+
+def test_a_delta_body_decodes_byte_exact_and_check_passes(tmp_path):
+    path = tmp_path / "archive.db"
+    bodies = [version(n) for n in range(3)]
+    write_versions(path, bodies)
+    rows = stored(path)
+    assert [row["compression"] for row in rows] == ["zstd", "zstd-delta", "zstd-delta"]
+    assert [row["base_id"] for row in rows] == [None, rows[0]["id"], rows[1]["id"]]
+    archive = Archive(path)
+    assert [queries.body_bytes(archive.db, row["id"]) for row in rows] == bodies
+    assert integrity.body_problems(archive.db) == []
+    archive.close()
+    assert run_cli("check", "--db", path).returncode == 0
+
+
+def test_a_chain_past_the_keyframe_bound_starts_a_new_keyframe(tmp_path):
+    path = tmp_path / "archive.db"
+    bodies = [version(n) for n in range(KEYFRAME_EVERY + 3)]
+    write_versions(path, bodies)
+    kinds = [row["compression"] for row in stored(path)]
+    assert kinds == ["zstd"] + ["zstd-delta"] * (KEYFRAME_EVERY - 1) + ["zstd"] + ["zstd-delta"] * 2
+    archive = Archive(path)
+    assert [queries.body_bytes(archive.db, row["id"]) for row in stored(path)] == bodies
+    archive.close()
+
+
+def test_ten_versions_of_a_large_page_take_under_a_fifth_of_whole_zlib(tmp_path):
+    path = tmp_path / "archive.db"
+    bodies = [version(n) for n in range(10)]
+    write_versions(path, bodies)
+    as_deltas = sum(row["stored"] for row in stored(path))
+    as_zlib = sum(len(zlib.compress(body, 1)) for body in bodies)  # what each body took before
+    assert as_deltas < as_zlib / 5, (as_deltas, as_zlib)
+
+
+def test_an_archive_of_zlib_bodies_upgrades_and_still_reads_and_exports_exactly(tmp_path):
+    path = released_archive(tmp_path)
+    run_cli("upgrade", "--db", path, check=True)
+    with closing(sqlite3.connect(path)) as conn:
+        old = conn.execute("select id, sha256 from bodies order by id").fetchall()
+        assert {row[0] for row in conn.execute("select distinct compression from bodies")} == {"zlib"}
+    archive = Archive(path)
+    assert [hashlib.sha256(queries.body_bytes(archive.db, body_id)).hexdigest() for body_id, _ in old] == \
+        [sha for _, sha in old]
+    (url, old_body_id), = archive.db.execute(
+        "select p.url, s.body_id from pages p join snapshots s on s.id = p.last_good_snapshot "
+        "where s.body_id is not null order by p.id limit 1").fetchall()
+    archive.close()
+    new_body = queries.body_bytes(Archive(path).db, old_body_id).replace(b"</body>", b"<p>new</p></body>")
+    archive = Archive(path)
+    run_id = archive.start_run(["what-works-cities"], trigger="manual")
+    writer = archive.writer(run_id)
+    writer.add(FetchRecord(url=url, program="what-works-cities", role="page", fetched_at="2031-01-01T03:00:00Z",
+                           outcome="ok", http_status=200, body=new_body, content_type="text/html",
+                           extracted=Extracted(title="New", text="a new version")))
+    writer.flush()
+    archive.finish_run(run_id, "complete")
+    archive.close()
+    newest = stored(path)[-1]
+    assert (newest["compression"], newest["base_id"]) == ("zstd-delta", old_body_id)  # a delta on a zlib body
+    assert run_cli("check", "--db", path).returncode == 0
+
+    run_cli("export-warc", "--db", path, "--all", "--output", tmp_path / "wwc", check=True)
+    payloads = set()
+    with gzip.open(tmp_path / "wwc.warc.gz") as stream:
+        for warc in ArchiveIterator(stream):
+            if warc.rec_type == "response":
+                payloads.add(hashlib.sha256(warc.content_stream().read()).hexdigest())
+    assert {sha for _, sha in old} | {newest["sha256"]} <= payloads
