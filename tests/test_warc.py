@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import httpx
@@ -16,7 +17,7 @@ from click.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 
 from tests.conftest import FAST, run_cli
-from wwc_archive.archive import Archive, Extracted, FetchRecord
+from wwc_archive.archive import Archive, Extracted, FetchRecord, queries
 from wwc_archive.archive.fingerprint import normalized
 from wwc_archive.archive.schema import migrations
 from wwc_archive.cli import cli
@@ -293,6 +294,10 @@ def test_an_archive_from_before_m003_upgrades_and_exports_what_it_has(nights, tm
             columns = ", ".join(row[1] for row in conn.execute(f"pragma table_info({table})"))
             conn.execute(f"insert into {table} ({columns}) select {columns} from src.{table}")
             counts[table] = conn.execute(f"select count(*) from {table}").fetchone()[0]
+        source = Database(sqlite3.connect(nights["db"]))  # bodies as archives before m006 held them: whole, zlib
+        for (body_id,) in conn.execute("select id from bodies").fetchall():
+            conn.execute("update bodies set compression = 'zlib', data = ? where id = ?",
+                         [zlib.compress(queries.body_bytes(source, body_id)), body_id])
         conn.commit()
         conn.execute("detach src")
     assert "body_exact" not in {row[1] for row in sqlite3.connect(old).execute("pragma table_info(snapshots)")}
