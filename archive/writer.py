@@ -47,9 +47,10 @@ class RunWriter:
         rows = self.db.query(
             """
             select p.id, p.url, p.state, p.role, p.last_good_snapshot,
-                   s.body_id, s.content_id, c.fingerprint
+                   s.body_id, b.sha256 as body_sha256, s.content_id, c.fingerprint
             from pages p
             left join snapshots s on s.id = p.last_good_snapshot
+            left join bodies b on b.id = s.body_id
             left join contents c on c.id = s.content_id
             """
         )
@@ -91,15 +92,19 @@ class RunWriter:
         }
         page_update = {"last_run": self.run_id}
         change = None
-        fingerprint = page["fingerprint"]
+        fingerprint, body_sha256 = page["fingerprint"], page["body_sha256"]
         if record.outcome == "ok":
             content = normalized(record.extracted) if record.extracted is not None else None
             fingerprint = _fingerprint(record, content)
+            sha = hashlib.sha256(record.body).hexdigest() if record.body is not None else None
             if fingerprint == page["fingerprint"]:
                 snapshot["body_id"], snapshot["content_id"] = page["body_id"], page["content_id"]
-                snapshot["body_exact"] = self._same_bytes(record.body, page["body_id"])
+                # Is the kept body this fetch's exact bytes, or only its content (noise differed)?
+                exact = sha is not None and page["body_id"] is not None
+                snapshot["body_exact"] = int(sha == page["body_sha256"]) if exact else None
             else:
-                snapshot["body_id"] = self._store_body(record, page)
+                snapshot["body_id"] = self._store_body(record, page, sha)
+                body_sha256 = sha
                 snapshot["body_exact"] = 1 if snapshot["body_id"] else None
                 snapshot["response_head_id"] = self._store_head(response_head(record))
                 snapshot["content_id"] = self._store_content(content, fingerprint)
@@ -126,6 +131,7 @@ class RunWriter:
                 state="live",
                 last_good_snapshot=snapshot_id,
                 body_id=snapshot["body_id"],
+                body_sha256=body_sha256,
                 content_id=snapshot["content_id"],
                 fingerprint=fingerprint,
             )
@@ -144,14 +150,15 @@ class RunWriter:
                 },
             )
             page = {"id": page_id, "url": record.url, "state": "unseen", "role": record.role,
-                    "last_good_snapshot": None, "body_id": None, "content_id": None, "fingerprint": None}
+                    "last_good_snapshot": None, "body_id": None, "body_sha256": None, "content_id": None,
+                    "fingerprint": None}
             self._pages[record.url] = page
         return page
 
-    def _store_body(self, record: FetchRecord, page: dict) -> int | None:
+    def _store_body(self, record: FetchRecord, page: dict, sha: str | None) -> int | None:
+        """The id of the body with this SHA-256, stored now (as a delta on the page's last) if new."""
         if record.body is None:
             return None
-        sha = hashlib.sha256(record.body).hexdigest()
         existing = self.db.conn.execute("select id from bodies where sha256 = ?", [sha]).fetchone()
         if existing:
             body_id = existing[0]
@@ -196,13 +203,6 @@ class RunWriter:
                 depth, next_id = depth + 1, row[1]
             self._depths[body_id] = depth
         return depth
-
-    def _same_bytes(self, body: bytes | None, body_id: int | None) -> int | None:
-        """1 if ``body`` is exactly the stored body ``body_id``, 0 if not, None if either is missing."""
-        if body is None or body_id is None:
-            return None
-        row = self.db.conn.execute("select sha256 from bodies where id = ?", [body_id]).fetchone()
-        return int(row is not None and row[0] == hashlib.sha256(body).hexdigest())
 
     def _store_head(self, head: dict | None) -> int | None:
         """Store a set of headers once (see :func:`response_head`); returns its ``header_blocks`` id."""
