@@ -361,11 +361,6 @@ def header_block(db: Database, block_id: int) -> dict:
     return json.loads(decompress(data, compression))
 
 
-def body(db: Database, body_id: int) -> bytes:
-    """A stored body's bytes, decompressed (see :func:`body_bytes`)."""
-    return body_bytes(db, body_id)
-
-
 def body_count(db: Database) -> int:
     """How many distinct bodies the archive stores."""
     return db.execute("select count(*) from bodies").fetchone()[0]

@@ -138,6 +138,7 @@ def export(db: Database, selection: Selection, output: str, archive_name: str) -
 class _WarcExport:
     def __init__(self, db: Database, selection: Selection, archive_name: str, counts: Counter):
         self.db = db
+        self.bodies = queries.BodyReader(db)  # a page's bodies come in chain order: each base decoded once
         self.selection = selection
         self.archive_name = archive_name
         self.counts = counts
@@ -168,7 +169,7 @@ class _WarcExport:
         original_id = originals[(snapshot["page_id"], snapshot["body_id"])]
         if snapshot["body_id"] not in self.written:
             original = snapshot if original_id == snapshot["id"] else queries.export_snapshot(self.db, original_id)
-            self._write_response(writer, original, body=queries.body(self.db, snapshot["body_id"]))
+            self._write_response(writer, original, body=self.bodies.read(snapshot["body_id"]))
             if original is snapshot:
                 return True
             self.counts["earlier responses revisited"] += 1
