@@ -197,15 +197,28 @@ def m006_body_deltas(db: Database) -> None:
 
 
 def ensure_schema(db: Database) -> None:
-    """Create or upgrade the archive's tables.
+    """Create or upgrade the archive's tables, one migration at a time.
 
-    Runs in a :func:`~wwc_archive.archive.transaction.write_transaction`: two processes
-    opening a new archive at once take turns instead of one failing.
+    A migration that only changes the schema runs in one
+    :func:`~wwc_archive.archive.transaction.write_transaction` with its record
+    of being applied: two processes opening a new archive at once take turns
+    instead of one failing. A migration that rewrites stored rows is
+    registered with ``transactional=False``: it works in batches, each its own
+    transaction (see :func:`wwc_archive.archive.upgrades.in_batches`), so an
+    upgrade killed half-way keeps the batches done and resumes from there the
+    next time a writer opens the archive; it is recorded as applied only once
+    its last batch is written.
     """
-    if not migrations.pending(db):
-        return
-    with write_transaction(db):
-        migrations.apply(db)
+    while True:
+        pending = migrations.pending(db)
+        if not pending:
+            return
+        first, later = pending[0], [migration.name for migration in pending[1:]]
+        if not first.transactional:
+            first.fn(db)  # the batches, each committed on its own
+        with write_transaction(db):  # record it (re-running a finished batched step is a no-op)
+            if any(migration.name == first.name for migration in migrations.pending(db)):
+                migrations.apply(db, stop_before=later)
 
 
 def schema_version(db: Database) -> int:
