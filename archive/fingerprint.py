@@ -30,6 +30,7 @@ def normalized(extracted: Extracted) -> Extracted:
         published=extracted.published.strip(),
         text=normalize_text(extracted.text),
         links=tuple(sorted(set(extracted.links))),
+        items=extracted.items,  # kept with the content, not part of its fingerprint
     )
 
 

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from sqlite_utils import Database
 
 from wwc_archive.archive import compression as codec
+from wwc_archive.archive import items as item_codec
 
 RUN_COLUMNS = (
     "id, pid, exit_status, started, finished, status, programs, trigger, pages_checked, pages_fetched, "
@@ -288,6 +289,24 @@ def snapshot_neighbours(db: Database, page_id: int, snapshot_id: int, content_id
         "select min(id) from snapshots where content_id = ? and page_id = ? and id < ?",
         [content_id, page_id, snapshot_id]).fetchone()[0]
     return found
+
+
+def content_items(db: Database, content_id: int | None) -> list[dict] | None:
+    """A listing version's items (teasers) in listing order, or None if it was stored without them."""
+    if content_id is None:
+        return None
+    row = db.execute("select items from contents where id = ?", [content_id]).fetchone()
+    if row is None or row[0] is None:
+        return None
+    ids = item_codec.decode(row[0])
+    found = {}
+    for start in range(0, len(ids), 500):  # SQLite caps the number of parameters
+        chunk = sorted(set(ids[start:start + 500]))
+        marks = ", ".join("?" for _ in chunk)
+        for item in db.query(f"select id, url, title, published, byline, summary from listing_items "
+                             f"where id in ({marks})", chunk):
+            found[item.pop("id")] = item
+    return [found[item_id] for item_id in ids if item_id in found]
 
 
 def change_edits(db: Database, old_snapshot: int, new_snapshot: int) -> str | None:

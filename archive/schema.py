@@ -196,6 +196,24 @@ def m006_body_deltas(db: Database) -> None:
     db["bodies"].add_column("base_id", int)
 
 
+@migrations()
+def m011_listing_items(db: Database) -> None:
+    """A listing's items (teasers), so its changes are told as items entered, left and changed.
+
+    ``listing_items`` holds each distinct teaser once (``sha256`` of its URL,
+    title, date, byline and summary); ``contents.items`` is a listing
+    version's item ids in listing order (:mod:`wwc_archive.archive.items`).
+    No data migration: versions stored before have no items, and a change
+    where either side has none is compared as text, as before.
+    """
+    db["listing_items"].create(
+        {"id": int, "sha256": str, "url": str, "title": str, "published": str, "byline": str, "summary": str},
+        pk="id",
+    )
+    db["listing_items"].create_index(["sha256"], unique=True)
+    db["contents"].add_column("items", bytes)
+
+
 def ensure_schema(db: Database) -> None:
     """Create or upgrade the archive's tables, one migration at a time.
 

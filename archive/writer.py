@@ -6,10 +6,11 @@ import time
 import zlib
 from typing import TYPE_CHECKING
 
-from wwc_archive.archive import compression, queries
+from wwc_archive.archive import compression, items, queries
 from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord
 from wwc_archive.archive.diff import content_summary
+from wwc_archive.archive.listing import listing_summary
 from wwc_archive.archive.transaction import write_transaction
 
 if TYPE_CHECKING:
@@ -233,8 +234,26 @@ class RunWriter:
                 "published": e.published if e else None,
                 "text": e.text if e else None,
                 "links": json.dumps(list(e.links)) if e else None,
+                "items": self._store_items(e.items) if e and e.items else None,
             },
         )
+
+    def _store_items(self, teasers) -> bytes:
+        """Store each teaser not stored yet; returns their ids in order, encoded (:mod:`~wwc_archive.archive.items`)."""
+        rows = [(t.url, t.title, t.published, t.byline, t.summary) for t in teasers]
+        shas = [hashlib.sha256(json.dumps(row, ensure_ascii=False).encode("utf-8")).hexdigest() for row in rows]
+        known: dict[str, int] = {}
+        for start in range(0, len(shas), 500):  # SQLite caps the number of parameters
+            chunk = shas[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            known.update(self.db.conn.execute(
+                f"select sha256, id from listing_items where sha256 in ({marks})", chunk).fetchall())
+        for sha, (url, title, published, byline, summary) in zip(shas, rows):
+            if sha not in known:
+                known[sha] = self._insert("listing_items", {"sha256": sha, "url": url, "title": title,
+                                                            "published": published, "byline": byline,
+                                                            "summary": summary})
+        return items.encode(known[sha] for sha in shas)
 
     def _record_change(self, page: dict, change: str, snapshot_id: int, content_id: int) -> None:
         row = {
@@ -245,8 +264,13 @@ class RunWriter:
             "new_snapshot": snapshot_id,
         }
         if change == "changed":
-            summary, row["diff"], row["edits"] = content_summary(
-                self._content(page["content_id"]), self._content(content_id))
+            old, new = self._content(page["content_id"]), self._content(content_id)
+            old_items = queries.content_items(self.db, page["content_id"]) if page["role"] == "program" else None
+            new_items = queries.content_items(self.db, content_id) if old_items is not None else None
+            if new_items is not None:  # a listing: told as items, without the costly word diff
+                summary = listing_summary(old, new, old_items, new_items)
+            else:
+                summary, row["diff"], row["edits"] = content_summary(old, new)
             row["summary"] = json.dumps(summary)
         self._insert("changes", row)
 

@@ -42,7 +42,7 @@ except ImportError:
 from wwc_archive.archive import Archive
 from wwc_archive.config import DEFAULT_PROGRAM, NoiseRules
 from wwc_archive.crawler.extract import extract_page
-from wwc_archive.crawler.spiders.program import add_paragraphs, outcome_for
+from wwc_archive.crawler.spiders.program import add_items, add_paragraphs, merged_listing, outcome_for
 from wwc_archive.demo_site import DemoSite, Person, content
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord, utcnow
 
@@ -171,13 +171,13 @@ class Crawl:
     def merged_listing(self, keys: list, first: Extracted) -> Extracted:
         """The program record's content: every listing page's paragraphs, as the spider merges them."""
         if self.listing[0] != tuple(keys):
-            paragraphs, links = [], set()
+            paragraphs, links, items = [], set(), {}
             for url, _ in keys:
                 extracted = self.versions[url][1]
                 add_paragraphs(paragraphs, extracted.text)
                 links.update(extracted.links)
-            merged = Extracted(title=first.title, author=first.author, published=first.published,
-                               text="\n\n".join(paragraphs), links=tuple(sorted(links)))
+                add_items(items, extracted.items)
+            merged = merged_listing(first, paragraphs, links, items)
             self.listing = (tuple(keys), merged)
         return self.listing[1]
 

@@ -39,7 +39,7 @@ from wwc_archive.archive import queries
 from wwc_archive.config import Program, origin_of
 from wwc_archive.crawler.extract import extract_page
 from wwc_archive.crawler.replay import Fetched, ReplayError
-from wwc_archive.crawler.spiders.program import add_paragraphs, outcome_for
+from wwc_archive.crawler.spiders.program import add_items, add_paragraphs, merged_listing, outcome_for
 from wwc_archive.crawler.urls import in_scope, is_document, normalize_url
 from wwc_archive.crawler.wayback import Capture
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord
@@ -306,8 +306,9 @@ class _DayWalk:
         content = extract_page(_text(fetched), url, program.noise)
         first = _current_extracted(content.extracted, program)
         follow = list(content.links[:self.b.max_links_per_page] if self.b.max_links_per_page else content.links)
-        paragraphs, links = [], set(first.links)
+        paragraphs, links, items = [], set(first.links), {}
         add_paragraphs(paragraphs, first.text)
+        add_items(items, first.items)
         next_page, pages = content.next_page, 0
         while next_page:
             if self.b.max_listing_pages and pages >= self.b.max_listing_pages:
@@ -337,9 +338,9 @@ class _DayWalk:
                           else page_content.links)
             add_paragraphs(paragraphs, page_extracted.text)
             links.update(page_extracted.links)
+            add_items(items, page_extracted.items)
             next_page = page_content.next_page
-        extracted = Extracted(title=first.title, author=first.author, published=first.published,
-                              text="\n\n".join(paragraphs), links=tuple(sorted(links)))
+        extracted = merged_listing(first, paragraphs, links, items)
         self._add(url, program, "program", capture, "ok", fetched.status, fetched=fetched,
                   extracted=extracted)
         return tuple(_current(link, program) for link in follow)
@@ -425,4 +426,5 @@ def _current(url: str, program: Program) -> str:
 def _current_extracted(extracted: Extracted, program: Program) -> Extracted:
     if not program.previous_origins:
         return extracted
-    return replace(extracted, links=tuple(sorted({_current(link, program) for link in extracted.links})))
+    return replace(extracted, links=tuple(sorted({_current(link, program) for link in extracted.links})),
+                   items=tuple(replace(item, url=_current(item.url, program)) for item in extracted.items))

@@ -22,7 +22,7 @@ import html_text
 from cssselect import HTMLTranslator
 from lxml import etree
 
-from wwc_archive.records import Extracted
+from wwc_archive.records import Extracted, Teaser
 from wwc_archive.crawler.urls import DOCUMENT_EXTENSIONS, is_document, normalize_url
 from wwc_archive.profile import SiteProfile, split_attribute
 
@@ -61,6 +61,7 @@ def extract_page(text: str, url: str, rules: SiteProfile, find_next: bool = True
         _drop(node)
     title = _first_value(queries.title, content) or _first_value(queries.page_title, root)
     links = _links(content, url, rules, queries)
+    items = _teasers(content, url, rules, queries)
     text = html_text.etree_to_text(content)
     for pattern in queries.text_patterns:
         text = pattern.sub("", text)
@@ -68,7 +69,7 @@ def extract_page(text: str, url: str, rules: SiteProfile, find_next: bool = True
         title = queries.title_suffix.sub("", title)
     return PageContent(
         extracted=Extracted(title=title, author=author, published=published, text=text,
-                            links=tuple(sorted(links))),
+                            links=tuple(sorted(links)), items=items),
         links=links,
         next_page=normalize_url(next_href, url, rules.ignore_query_params) if next_href else None,
     )
@@ -88,22 +89,27 @@ class _Queries:
     title: tuple[_Source, ...]
     page_title: tuple[_Source, ...]
     links: etree.XPath
+    teasers: tuple[etree.XPath, ...]
+    teaser_link: tuple[_Source, ...]
+    teaser_date: tuple[_Source, ...]
+    teaser_byline: tuple[_Source, ...]
+    teaser_summary: tuple[_Source, ...]
     title_suffix: re.Pattern | None
     text_patterns: tuple[re.Pattern, ...]
 
 
-def _xpath(selectors) -> etree.XPath:
+def _xpath(selectors, prefix: str = "descendant-or-self::") -> etree.XPath:
     translator = HTMLTranslator()
-    return etree.XPath(" | ".join(translator.css_to_xpath(css, prefix="descendant-or-self::")
+    return etree.XPath(" | ".join(translator.css_to_xpath(css, prefix=prefix)
                                   for css in selectors) or "self::*[false()]")
 
 
-def _sources(specs, attribute: str | None = None) -> tuple[_Source, ...]:
+def _sources(specs, attribute: str | None = None, prefix: str = "descendant-or-self::") -> tuple[_Source, ...]:
     """Each ``css[@attr]`` entry as an XPath and the attribute it reads (``attribute`` by default)."""
     sources = []
     for spec in specs:
         css, attr = split_attribute(spec)
-        sources.append((_xpath([css]), attr or attribute))
+        sources.append((_xpath([css], prefix), attr or attribute))
     return tuple(sources)
 
 
@@ -121,6 +127,11 @@ def compiled(rules: SiteProfile) -> _Queries:
         title=_sources(rules.title_selectors),
         page_title=_sources(rules.page_title_selectors),
         links=_xpath([split_attribute(css)[0] for css in rules.link_selectors]),
+        teasers=tuple(_xpath([css], "descendant::") for css in rules.teaser_selectors),
+        teaser_link=_sources(rules.teaser_link_selectors, prefix=".//"),
+        teaser_date=_sources(rules.teaser_date_selectors, prefix=".//"),
+        teaser_byline=_sources(rules.teaser_byline_selectors, prefix=".//"),
+        teaser_summary=_sources(rules.teaser_summary_selectors, prefix=".//"),
         title_suffix=re.compile(rules.title_suffix_pattern) if rules.title_suffix_pattern else None,
         text_patterns=tuple(re.compile(pattern) for pattern in rules.ignore_text_patterns),
     )
@@ -147,6 +158,40 @@ def _links(content, url: str, rules: SiteProfile, queries: _Queries, only=None) 
         if link:
             links.setdefault(link)
     return tuple(links)
+
+
+def _teasers(content, url: str, rules: SiteProfile, queries: _Queries) -> tuple[Teaser, ...]:
+    """A listing's items in page order, each once (by URL): every match of the first teaser selector that finds any."""
+    rows = next((found for found in (query(content) for query in queries.teasers) if found), [])
+    items: dict[str, Teaser] = {}
+    for row in rows:
+        link = _first_element(queries.teaser_link, row)
+        href = normalize_url(link.get("href") or "", url, rules.ignore_query_params) if link is not None else None
+        if not href or href in items:
+            continue
+        items[href] = Teaser(
+            url=href,
+            title=_clean(" ".join(link.itertext()), queries),
+            published=_clean(_first_value(queries.teaser_date, row), queries),
+            byline=_clean(_first_value(queries.teaser_byline, row), queries),
+            summary=_clean(_first_value(queries.teaser_summary, row), queries),
+        )
+    return tuple(items.values())
+
+
+def _first_element(sources: tuple[_Source, ...], root):
+    for query, _attribute in sources:
+        for element in query(root):
+            if isinstance(element.tag, str):
+                return element
+    return None
+
+
+def _clean(value: str, queries: _Queries) -> str:
+    """A teaser field without the noise patterns, whitespace collapsed."""
+    for pattern in queries.text_patterns:
+        value = pattern.sub("", value)
+    return " ".join(value.split())
 
 
 def _first_value(sources: tuple[_Source, ...], root) -> str:

@@ -7,7 +7,7 @@ come from :mod:`wwc_archive.archive.diff`, from the edit script recorded with th
 import threading
 from datetime import datetime, timezone
 
-from wwc_archive.archive import queries
+from wwc_archive.archive import listing, queries
 from wwc_archive.archive.diff import word_diff
 from wwc_archive.records import TIME_FORMAT, utcnow
 from wwc_archive.reports import links
@@ -86,9 +86,14 @@ def report_title(runs: list[dict], counts: dict, since: str | None, failed: int)
 
 def change_view(db, row: dict, settings: ReportSettings, titles: dict[str, str],
                 cancel: threading.Event | None = None) -> dict:
-    """One change as the templates show it; its words and counts from the one differ."""
+    """One change as the templates show it; its words and counts from the one differ.
+
+    A listing change recorded as items (``listing``: entered, left, changed)
+    is shown as those, without a word diff of the whole listing.
+    """
     summary = row["summary"] or {}
     old_id, new_id = row["old_snapshot"], row["new_snapshot"]
+    links_added, links_removed = listing.other_links(summary)  # a listing's items say the rest
     view = {
         "id": row["id"],
         "run_id": row["run_id"],
@@ -102,8 +107,10 @@ def change_view(db, row: dict, settings: ReportSettings, titles: dict[str, str],
             {"name": FIELD_LABELS.get(name, name), "old": old, "new": new}
             for name, (old, new) in (summary.get("fields") or {}).items()
         ],
-        "links_added": [{"url": u, "title": titles.get(u)} for u in summary.get("links_added") or ()],
-        "links_removed": [{"url": u, "title": titles.get(u)} for u in summary.get("links_removed") or ()],
+        "links_added": [{"url": u, "title": titles.get(u)} for u in links_added],
+        "links_removed": [{"url": u, "title": titles.get(u)} for u in links_removed],
+        "listing": summary.get("items"),
+        "other_text": summary.get("other_text") or {},
         "words_added": summary.get("words_added", 0),
         "words_removed": summary.get("words_removed", 0),
         "diff": None,
@@ -123,7 +130,7 @@ def change_view(db, row: dict, settings: ReportSettings, titles: dict[str, str],
     if row["change"] == "changed" and old_id:
         view["old_snapshot_url"] = settings.link(links.snapshot(old_id))
         view["diff_url"] = settings.link(links.diff(old_id, new_id))
-        old_text, new_text = _text(db, old_id), _text(db, new_id)
+        old_text, new_text = (None, None) if view["listing"] else (_text(db, old_id), _text(db, new_id))
         if old_text is not None and new_text is not None and old_text != new_text:
             diff = word_diff(old_text, new_text, script=row.get("edits"), cancel=cancel)
             view["words_added"], view["words_removed"] = diff["words_added"], diff["words_removed"]

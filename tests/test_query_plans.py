@@ -18,7 +18,7 @@ from wwc_archive.reports.datasette import views
 
 #: Tables that grow with the archive's age (pages: every page leads to its fetches);
 #: a plan line "SCAN <one of them>" reads all of it.
-GROWING = {"snapshots", "changes", "contents", "pages"}
+GROWING = {"snapshots", "changes", "contents", "pages", "listing_items"}
 ALIASES = {"s": "snapshots", "ns": "snapshots", "os": "snapshots", "ch": "changes", "c": "changes or contents",
            "nc": "contents", "oc": "contents", "p": "pages"}
 
@@ -70,6 +70,24 @@ def test_history_snapshot_and_diff_pages_read_only_through_indexes(archive):
     ))
     assert len(statements) >= 8
     assert {sql: full_scans(db.conn, sql) for sql in statements if full_scans(db.conn, sql)} == {}
+
+
+def test_a_listing_diff_reads_its_items_through_indexes(tmp_path):
+    from tests.test_listing_items import hub_record, write_night, HUB
+
+    archive = Archive(tmp_path / "l.db")
+    try:
+        write_night(archive, hub_record([f"Article {n}" for n in range(600, 0, -1)], night=1))
+        write_night(archive, hub_record([f"Article {n}" for n in range(601, 1, -1)], night=2))
+        db = archive.db
+        (changed,) = queries.run_changes(db, 2)
+        statements = traced(db, lambda: views.diff_data(db, changed["old_snapshot"], changed["new_snapshot"]))
+        assert any("listing_items" in sql for sql in statements)
+        assert {sql: full_scans(db.conn, sql) for sql in statements if full_scans(db.conn, sql)} == {}
+        assert views.diff_data(db, changed["old_snapshot"], changed["new_snapshot"])["items"]["counts"] == {
+            "entered": 1, "left": 1, "changed": 0}
+    finally:
+        archive.close()
 
 
 @pytest.mark.parametrize("name, params", [

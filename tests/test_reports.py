@@ -66,15 +66,19 @@ def test_html_report_summary_kinds_and_metadata(edited_archive, db):
     assert not doc.xpath("//h2[starts-with(., 'Failed fetches')]")  # no failures: no section
 
 
-def test_program_page_lists_newly_linked_and_unlinked_articles(edited_archive, db):
+def test_program_page_lists_entered_and_left_articles(edited_archive, db):
     hub = edited_archive.base_url + edited_archive.site.hub_path
     rows = [c for c in changes_json(edited_archive.path)["changes"] if c["url"] == hub]
     assert rows and rows[0]["summary"]["links_added"], "the hub should link the new article"
     doc = lxml.html.fromstring(render_report(db, fmt="html"))
     block = change_block(doc, hub)
+    entered = block.xpath(".//p[strong='1 entered']/following-sibling::ul[1]//a")
+    assert [(a.get("href"), a.text_content()) for a in entered] == [
+        (edited_archive.published_url, "Tulsa opens its permit data to residents")]
+    left = block.xpath(".//p[strong='1 left']/following-sibling::ul[1]//a")
+    assert [a.get("href") for a in left] == [edited_archive.removed_url]
     newly = block.xpath(".//p[strong='Newly linked']/following-sibling::ul[1]//a")
-    assert edited_archive.published_url in [a.get("href") for a in newly]
-    assert "Tulsa opens its permit data to residents" in [a.text_content() for a in newly]
+    assert edited_archive.published_url not in [a.get("href") for a in newly], "said once, as an entered item"
 
 
 def test_links_to_archived_versions_only_when_configured(edited_archive, db):

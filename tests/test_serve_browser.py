@@ -107,6 +107,10 @@ def test_served_archive_in_a_browser(edited_archive, tmp_path):
         edited = conn.execute(
             "select c.old_snapshot, c.new_snapshot from changes c join pages p on p.id = c.page_id "
             "where p.url = ? and c.change = 'changed'", [edited_archive.edited_url]).fetchone()
+        hub = conn.execute(
+            "select c.old_snapshot, c.new_snapshot from changes c join pages p on p.id = c.page_id "
+            "where p.url = ? and c.change = 'changed'", [edited_archive.base_url + edited_archive.site.hub_path]
+        ).fetchone()
     hostile_url = edited_archive.base_url + "/hostile"
     with serving(path) as base:
         history = lxml.html.fromstring(chromium(
@@ -122,6 +126,14 @@ def test_served_archive_in_a_browser(edited_archive, tmp_path):
         screenshot = tmp_path / "diff.png"
         chromium(tmp_path, diff_url, f"--screenshot={screenshot}", "--window-size=1200,900")
         assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
+
+        # The hub's change is told as items: the new article entered, the unpublished one left.
+        listing_diff = lxml.html.fromstring(chromium(tmp_path, f"{base}/-/wwc/diff/{hub[0]}/{hub[1]}", "--dump-dom"))
+        assert listing_diff.xpath("string(//ul[contains(@class, 'wwc-items-entered')]//a)") == \
+            "Tulsa opens its permit data to residents"
+        assert listing_diff.xpath("//ul[contains(@class, 'wwc-items-left')]//a/@href") == [
+            "/-/wwc/page?url=" + quote(edited_archive.removed_url, safe="")]
+        assert not listing_diff.xpath("//h2[.='Text']"), "no word diff of the whole listing"
 
         # A crawl finishes while the archive is served: no restart needed to see it.
         snapshot_id = write_hostile_run(path, hostile_url)

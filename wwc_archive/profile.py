@@ -49,7 +49,7 @@ QueryParams = Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(s
 
 
 class SiteProfile(Model):
-    """Where a page's content, title, byline, date, pager and links are, and what is noise."""
+    """Where a page's content, title, byline, date, pager, links and teasers are, and what is noise."""
 
     #: The main content area: the first of these that matches (else the whole body).
     content_selectors: Selectors = (
@@ -98,6 +98,30 @@ class SiteProfile(Model):
     )
     #: The links followed and recorded: hrefs of these, in the content area.
     link_selectors: Selectors = ("a[href]",)
+    #: A listing's items (teasers), in the content area: every match of the first entry that finds any.
+    teaser_selectors: Selectors = (
+        ".view-content .views-row",
+        "article.node--view-mode-teaser",
+    )
+    #: In a teaser: the link to the article; its href is the item's URL, its text the title.
+    teaser_link_selectors: Selectors = (
+        ".node__title a[href], .views-field-title a[href]",
+        "h2 a[href], h3 a[href], h4 a[href]",
+        "a[href]",
+    )
+    #: In a teaser: its date.
+    teaser_date_selectors: Selectors = (
+        "time@datetime",
+        ".field--name-field-date, .views-field-created, .date",
+    )
+    #: In a teaser: its byline.
+    teaser_byline_selectors: Selectors = (
+        ".field--name-field-author, .views-field-field-author, .byline",
+    )
+    #: In a teaser: its summary.
+    teaser_summary_selectors: Selectors = (
+        ".field--name-body, .views-field-body, .node__summary, .field--name-field-summary",
+    )
 
     @model_validator(mode="before")
     @classmethod

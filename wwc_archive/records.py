@@ -34,14 +34,30 @@ KEPT_HEADERS = ("content-type", "etag", "last-modified", "location")
 
 
 @dataclass(frozen=True)
+class Teaser:
+    """One item of a listing: an article's link, title, date, byline and summary, noise-free."""
+
+    url: str
+    title: str = ""
+    published: str = ""
+    byline: str = ""
+    summary: str = ""
+
+
+@dataclass(frozen=True)
 class Extracted:
-    """What a page says, with the per-request noise already filtered out."""
+    """What a page says, with the per-request noise already filtered out.
+
+    ``items`` are a listing's teasers in page order; they are not part of the
+    content's fingerprint (the text already holds what they say).
+    """
 
     title: str = ""
     author: str = ""
     published: str = ""
     text: str = ""
     links: tuple[str, ...] = ()
+    items: tuple[Teaser, ...] = ()
 
 
 @dataclass

@@ -9,7 +9,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import TextResponse
 
-from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord, utcnow
+from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord, Teaser, utcnow
 from wwc_archive.crawler.extract import document_links, extract_page
 from wwc_archive.crawler.items import PageToExtract
 from wwc_archive.crawler.limits import record_limit
@@ -48,6 +48,18 @@ def add_paragraphs(paragraphs: list[str], text: str) -> None:
         if paragraph and paragraph not in seen:
             paragraphs.append(paragraph)
             seen.add(paragraph)
+
+
+def add_items(items: dict[str, Teaser], page_items) -> None:
+    """Append a "Show more" page's teasers to the listing's, by URL, the first of each kept."""
+    for item in page_items:
+        items.setdefault(item.url, item)
+
+
+def merged_listing(first: Extracted, paragraphs: list[str], links, items: dict[str, Teaser]) -> Extracted:
+    """The program record's content: the first page's title and byline, every page's text, links and teasers."""
+    return Extracted(title=first.title, author=first.author, published=first.published,
+                     text="\n\n".join(paragraphs), links=tuple(sorted(links)), items=tuple(items.values()))
 
 
 class ProgramSpider(scrapy.Spider):
@@ -147,7 +159,7 @@ class ProgramSpider(scrapy.Spider):
         program = self.programs[response.meta["program"]]
         content = extract_page(response.text, response.url, program.noise)
         listing = {"response": response, "extracted": content.extracted, "paragraphs": [], "links": set(),
-                   "pages": 0}
+                   "items": {}, "pages": 0}
         yield from self.continue_listing(listing, content, program, response.url)
 
     def parse_pager(self, response):
@@ -172,6 +184,7 @@ class ProgramSpider(scrapy.Spider):
         yield from self.follow(content.links, program, depth=1, source=url)
         add_paragraphs(listing["paragraphs"], content.extracted.text)
         listing["links"].update(content.extracted.links)
+        add_items(listing["items"], content.extracted.items)
         if content.next_page and self.max_listing_pages and listing["pages"] >= self.max_listing_pages:
             record_limit(self.crawler.stats, "max_listing_pages", listing["response"].url)
         elif content.next_page:
@@ -180,9 +193,7 @@ class ProgramSpider(scrapy.Spider):
                 listing["pages"] += 1
                 yield request
                 return
-        first = listing["extracted"]
-        extracted = Extracted(title=first.title, author=first.author, published=first.published,
-                              text="\n\n".join(listing["paragraphs"]), links=tuple(sorted(listing["links"])))
+        extracted = merged_listing(listing["extracted"], listing["paragraphs"], listing["links"], listing["items"])
         yield self.record(listing["response"], extracted=extracted)
 
     def listing_failed(self, listing, error):

@@ -20,6 +20,7 @@ from sqlite_utils import Database
 
 from wwc_archive.archive import queries
 from wwc_archive.archive.diff import word_diff
+from wwc_archive.archive.listing import listing_summary, other_links
 from wwc_archive.reports import links
 from wwc_archive.reports.datasette import ARCHIVE_TABLES, DATABASE_NAME
 from wwc_archive.reports.datasette.bodies import decode, is_text
@@ -253,7 +254,9 @@ def diff_data(db: Database, old_id: int, new_id: int, cancel: threading.Event | 
     """What changed between two snapshots of one page: fields, links and words.
 
     A recorded change's stored edit script is used; any other pair is diffed
-    now, and coarsely once ``cancel`` is set.
+    now, and coarsely once ``cancel`` is set. Two versions of a listing that
+    both have items are compared as items (``items``: entered, left,
+    changed; ``other_text``), with no word diff.
     """
     try:
         old, new = queries.snapshot(db, old_id), queries.snapshot(db, new_id)
@@ -261,18 +264,32 @@ def diff_data(db: Database, old_id: int, new_id: int, cancel: threading.Event | 
         raise NotFound(str(error)) from None
     if old["page_id"] != new["page_id"]:
         raise BadRequest(f"snapshots {old_id} and {new_id} are of different pages ({old['url']}, {new['url']})")
-    words = word_diff(old["text"] or "", new["text"] or "", script=queries.change_edits(db, old_id, new_id),
-                      cancel=cancel)
     meta = ("id", "run_id", "url", "fetched_at", "http_status", "outcome", "title")
-    return {
+    data = {
         "url": new["url"],
         "old": {key: old[key] for key in meta},
         "new": {key: new[key] for key in meta},
         "fields": {name: [old[name], new[name]] for name in DIFF_FIELDS if (old[name] or "") != (new[name] or "")},
         "links_added": sorted(set(new["links"]) - set(old["links"])),
         "links_removed": sorted(set(old["links"]) - set(new["links"])),
-        **words,
     }
+    listing_items = _listing_items(db, old, new)
+    if listing_items is not None:  # a listing: its items compared, not its whole text word by word
+        summary = listing_summary(old, new, *listing_items)
+        data["links_added"], data["links_removed"] = other_links({**data, "items": summary["items"]})
+        return {**data, "items": summary["items"], "other_text": summary["other_text"]}
+    words = word_diff(old["text"] or "", new["text"] or "", script=queries.change_edits(db, old_id, new_id),
+                      cancel=cancel)
+    return {**data, **words}
+
+
+def _listing_items(db: Database, old: dict, new: dict) -> tuple[list[dict], list[dict]] | None:
+    """Both versions' items, for a program page whose two versions have them (else None: compared as text)."""
+    if new["role"] != "program":
+        return None
+    old_items = queries.content_items(db, old["content_id"])
+    new_items = queries.content_items(db, new["content_id"]) if old_items is not None else None
+    return None if new_items is None else (old_items, new_items)
 
 
 async def diff(datasette, request, receive):

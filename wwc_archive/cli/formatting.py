@@ -2,6 +2,8 @@
 
 import re
 
+from wwc_archive.archive import listing
+
 #: C0 and C1 control characters (and DEL), except newline and tab: what lets a page's
 #: text set a terminal's title, write its clipboard (OSC 52) or rewrite lines.
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -38,11 +40,19 @@ def change_lines(rows: list[dict]) -> list[str]:
         summary = row.get("summary") or {}
         if not summary:
             continue
-        details = [f"+{summary['words_added']} -{summary['words_removed']} words"]
+        if "items" in summary:  # a listing, compared as items
+            details = [listing.describe(summary["items"])]
+            other = summary.get("other_text") or {}
+            if other.get("added") or other.get("removed"):
+                details.append(f"other text: +{len(other.get('added') or ())} -{len(other.get('removed') or ())} "
+                               "paragraphs")
+        else:
+            details = [f"+{summary['words_added']} -{summary['words_removed']} words"]
         details += [f"{name}: {old!r} -> {new!r}" for name, (old, new) in summary["fields"].items()]
-        if summary["links_added"]:
-            details.append(f"{len(summary['links_added'])} link(s) added")
-        if summary["links_removed"]:
-            details.append(f"{len(summary['links_removed'])} link(s) removed")
+        added, removed = listing.other_links(summary)
+        if added:
+            details.append(f"{len(added)} link(s) added")
+        if removed:
+            details.append(f"{len(removed)} link(s) removed")
         lines.append("         " + "; ".join(details))
     return lines
