@@ -198,7 +198,8 @@ def fetches(db: Database, page_id: int | None = None, run_ids=None, select: str 
             return []
         marks = ", ".join("?" for _ in wanted)
         # Spans that started in these runs, and spans started earlier that a later fetch extended into them.
-        where.append(f"(s.run_id in ({marks}) or (s.last_run >= ? and s.run_id < ?))")
+        where.append(f"s.id in (select id from snapshots where run_id in ({marks}) "
+                     "union select id from snapshots where last_run >= ? and run_id < ?)")
         params += [*sorted(wanted), min(wanted), max(wanted)]
     sql = f"select {select} from snapshots s {joins}" + (" where " + " and ".join(where) if where else "")
     found = []

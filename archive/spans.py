@@ -150,8 +150,10 @@ def sql_fetches(run_id, fetched_at, repeats) -> str | None:
         return None
 
 
+#: The SQL function :func:`sql_fetches` is registered as.
+FETCHES_FUNCTION = "wwc_fetches"
 #: The SQL functions a connection needs for span-aware queries (name, arguments, function).
-SQL_FUNCTIONS = (("wwc_fetches", 3, sql_fetches),)
+SQL_FUNCTIONS = ((FETCHES_FUNCTION, 3, sql_fetches),)
 
 
 def register(conn) -> None:
