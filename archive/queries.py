@@ -181,8 +181,8 @@ def fetches(db: Database, page_id: int | None = None, run_ids=None, select: str 
 
     A dict is its span's row (``id`` is the span's id) with this fetch's own
     ``run_id`` and ``fetched_at``, and ``repeat``: 0 for a span's first fetch
-    (the one that may have stored a body and response head), 1, 2, … for the
-    later ones. Give ``page_id`` (that page's fetches, oldest first) and/or
+    (the one that may have stored a body and response head), more than 0 for
+    the later ones (their index in the span when all of a page's are read). Give ``page_id`` (that page's fetches, oldest first) and/or
     ``run_ids`` (the fetches of those runs, by run, time and span). ``select``
     and ``joins`` add columns from joined tables (the spans are ``s``; ``select``
     must include ``s.id, s.run_id, s.fetched_at, s.last_run, s.repeats``).
@@ -205,9 +205,13 @@ def fetches(db: Database, page_id: int | None = None, run_ids=None, select: str 
     found = []
     for row in db.query(sql + " order by s.id", params):
         repeats = row.pop("repeats")
-        for index, (run_id, fetched_at) in enumerate(spans.decode(row["run_id"], row["fetched_at"], repeats)):
-            if wanted is None or run_id in wanted:
+        if wanted is None:
+            for index, (run_id, fetched_at) in enumerate(spans.decode(row["run_id"], row["fetched_at"], repeats)):
                 found.append({**row, "run_id": run_id, "fetched_at": fetched_at, "repeat": index})
+            continue
+        first = row["run_id"]
+        for run_id, fetched_at in spans.decode(row["run_id"], row["fetched_at"], repeats, runs=wanted):
+            found.append({**row, "run_id": run_id, "fetched_at": fetched_at, "repeat": int(run_id != first)})
     if run_ids is not None:
         found.sort(key=lambda fetch: (fetch["run_id"], fetch["fetched_at"], fetch["id"]))
     return found
@@ -450,6 +454,24 @@ def crawl_runs(db: Database) -> list[dict]:
     """Runs other than backfills (crawls of the live site), oldest first."""
     return [_run_row(row) for row in db.query(
         f"select {RUN_COLUMNS} from runs where trigger != 'backfill' order by id")]
+
+
+def run_fetch_outcomes(db: Database, run_id: int) -> list[dict]:
+    """``{page_id, outcome}`` of every fetch of one run, cheaply for the newest run.
+
+    A span that started in the run, or whose last fetch is of the run, holds
+    one of its fetches without decoding; only spans that reach past it (a
+    later run extended them) are decoded.
+    """
+    rows = list(db.query(
+        "select page_id, outcome from snapshots where run_id = ? "
+        "union all select page_id, outcome from snapshots where last_run = ? and run_id < ?",
+        [run_id, run_id, run_id]))
+    for row in db.query("select page_id, outcome, run_id, fetched_at, repeats from snapshots "
+                        "where last_run > ? and run_id < ?", [run_id, run_id]):
+        if spans.decode(row["run_id"], row["fetched_at"], row["repeats"], runs={run_id}):
+            rows.append({"page_id": row["page_id"], "outcome": row["outcome"]})
+    return rows
 
 
 def run_fetches(db: Database, run_id: int) -> dict[tuple[str, str], dict]:

@@ -75,14 +75,23 @@ def encode(first: tuple[int, str], later: list[tuple[int, str]]) -> bytes | None
     return bytes(out)
 
 
-def decode(run_id: int, fetched_at: str, repeats: bytes | None) -> list[tuple[int, str]]:
-    """Every fetch of a span, first included, as ``(run_id, fetched_at)``; raises :class:`BadSpan`."""
-    fetches = [(run_id, fetched_at)]
+def decode(run_id: int, fetched_at: str, repeats: bytes | None, runs=None) -> list[tuple[int, str]]:
+    """Every fetch of a span, first included, as ``(run_id, fetched_at)``; raises :class:`BadSpan`.
+
+    ``runs`` (a set of run ids) keeps only the fetches of those runs, without
+    formatting the others' times.
+    """
     if not repeats:
-        return fetches
+        return [(run_id, fetched_at)] if runs is None or run_id in runs else []
     seconds = to_seconds(fetched_at)
     if seconds is None:
         raise BadSpan(f"its first fetch time {fetched_at!r} is not an archive time")
+    return [(run, fetched_at if index == 0 else to_text(at))
+            for index, (run, at) in enumerate(_fetch_seconds(run_id, seconds, repeats))
+            if runs is None or run in runs]
+
+
+def _fetch_seconds(run_id: int, seconds: int, repeats: bytes) -> list[tuple[int, int]]:
     values, value, shift = [], 0, 0
     for byte in repeats:
         value |= (byte & 0x7F) << shift
@@ -93,6 +102,7 @@ def decode(run_id: int, fetched_at: str, repeats: bytes | None) -> list[tuple[in
             value, shift = 0, 0
     if shift or len(values) % 2:
         raise BadSpan("its repeats are truncated")
+    fetches = [(run_id, seconds)]
     run, step = run_id, 0
     for index in range(0, len(values), 2):
         if values[index] == 0:
@@ -100,7 +110,7 @@ def decode(run_id: int, fetched_at: str, repeats: bytes | None) -> list[tuple[in
         run += values[index]
         step += _unzigzag(values[index + 1])
         seconds += step
-        fetches.append((run, to_text(seconds)))
+        fetches.append((run, seconds))
     return fetches
 
 
@@ -108,13 +118,14 @@ class Tail:
     """The end of a span, kept by a writer to append fetches without decoding the span again."""
 
     def __init__(self, run_id: int, fetched_at: str, repeats: bytes | None):
-        fetches = decode(run_id, fetched_at, repeats)
+        first = to_seconds(fetched_at)
+        if repeats and first is None:
+            raise BadSpan(f"its first fetch time {fetched_at!r} is not an archive time")
+        fetches = _fetch_seconds(run_id, first, repeats) if repeats else [(run_id, first)]
         self.repeats = bytearray(repeats or b"")
         self.fetches = len(fetches)
-        self.run = fetches[-1][0]
-        self.seconds = to_seconds(fetches[-1][1])
-        previous = to_seconds(fetches[-2][1]) if len(fetches) > 1 else self.seconds
-        self.step = self.seconds - previous if self.seconds is not None else 0
+        self.run, self.seconds = fetches[-1]
+        self.step = self.seconds - fetches[-2][1] if len(fetches) > 1 else 0
 
     def can_append(self, run_id: int, seconds: int | None) -> bool:
         return (self.fetches <= MAX_REPEATS and run_id > self.run

@@ -254,8 +254,7 @@ class Archive:
             self.db["pages"].update(row["page"], {"state": "removed"})
 
     def _run_counts(self, run_id: int) -> dict:
-        fetched = queries.fetches(self.db, run_ids=[run_id],
-                                  select="s.id, s.run_id, s.fetched_at, s.last_run, s.repeats, s.page_id, s.outcome")
+        fetched = queries.run_fetch_outcomes(self.db, run_id)
         outcomes = [fetch["outcome"] for fetch in fetched]
         row = {
             "pages_checked": len({fetch["page_id"] for fetch in fetched}),

@@ -93,6 +93,7 @@ def test_fetch_queries_of_a_run_and_a_page_read_only_through_indexes(archive):
         queries.fetches(db, run_ids=[2]),
         queries.fetches(db, page_id=1),
         queries.run_fetches(db, 3),
+        queries.run_fetch_outcomes(db, 2),
         queries.export_snapshots(db, [2, 3]),
         queries.first_snapshots_with_body(db, [3]),
         queries.snapshot(db, 1),
