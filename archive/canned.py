@@ -9,8 +9,12 @@ the archive does not know where pages are served.
 import re
 from typing import Callable
 
+from wwc_archive.archive.spans import FETCHES_FUNCTION
+
 #: The SQL function the plugin registers for :func:`fts_query`.
 FTS_FUNCTION = "wwc_fts_query"
+#: A span's fetches as a JSON array of ``[run_id, fetched_at]`` (see :mod:`wwc_archive.archive.spans`).
+_SPAN_FETCHES = f"{FETCHES_FUNCTION}(s.run_id, s.fetched_at, s.repeats)"
 
 _CHANGE_ROWS = """
 select c.run_id, c.change, p.url, p.program,
@@ -94,18 +98,39 @@ order by ns.fetched_at, p.url""",
         },
         "page_history": {
             "title": "A page's history",
-            "description": "Every fetch of one page (give its full URL), newest first, with the change it carried.",
+            "description": (
+                "Every snapshot of one page (give its full URL), newest first, with the change it carried. "
+                "A snapshot is a span of fetches that answered the same: fetches says how many, "
+                "last_fetched_at when the last was (every fetch: A page's fetches)."
+            ),
             "sql": f"""select s.id as snapshot, s.run_id, s.fetched_at, s.http_status, s.outcome, s.error,
        c.title, ch.change,
        json_extract(ch.summary, '$.words_added') as words_added,
        json_extract(ch.summary, '$.words_removed') as words_removed,
-       case when ch.change = 'changed' then {diff_path("ch.old_snapshot", "s.id")} end as diff_page
+       case when ch.change = 'changed' then {diff_path("ch.old_snapshot", "s.id")} end as diff_page,
+       json_array_length({_SPAN_FETCHES}) as fetches,
+       json_extract({_SPAN_FETCHES}, '$[#-1][1]') as last_fetched_at
 from snapshots s
 join pages p on p.id = s.page_id
 left join contents c on c.id = s.content_id
 left join changes ch on ch.new_snapshot = s.id
 where p.url = :url
 order by s.id desc""",
+        },
+        "page_fetches": {
+            "title": "A page's fetches",
+            "description": (
+                "Every fetch of one page (give its full URL), newest first, up to 1,000: when, by which run, "
+                "its outcome and HTTP status, and the snapshot (span) that holds it."
+            ),
+            "sql": f"""select json_extract(f.value, '$[1]') as fetched_at, json_extract(f.value, '$[0]') as run_id,
+       s.outcome, s.http_status, s.error, s.id as snapshot
+from pages p
+join snapshots s on s.page_id = p.id
+join json_each({_SPAN_FETCHES}) f
+where p.url = :url
+order by fetched_at desc, snapshot desc
+limit 1000""",
         },
         "pages_added_per_month": {
             "title": "Pages added per month",

@@ -7,7 +7,7 @@ that is gone. Only :func:`repair_dead_runs` writes, under the crawl lock.
 
 import hashlib
 
-from wwc_archive.archive import queries
+from wwc_archive.archive import queries, spans
 from wwc_archive.archive.compression import Undecodable
 
 
@@ -21,6 +21,7 @@ def problems(archive) -> list[str]:
     for table, rowid, parent, _fk in db.execute("PRAGMA foreign_key_check").fetchall():
         found.append(f"foreign key: {table} row {rowid} points at a missing {parent} row")
     found += body_problems(db)
+    found += span_problems(db)
     for run in archive.dead_runs():
         found.append(f"run {run['id']} (started {run['started']}, pid {run['pid']}) is marked running, "
                      "but no crawl holds the archive: its process is gone")
@@ -39,6 +40,24 @@ def body_problems(db) -> list[str]:
             continue
         if actual != address:
             found.append(f"body {body_id}: its bytes hash to {actual[:12]}…, not its address {address[:12]}…")
+    return found
+
+
+def span_problems(db) -> list[str]:
+    """Snapshot spans whose repeated fetches do not decode or disagree with ``last_run``, and dangling aliases."""
+    found = []
+    rows = db.execute("select id, run_id, fetched_at, last_run, repeats from snapshots where last_run is not null")
+    for snapshot_id, run_id, fetched_at, last_run, repeats in rows:
+        try:
+            fetched = spans.decode(run_id, fetched_at, repeats)
+        except spans.BadSpan as error:
+            found.append(f"snapshot {snapshot_id}: {error}")
+            continue
+        if fetched[-1][0] != last_run:
+            found.append(f"snapshot {snapshot_id}: its last fetch is of run {fetched[-1][0]}, not last_run {last_run}")
+    dangling = db.execute("select a.id, a.snapshot_id from snapshot_aliases a "
+                          "left join snapshots s on s.id = a.snapshot_id where s.id is null").fetchall()
+    found += [f"snapshot alias {alias}: points at a missing snapshot {target}" for alias, target in dangling]
     return found
 
 

@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from wwc_archive.archive import compression as codec
 from wwc_archive.archive import items as item_codec
+from wwc_archive.archive import spans
 
 RUN_COLUMNS = (
     "id, pid, exit_status, started, finished, status, programs, trigger, pages_checked, pages_fetched, "
@@ -126,14 +127,26 @@ def failed_fetches(db: Database, run_id: int) -> list[dict]:
     )
 
 
+def resolve_snapshot(db: Database, snapshot_id: int) -> int:
+    """The span that holds a snapshot id: the id itself, or, for a row folded by m008, its span's."""
+    row = db.execute("select snapshot_id from snapshot_aliases where id = ?", [snapshot_id]).fetchone()
+    return row[0] if row else snapshot_id
+
+
 def snapshot(db: Database, snapshot_id: int) -> dict:
-    """A snapshot with its page's URL, extracted content and kept headers (``links`` and ``headers`` decoded)."""
+    """A snapshot (a span: see :func:`fetches`) with its page's URL, extracted content and kept headers.
+
+    ``links`` and ``headers`` are decoded; ``fetches``, ``last_run`` and
+    ``last_fetched_at`` say how often and until when the span was fetched. An
+    id folded into a span by migration m008 gives that span.
+    """
+    snapshot_id = resolve_snapshot(db, snapshot_id)
     rows = list(
         db.query(
             """
             select s.id, s.run_id, s.page_id, p.url, p.program, p.role, s.fetched_at,
                    s.http_status, s.outcome, s.error, s.body_id, s.content_id,
-                   c.title, c.author, c.published, c.text, c.links, s.headers, s.final_url
+                   c.title, c.author, c.published, c.text, c.links, s.headers, s.final_url, s.repeats
             from snapshots s join pages p on p.id = s.page_id
             left join contents c on c.id = s.content_id
             where s.id = ?
@@ -143,10 +156,66 @@ def snapshot(db: Database, snapshot_id: int) -> dict:
     )
     if not rows:
         raise LookupError(f"no snapshot with id {snapshot_id}")
-    row = rows[0]
+    row = _with_span(rows[0])
     row["links"] = json.loads(row["links"] or "[]")
     row["headers"] = json.loads(row["headers"] or "{}")
     return row
+
+
+def _with_span(row: dict) -> dict:
+    """A snapshot row with ``fetches``, ``last_run`` and ``last_fetched_at`` instead of its ``repeats`` blob."""
+    fetched = spans.decode(row["run_id"], row["fetched_at"], row.pop("repeats"))
+    row.update(fetches=len(fetched), last_run=fetched[-1][0], last_fetched_at=fetched[-1][1])
+    return row
+
+
+FETCH_COLUMNS = (
+    "s.id, s.run_id, s.page_id, s.fetched_at, s.http_status, s.outcome, s.error, s.final_url, s.headers, "
+    "s.body_id, s.content_id, s.body_exact, s.request_head_id, s.response_head_id, s.source, s.memento_url, "
+    "s.last_run, s.repeats"
+)
+
+
+def fetches(db: Database, page_id: int | None = None, run_ids=None, select: str = FETCH_COLUMNS,
+            joins: str = "") -> list[dict]:
+    """Every fetch, one dict each, from the snapshot spans that hold them.
+
+    A dict is its span's row (``id`` is the span's id) with this fetch's own
+    ``run_id`` and ``fetched_at``, and ``repeat``: 0 for a span's first fetch
+    (the one that may have stored a body and response head), more than 0 for
+    the later ones (their index in the span when all of a page's are read). Give ``page_id`` (that page's fetches, oldest first) and/or
+    ``run_ids`` (the fetches of those runs, by run, time and span). ``select``
+    and ``joins`` add columns from joined tables (the spans are ``s``; ``select``
+    must include ``s.id, s.run_id, s.fetched_at, s.last_run, s.repeats``).
+    """
+    where, params = [], []
+    wanted = None
+    if page_id is not None:
+        where.append("s.page_id = ?")
+        params.append(page_id)
+    if run_ids is not None:
+        wanted = {int(r) for r in run_ids}
+        if not wanted:
+            return []
+        marks = ", ".join("?" for _ in wanted)
+        # Spans that started in these runs, and spans started earlier that a later fetch extended into them.
+        where.append(f"s.id in (select id from snapshots where run_id in ({marks}) "
+                     "union select id from snapshots where last_run >= ? and run_id < ?)")
+        params += [*sorted(wanted), min(wanted), max(wanted)]
+    sql = f"select {select} from snapshots s {joins}" + (" where " + " and ".join(where) if where else "")
+    found = []
+    for row in db.query(sql + " order by s.id", params):
+        repeats = row.pop("repeats")
+        if wanted is None:
+            for index, (run_id, fetched_at) in enumerate(spans.decode(row["run_id"], row["fetched_at"], repeats)):
+                found.append({**row, "run_id": run_id, "fetched_at": fetched_at, "repeat": index})
+            continue
+        first = row["run_id"]
+        for run_id, fetched_at in spans.decode(row["run_id"], row["fetched_at"], repeats, runs=wanted):
+            found.append({**row, "run_id": run_id, "fetched_at": fetched_at, "repeat": int(run_id != first)})
+    if run_ids is not None:
+        found.sort(key=lambda fetch: (fetch["run_id"], fetch["fetched_at"], fetch["id"]))
+    return found
 
 
 def snapshot_body(db: Database, snapshot_id: int) -> tuple[bytes, str | None]:
@@ -155,7 +224,7 @@ def snapshot_body(db: Database, snapshot_id: int) -> tuple[bytes, str | None]:
         db.query(
             "select b.id, b.content_type from snapshots s "
             "join bodies b on b.id = s.body_id where s.id = ?",
-            [snapshot_id],
+            [resolve_snapshot(db, snapshot_id)],
         )
     )
     if not rows:
@@ -220,20 +289,22 @@ def body_bytes(db: Database, body_id: int) -> bytes:
 
 
 def page_history(db: Database, url: str) -> list[dict]:
-    """Every snapshot of one page, oldest first, with the change it carried."""
-    return list(
-        db.query(
-            """
-            select s.id, s.run_id, s.fetched_at, s.http_status, s.outcome, s.error,
-                   s.content_id, c.title, ch.change
-            from snapshots s join pages p on p.id = s.page_id
-            left join contents c on c.id = s.content_id
-            left join changes ch on ch.new_snapshot = s.id
-            where p.url = ? order by s.id
-            """,
-            [url],
-        )
-    )
+    """Every snapshot (span) of one page, oldest first, with the change it carried.
+
+    Each row also has ``fetches`` (how many fetches the span holds),
+    ``last_run`` and ``last_fetched_at`` (its last fetch).
+    """
+    return [_with_span(row) for row in db.query(
+        """
+        select s.id, s.run_id, s.fetched_at, s.http_status, s.outcome, s.error,
+               s.content_id, c.title, ch.change, s.repeats
+        from snapshots s join pages p on p.id = s.page_id
+        left join contents c on c.id = s.content_id
+        left join changes ch on ch.new_snapshot = s.id
+        where p.url = ? order by s.id
+        """,
+        [url],
+    )]
 
 
 def page(db: Database, url: str) -> dict | None:
@@ -313,7 +384,7 @@ def change_edits(db: Database, old_snapshot: int, new_snapshot: int) -> str | No
     """The edit script recorded for the change from one snapshot to another, if one was."""
     row = db.execute(
         "select edits from changes where old_snapshot = ? and new_snapshot = ? and change = 'changed'",
-        [old_snapshot, new_snapshot],
+        [resolve_snapshot(db, old_snapshot), resolve_snapshot(db, new_snapshot)],
     ).fetchone()
     return row[0] if row else None
 
@@ -331,13 +402,11 @@ def read_only(path: str | os.PathLike):
         db.close()
 # WARC export ---------------------------------------------------------------------------
 
-EXPORT_SELECT = """
-select s.id, s.run_id, s.page_id, p.url, p.role, s.fetched_at, s.http_status, s.outcome, s.final_url,
+EXPORT_COLUMNS = """s.id, s.run_id, s.page_id, p.url, p.role, s.fetched_at, s.http_status, s.outcome, s.final_url,
        s.headers, s.body_id, s.body_exact, s.request_head_id, s.response_head_id,
-       c.title, c.fingerprint
-from snapshots s join pages p on p.id = s.page_id
-left join contents c on c.id = s.content_id
-"""
+       c.title, c.fingerprint, s.last_run, s.repeats"""
+EXPORT_JOINS = "join pages p on p.id = s.page_id left join contents c on c.id = s.content_id"
+EXPORT_SELECT = f"select {EXPORT_COLUMNS} from snapshots s {EXPORT_JOINS}"
 
 
 def runs_started_since(db: Database, since: str | None = None) -> list[dict]:
@@ -347,28 +416,30 @@ def runs_started_since(db: Database, since: str | None = None) -> list[dict]:
 
 
 def export_snapshots(db: Database, run_ids: list[int]) -> list[dict]:
-    """The snapshots of these runs, in the order they were written."""
-    marks = ", ".join("?" for _ in run_ids)
-    return list(db.query(EXPORT_SELECT + f" where s.run_id in ({marks}) order by s.id", run_ids))
+    """The fetches of these runs (see :func:`fetches`), by run and time."""
+    return fetches(db, run_ids=run_ids, select=EXPORT_COLUMNS, joins=EXPORT_JOINS)
 
 
 def export_snapshot(db: Database, snapshot_id: int) -> dict:
-    """One snapshot as :func:`export_snapshots` returns it."""
-    return next(db.query(EXPORT_SELECT + " where s.id = ?", [snapshot_id]))
+    """One span's first fetch as :func:`export_snapshots` returns it."""
+    row = next(db.query(EXPORT_SELECT + " where s.id = ?", [snapshot_id]))
+    row.pop("repeats")
+    return {**row, "repeat": 0}
 
 
 def first_snapshots_with_body(db: Database, run_ids: list[int]) -> dict[tuple[int, int], int]:
     """``(page_id, body_id) -> snapshot id`` of each page's first snapshot with that body,
-    for the pages these runs fetched: the fetch whose bytes the body is."""
+    for the pages these runs fetched: the fetch whose bytes the body is (that span's first)."""
     marks = ", ".join("?" for _ in run_ids)
     rows = db.execute(
         f"""
         select page_id, body_id, min(id) from snapshots
         where body_id is not null
-          and page_id in (select page_id from snapshots where run_id in ({marks}))
+          and page_id in (select page_id from snapshots where run_id in ({marks})
+                          union select page_id from snapshots where last_run >= ? and run_id < ?)
         group by page_id, body_id
         """,
-        run_ids,
+        [*run_ids, min(run_ids), max(run_ids)],
     ).fetchall()
     return {(page_id, body_id): snapshot_id for page_id, body_id, snapshot_id in rows}
 
@@ -404,13 +475,29 @@ def crawl_runs(db: Database) -> list[dict]:
         f"select {RUN_COLUMNS} from runs where trigger != 'backfill' order by id")]
 
 
+def run_fetch_outcomes(db: Database, run_id: int) -> list[dict]:
+    """``{page_id, outcome}`` of every fetch of one run, cheaply for the newest run.
+
+    A span that started in the run, or whose last fetch is of the run, holds
+    one of its fetches without decoding; only spans that reach past it (a
+    later run extended them) are decoded.
+    """
+    rows = list(db.query(
+        "select page_id, outcome from snapshots where run_id = ? "
+        "union all select page_id, outcome from snapshots where last_run = ? and run_id < ?",
+        [run_id, run_id, run_id]))
+    for row in db.query("select page_id, outcome, run_id, fetched_at, repeats from snapshots "
+                        "where last_run > ? and run_id < ?", [run_id, run_id]):
+        if spans.decode(row["run_id"], row["fetched_at"], row["repeats"], runs={run_id}):
+            rows.append({"page_id": row["page_id"], "outcome": row["outcome"]})
+    return rows
+
+
 def run_fetches(db: Database, run_id: int) -> dict[tuple[str, str], dict]:
-    """``(url, fetched_at) -> {outcome, links}`` for every snapshot of one run (links decoded)."""
-    rows = db.query(
-        "select p.url, s.fetched_at, s.outcome, c.links from snapshots s join pages p on p.id = s.page_id "
-        "left join contents c on c.id = s.content_id where s.run_id = ?",
-        [run_id],
-    )
+    """``(url, fetched_at) -> {outcome, links}`` for every fetch of one run (links decoded)."""
+    rows = fetches(db, run_ids=[run_id], select="s.id, s.run_id, s.fetched_at, s.last_run, s.repeats, "
+                   "p.url, s.outcome, c.links",
+                   joins="join pages p on p.id = s.page_id left join contents c on c.id = s.content_id")
     return {(row["url"], row["fetched_at"]): {"outcome": row["outcome"], "links": json.loads(row["links"] or "[]")}
             for row in rows}
 

@@ -197,6 +197,32 @@ def m006_body_deltas(db: Database) -> None:
 
 
 @migrations()
+def m007_snapshot_spans(db: Database) -> None:
+    """A snapshot row becomes a span: its first fetch and the later ones that answered the same.
+
+    ``last_run`` is the run of the span's last fetch (NULL: the span is one
+    fetch, its ``run_id``); ``repeats`` packs every later fetch's run and time
+    (see :mod:`wwc_archive.archive.spans`). The partial index finds the spans a
+    run extended without indexing the many one-fetch rows.
+    """
+    db["snapshots"].add_column("last_run", int)
+    db["snapshots"].add_column("repeats", bytes)
+    db.execute("create index if not exists idx_snapshots_last_run on snapshots (last_run) where last_run is not null")
+
+
+@migrations(transactional=False)
+def m008_fold_snapshots(db: Database) -> None:
+    """Fold an older archive's one-row-per-fetch snapshots into spans, page by page, in batches.
+
+    A folded row's id stays valid through ``snapshot_aliases``; changes and
+    pages are pointed at the surviving spans (see :mod:`wwc_archive.archive.folding`).
+    """
+    from wwc_archive.archive import folding
+
+    folding.fold_archive(db)
+
+
+@migrations()
 def m011_listing_items(db: Database) -> None:
     """A listing's items (teasers), so its changes are told as items entered, left and changed.
 

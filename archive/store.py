@@ -11,7 +11,7 @@ from filelock import FileLock, Timeout
 from sqlite_utils import Database
 
 from wwc_archive.records import parse_utc, utcnow
-from wwc_archive.archive import schema
+from wwc_archive.archive import queries, schema
 from wwc_archive.archive.opening import ArchiveError, Upgrade, backup, check_writable, open_readonly
 from wwc_archive.archive.schema import ensure_schema
 from wwc_archive.archive.transaction import write_transaction
@@ -254,19 +254,14 @@ class Archive:
             self.db["pages"].update(row["page"], {"state": "removed"})
 
     def _run_counts(self, run_id: int) -> dict:
-        row = next(
-            self.db.query(
-                """
-                select
-                  count(distinct page_id) as pages_checked,
-                  sum(outcome in ('ok', 'not_modified', 'gone')) as pages_fetched,
-                  sum(outcome = 'failed') as pages_failed,
-                  sum(outcome in ('ok', 'not_modified')) as pages_read
-                from snapshots where run_id = ?
-                """,
-                [run_id],
-            )
-        )
+        fetched = queries.run_fetch_outcomes(self.db, run_id)
+        outcomes = [fetch["outcome"] for fetch in fetched]
+        row = {
+            "pages_checked": len({fetch["page_id"] for fetch in fetched}),
+            "pages_fetched": sum(outcome in ("ok", "not_modified", "gone") for outcome in outcomes),
+            "pages_failed": outcomes.count("failed"),
+            "pages_read": sum(outcome in ("ok", "not_modified") for outcome in outcomes),
+        }
         kinds = dict(
             self.db.execute(
                 "select change, count(*) from changes where run_id = ? group by change", [run_id]

@@ -6,7 +6,7 @@ import time
 import zlib
 from typing import TYPE_CHECKING
 
-from wwc_archive.archive import compression, items, queries
+from wwc_archive.archive import compression, items, queries, spans
 from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord
 from wwc_archive.archive.diff import content_summary
@@ -50,14 +50,22 @@ class RunWriter:
         rows = self.db.query(
             """
             select p.id, p.url, p.state, p.role, p.last_good_snapshot,
-                   s.body_id, b.sha256 as body_sha256, s.content_id, c.fingerprint
+                   s.body_id, b.sha256 as body_sha256, s.content_id, c.fingerprint,
+                   json_array(l.id, l.run_id, l.fetched_at, l.repeats is not null, {same}) as span
             from pages p
             left join snapshots s on s.id = p.last_good_snapshot
             left join bodies b on b.id = s.body_id
             left join contents c on c.id = s.content_id
-            """
+            left join snapshots l on l.id = p.last_snapshot
+            """.format(same=", ".join(f"l.{name}" for name in spans.SAME_FIELDS))
         )
-        return {row["url"]: row for row in rows}
+        pages = {}
+        for row in rows:
+            span = json.loads(row.pop("span"))
+            row["span"] = None if span[0] is None else dict(
+                zip(("id", "run_id", "fetched_at", "has_repeats", *spans.SAME_FIELDS), span))
+            pages[row["url"]] = row
+        return pages
 
     def add(self, record: FetchRecord) -> None:
         self._buffer.append(record)
@@ -72,6 +80,7 @@ class RunWriter:
                         self._write(record)
             except BaseException:
                 self._forget_bodies()  # rolled back: ids kept in memory may be reused
+                self._pages = self._load_pages()  # and the pages' spans are as stored
                 raise
             self._buffer.clear()
         self._last_flush = time.monotonic()
@@ -122,7 +131,10 @@ class RunWriter:
             snapshot["body_id"], snapshot["content_id"] = page["body_id"], page["content_id"]
         elif record.outcome == "gone" and page["state"] == "live":
             snapshot["response_head_id"] = self._store_head(response_head(record))  # the removal's answer
-        snapshot_id = self._insert("snapshots", snapshot)
+        snapshot_id = self._fold(page, snapshot) if change is None else None
+        if snapshot_id is None:
+            snapshot_id = self._insert("snapshots", snapshot)
+            page["span"] = {**snapshot, "id": snapshot_id, "has_repeats": False}
         page_update["last_snapshot"] = snapshot_id
         if record.outcome in ("ok", "not_modified") and snapshot.get("content_id"):
             page_update["last_good_snapshot"] = snapshot_id
@@ -139,6 +151,31 @@ class RunWriter:
                 fingerprint=fingerprint,
             )
 
+    def _fold(self, page: dict, snapshot: dict) -> int | None:
+        """Add this fetch to its page's latest span if it answered the same; the span's id, or None.
+
+        Only an ``ok`` or ``not_modified`` fetch that stored nothing new (no
+        body, content, response head or change) and matches the span on every
+        field of :data:`~wwc_archive.archive.spans.SAME_FIELDS` folds, and only
+        into a span from an earlier run with room left.
+        """
+        span = page.get("span")
+        if (span is None or snapshot["outcome"] not in spans.FOLDING_OUTCOMES
+                or snapshot.get("response_head_id") is not None
+                or any(snapshot.get(name) != span.get(name) for name in spans.SAME_FIELDS)):
+            return None
+        tail = span.get("tail")
+        if tail is None:
+            repeats = None
+            if span["has_repeats"]:
+                repeats = self.db.execute("select repeats from snapshots where id = ?", [span["id"]]).fetchone()[0]
+            tail = span["tail"] = spans.Tail(span["run_id"], span["fetched_at"], repeats)
+        seconds = spans.to_seconds(snapshot["fetched_at"])
+        if not tail.can_append(self.run_id, seconds):
+            return None
+        self._update("snapshots", span["id"], {"last_run": self.run_id, "repeats": tail.append(self.run_id, seconds)})
+        return span["id"]
+
     def _page(self, record: FetchRecord) -> dict:
         page = self._pages.get(record.url)
         if page is None:
@@ -154,7 +191,7 @@ class RunWriter:
             )
             page = {"id": page_id, "url": record.url, "state": "unseen", "role": record.role,
                     "last_good_snapshot": None, "body_id": None, "body_sha256": None, "content_id": None,
-                    "fingerprint": None}
+                    "fingerprint": None, "span": None}
             self._pages[record.url] = page
         return page
 

@@ -6,7 +6,10 @@ Starts ``wwc-archive serve`` on ARCHIVE (a child process on a free loopback
 port) and prints the warm median latency of the plugin's pages, each canned
 query of the Datasette metadata with realistic parameters, and the snapshots
 table with its facets; then the median wall time of ``report``, ``changes``
-and ``runs``. Each row is requested once to warm up, then ``--runs`` times; a
+and ``runs``, and of a crawl's start-up work: opening the archive as a crawl
+does and loading what it knows (the pages to revisit with their validators,
+and each page's latest body and content for the run's writer), without
+starting a run. Each row is requested once to warm up, then ``--runs`` times; a
 request slower than ``--timeout`` seconds is shown as "> 60 s" and not
 repeated. The IDs come from read-only SQL; a row whose lookup fails (the
 schema changed) is shown as "n/a".
@@ -103,6 +106,27 @@ def cli_probes(ids: dict) -> list[tuple[str, list[str] | None]]:
 
 
 # Measuring -------------------------------------------------------------------------
+
+
+STARTUP = """
+import sys, time
+started = time.perf_counter()
+from wwc_archive.archive import Archive
+archive = Archive(sys.argv[1])
+programs = [row[0] for row in archive.db.execute("select distinct program from pages")]
+known = archive.known_pages(programs)
+writer = archive.writer(0)
+print(time.perf_counter() - started, len(known))
+archive.close()
+"""
+
+
+def crawl_startup(db: str, timeout: float) -> tuple[float, int]:
+    """Seconds a crawl spends opening the archive and loading what it knows (imports excluded)."""
+    done = subprocess.run([sys.executable, "-c", STARTUP, db], capture_output=True, text=True, timeout=timeout)
+    if done.returncode:
+        return 0.0, 500
+    return float(done.stdout.split()[0]), 200
 
 
 def free_port() -> int:
@@ -220,6 +244,8 @@ def main() -> None:
         cell = "n/a" if command is None else median_of(lambda: run_cli(args.archive, command, args.timeout),
                                                        args.runs, args.timeout)
         print(f"{label:<38} {cell:>14}  {' '.join(['wwc-archive', *command]) if command else ''}", flush=True)
+    cell = median_of(lambda: crawl_startup(args.archive, args.timeout), args.runs, args.timeout)
+    print(f"{'crawl start-up (loading what it knows)':<38} {cell:>14}")
 
 
 if __name__ == "__main__":

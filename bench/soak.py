@@ -209,18 +209,22 @@ class FullDisk:
             with open(self.filler, "wb") as filler:
                 os.posix_fallocate(filler.fileno(), 0, max(room, 1))
         else:
-            with sqlite3.connect(self.db) as conn:
-                count = conn.execute("select count(*) from snapshots").fetchone()[0]
-                conn.execute("create trigger soak_disk_full before insert on snapshots when "
-                             f"(select count(*) from snapshots) >= {count + rng.randrange(0, 30)} "
-                             "begin select raise(abort, 'database or disk is full'); end")
+            with sqlite3.connect(self.db) as conn:  # a few more fetches fit: new snapshot rows or folded ones
+                conn.execute("create table soak_room (fetches int)")
+                conn.execute("insert into soak_room values (?)", [rng.randrange(0, 30)])
+                for event in ("insert", "update of repeats"):
+                    conn.execute(f"create trigger \"soak_disk_full {event}\" before {event} on snapshots begin "
+                                 "select raise(abort, 'database or disk is full') where (select fetches from soak_room) <= 0; "
+                                 "update soak_room set fetches = fetches - 1; end")
 
     def free(self) -> None:
         if self.real:
             os.remove(self.filler)
         else:
             with sqlite3.connect(self.db) as conn:
-                conn.execute("drop trigger if exists soak_disk_full")
+                for event in ("insert", "update of repeats"):
+                    conn.execute(f"drop trigger if exists \"soak_disk_full {event}\"")
+                conn.execute("drop table if exists soak_room")
 
 
 def holders(path: str) -> list[int]:

@@ -10,7 +10,7 @@ from datasette import hookimpl
 from markupsafe import Markup, escape
 from sqlite_utils import Database
 
-from wwc_archive.archive import queries
+from wwc_archive.archive import queries, spans
 from wwc_archive.archive.canned import FTS_FUNCTION, fts_query
 from wwc_archive.reports import links
 from wwc_archive.reports.datasette import ARCHIVE_TABLES, TEMPLATES_DIR
@@ -25,10 +25,11 @@ HEAP_LIMIT_BYTES = 512 * 1024 * 1024
 
 @hookimpl
 def prepare_connection(conn, database, datasette):
-    """Every connection: bounded strings and heap, the search function; an archive's: read-only."""
+    """Every connection: bounded strings and heap, the search and span functions; an archive's: read-only."""
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
     conn.execute(f"PRAGMA hard_heap_limit = {HEAP_LIMIT_BYTES}")
     conn.create_function(FTS_FUNCTION, 1, fts_query, deterministic=True)
+    spans.register(conn)  # wwc_fetches(run_id, fetched_at, repeats): a span's fetches as JSON
     if ARCHIVE_TABLES <= set(Database(conn, recursive_triggers=False, execute_plugins=False).table_names()):
         conn.execute("PRAGMA query_only = 1")
 

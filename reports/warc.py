@@ -167,13 +167,15 @@ class _WarcExport:
             self.counts["fetches left out (failed, or no body)"] += 1
             return False
         original_id = originals[(snapshot["page_id"], snapshot["body_id"])]
+        # The body's own fetch is the first of its span; later fetches of that span are revisits.
+        is_original = original_id == snapshot["id"] and snapshot["repeat"] == 0
         if snapshot["body_id"] not in self.written:
-            original = snapshot if original_id == snapshot["id"] else queries.export_snapshot(self.db, original_id)
+            original = snapshot if is_original else queries.export_snapshot(self.db, original_id)
             self._write_response(writer, original, body=self.bodies.read(snapshot["body_id"]))
             if original is snapshot:
                 return True
             self.counts["earlier responses revisited"] += 1
-        self._write_revisit(writer, snapshot, exact=original_id == snapshot["id"] or snapshot["body_exact"] == 1)
+        self._write_revisit(writer, snapshot, exact=is_original or snapshot["body_exact"] == 1)
         return True
 
     def _write_response(self, writer: WARCWriter, snapshot: dict, body: bytes | None) -> None:

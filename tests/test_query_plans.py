@@ -11,7 +11,7 @@ import pytest
 from sqlite_utils import Database
 
 from tests.test_archive import URL, record, run
-from wwc_archive.archive import Archive, queries
+from wwc_archive.archive import Archive, queries, spans
 from wwc_archive.archive.canned import FTS_FUNCTION, canned_queries, fts_query
 from wwc_archive.reports import links
 from wwc_archive.reports.datasette import views
@@ -93,13 +93,31 @@ def test_a_listing_diff_reads_its_items_through_indexes(tmp_path):
 @pytest.mark.parametrize("name, params", [
     ("search", {"q": "Tulsa portal"}),
     ("page_history", {"url": URL}),
+    ("page_fetches", {"url": URL}),
 ])
 def test_search_and_history_canned_queries_use_indexes(archive, name, params):
     conn = archive.db.conn
     conn.create_function(FTS_FUNCTION, 1, fts_query)
+    spans.register(conn)
     sql = canned_queries(links.diff_sql)[name]["sql"]
     assert conn.execute(sql, params).fetchall(), "the query finds the archived page"
     assert full_scans(conn, sql, params) == []
+
+
+def test_fetch_queries_of_a_run_and_a_page_read_only_through_indexes(archive):
+    """Expanding spans: a run's fetches (report counts, export, backfill resume) and a page's."""
+    db = archive.db
+    statements = traced(db, lambda: (
+        queries.fetches(db, run_ids=[2]),
+        queries.fetches(db, page_id=1),
+        queries.run_fetches(db, 3),
+        queries.run_fetch_outcomes(db, 2),
+        queries.export_snapshots(db, [2, 3]),
+        queries.first_snapshots_with_body(db, [3]),
+        queries.snapshot(db, 1),
+    ))
+    assert len(statements) >= 6
+    assert {sql: full_scans(db.conn, sql) for sql in statements if full_scans(db.conn, sql)} == {}
 
 
 def test_the_checker_catches_a_full_scan(archive):

@@ -155,7 +155,8 @@ async def page_history(datasette, request):
         return Response.json(data)
     if fmt == ".csv":
         return _csv(data["versions"], ("id", "run_id", "fetched_at", "http_status", "outcome", "error",
-                                       "title", "change", "same_as_previous", "diff_from"))
+                                       "title", "change", "same_as_previous", "diff_from",
+                                       "fetches", "last_run", "last_fetched_at"))
     return await _render(datasette, request, db, "wwc_page.html", {
         **data,
         "live_link": data["page"]["url"] if is_web_url(data["page"]["url"]) else None,
@@ -176,11 +177,12 @@ def _csv(rows: list[dict], columns: tuple[str, ...]) -> Response:
 
 
 def snapshot_data(db: Database, snapshot_id: int) -> dict | None:
-    """A snapshot with its body's metadata and its neighbours among the page's snapshots."""
+    """A snapshot (an old id folded into a span gives the span) with its body's metadata and neighbours."""
     try:
         snap = queries.snapshot(db, snapshot_id)
     except LookupError:
         return None
+    snapshot_id = snap["id"]
     body = queries.body_info(db, snap["body_id"]) if snap["body_id"] is not None else None
     return {
         "snapshot": snap,
@@ -264,7 +266,7 @@ def diff_data(db: Database, old_id: int, new_id: int, cancel: threading.Event | 
         raise NotFound(str(error)) from None
     if old["page_id"] != new["page_id"]:
         raise BadRequest(f"snapshots {old_id} and {new_id} are of different pages ({old['url']}, {new['url']})")
-    meta = ("id", "run_id", "url", "fetched_at", "http_status", "outcome", "title")
+    meta = ("id", "run_id", "url", "fetched_at", "http_status", "outcome", "title", "fetches", "last_fetched_at")
     data = {
         "url": new["url"],
         "old": {key: old[key] for key in meta},
@@ -278,7 +280,7 @@ def diff_data(db: Database, old_id: int, new_id: int, cancel: threading.Event | 
         summary = listing_summary(old, new, *listing_items)
         data["links_added"], data["links_removed"] = other_links({**data, "items": summary["items"]})
         return {**data, "items": summary["items"], "other_text": summary["other_text"]}
-    words = word_diff(old["text"] or "", new["text"] or "", script=queries.change_edits(db, old_id, new_id),
+    words = word_diff(old["text"] or "", new["text"] or "", script=queries.change_edits(db, old["id"], new["id"]),
                       cancel=cancel)
     return {**data, **words}
 

@@ -1,0 +1,112 @@
+"""Migration m008: fold an older archive's snapshot rows into spans, a batch of pages at a time.
+
+A page's rows are walked in id order; a row folds into the span before it
+under the writer's rule (see :mod:`wwc_archive.archive.spans`): an ``ok`` or
+``not_modified`` fetch from a later run, equal on every kept field, that
+carried no change and stored no response head, while the span has room. A
+folded row is deleted and its id kept in ``snapshot_aliases``, so old links
+resolve; ``changes`` and ``pages`` are pointed at the surviving span.
+
+Each batch is one transaction that also records the last page it folded in
+``_snapshot_fold_progress``: a killed upgrade loses at most one batch and
+resumes after the last committed one.
+"""
+
+import os
+
+from sqlite_utils import Database
+
+from wwc_archive.archive import spans
+from wwc_archive.archive.upgrades import in_batches
+
+#: Pages folded per batch (``WWC_ARCHIVE_FOLD_PAGES`` overrides it, for tests), and
+#: the rows after which a batch ends early.
+BATCH_PAGES = 300
+BATCH_ROWS = 50_000
+PROGRESS = "_snapshot_fold_progress"
+
+_COLUMNS = ", ".join(("id", "run_id", "fetched_at", "repeats", "response_head_id", *spans.SAME_FIELDS))
+
+
+def fold_archive(db: Database) -> None:
+    """Fold every page not folded yet (see the module's docstring)."""
+    in_batches(db, fold_batch)
+
+
+def fold_batch(db: Database) -> bool:
+    """Fold the next batch of pages; whether pages remain."""
+    db.execute("create table if not exists snapshot_aliases (id integer primary key, snapshot_id integer)")
+    db.execute(f"create table if not exists {PROGRESS} (id integer primary key, last_page_id integer)")
+    row = db.execute(f"select last_page_id from {PROGRESS} where id = 1").fetchone()
+    done = row[0] if row else 0
+    limit = int(os.environ.get("WWC_ARCHIVE_FOLD_PAGES") or BATCH_PAGES)
+    page_ids = [r[0] for r in db.execute("select id from pages where id > ? order by id limit ?", [done, limit])]
+    rows = 0
+    for page_id in page_ids:
+        rows += fold_page(db, page_id)
+        done = page_id
+        if rows >= BATCH_ROWS:
+            break
+    db.execute(f"insert or replace into {PROGRESS} (id, last_page_id) values (1, ?)", [done])
+    return db.execute("select 1 from pages where id > ? limit 1", [done]).fetchone() is not None
+
+
+def fold_page(db: Database, page_id: int) -> int:
+    """Fold one page's rows into spans; returns how many rows it read."""
+    rows = [dict(zip(("id", "run_id", "fetched_at", "repeats", "response_head_id", *spans.SAME_FIELDS), r))
+            for r in db.execute(f"select {_COLUMNS} from snapshots where page_id = ? order by id", [page_id])]
+    changed = {r[0] for r in db.execute("select new_snapshot from changes where page_id = ?", [page_id])}
+    aliases: dict[int, int] = {}
+    current, fetches, grown = None, [], False
+    for row in rows:
+        try:
+            own = spans.decode(row["run_id"], row["fetched_at"], row["repeats"])
+        except spans.BadSpan:
+            own = None
+        if current is not None and own is not None and _folds(current, fetches, row, own, changed):
+            fetches += own
+            aliases[row["id"]] = current["id"]
+            grown = True
+            continue
+        if grown:
+            _save(db, current, fetches)
+        current, fetches, grown = row, own, False
+    if grown:
+        _save(db, current, fetches)
+    if aliases:
+        _point_at_spans(db, page_id, aliases)
+    return len(rows)
+
+
+def _folds(span: dict, fetches: list | None, row: dict, own: list, changed: set) -> bool:
+    return (
+        fetches is not None
+        and row["outcome"] in spans.FOLDING_OUTCOMES
+        and row["response_head_id"] is None
+        and row["id"] not in changed
+        and all(row[name] == span[name] for name in spans.SAME_FIELDS)
+        and own[0][0] > fetches[-1][0]
+        and len(fetches) - 1 + len(own) <= spans.MAX_REPEATS
+        and all(spans.to_seconds(at) is not None for _, at in (fetches[-1], *own))
+    )
+
+
+def _save(db: Database, span: dict, fetches: list) -> None:
+    repeats = spans.encode(fetches[0], fetches[1:])
+    db.execute("update snapshots set last_run = ?, repeats = ? where id = ?", [fetches[-1][0], repeats, span["id"]])
+
+
+def _point_at_spans(db: Database, page_id: int, aliases: dict[int, int]) -> None:
+    """Delete the folded rows, keep their ids as aliases, and repoint changes and the page."""
+    for old, new in aliases.items():
+        db.execute("delete from snapshots where id = ?", [old])
+        db.execute("insert or replace into snapshot_aliases (id, snapshot_id) values (?, ?)", [old, new])
+    for change_id, old_snapshot, new_snapshot in db.execute(
+            "select id, old_snapshot, new_snapshot from changes where page_id = ?", [page_id]).fetchall():
+        if old_snapshot in aliases or new_snapshot in aliases:
+            db.execute("update changes set old_snapshot = ?, new_snapshot = ? where id = ?",
+                       [aliases.get(old_snapshot, old_snapshot), aliases.get(new_snapshot, new_snapshot), change_id])
+    last, good = db.execute("select last_snapshot, last_good_snapshot from pages where id = ?", [page_id]).fetchone()
+    if last in aliases or good in aliases:
+        db.execute("update pages set last_snapshot = ?, last_good_snapshot = ? where id = ?",
+                   [aliases.get(last, last), aliases.get(good, good), page_id])

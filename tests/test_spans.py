@@ -1,0 +1,267 @@
+"""Snapshot rows as run-length spans: the encoding, the writer's folding, m008's batched upgrade."""
+
+import asyncio
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+
+import pytest
+from sqlite_utils import Database
+
+from tests.conftest import FAST, run_cli
+from wwc_archive.archive import Archive, Extracted, FetchRecord, queries, spans
+from wwc_archive.archive.schema import migrations
+from wwc_archive.reports.datasette.app import archive_datasette
+
+URL = "https://example.org/news/article/a-1"
+
+
+def night(n: int, hour: int = 3, second: int = 0) -> str:
+    return spans.to_text(spans.to_seconds("2027-01-01T00:00:00Z") + n * 86400 + hour * 3600 + second)
+
+
+def record(at: str, url=URL, outcome="ok", status=200, text="Tulsa launched its portal."):
+    ok = outcome == "ok"
+    return FetchRecord(
+        url=url, program="wwc", role="page", fetched_at=at, outcome=outcome, http_status=status,
+        error=None if outcome != "failed" else f"HTTP {status}", headers={"content-type": "text/html"},
+        body=f"<p>{text}</p>".encode() if ok else None, content_type="text/html",
+        extracted=Extracted(title="A", text=text) if ok else None)
+
+
+def write(archive: Archive, *records) -> int:
+    run_id = archive.start_run(["wwc"])
+    writer = archive.writer(run_id)
+    for r in records:
+        writer.add(r)
+    writer.flush()
+    archive.finish_run(run_id, "complete")
+    return run_id
+
+
+def fetched(db, **where) -> list[tuple]:
+    return [(f["run_id"], f["fetched_at"], f["outcome"], f["http_status"]) for f in queries.fetches(db, **where)]
+
+
+# The encoding ---------------------------------------------------------------------------------
+
+def test_random_spans_round_trip_exactly():
+    rng = random.Random(9)
+    for _ in range(300):
+        run, seconds = rng.randrange(1, 10**6), rng.randrange(0, 2 * 10**9)
+        first = (run, spans.to_text(seconds))
+        later = []
+        for _ in range(rng.randrange(0, 60)):
+            run += rng.choice([1, 1, 1, 2, rng.randrange(1, 10**5)])
+            seconds += rng.choice([86400, 86400 + rng.randrange(-900, 900), -rng.randrange(0, 10**6),
+                                   rng.randrange(0, 10**8)])
+            later.append((run, spans.to_text(seconds)))
+        blob = spans.encode(first, later)
+        assert spans.decode(*first, blob) == [first, *later]
+        assert spans.count(blob) == 1 + len(later)
+        tail = spans.Tail(*first, None)
+        for run_id, at in later:
+            appended = tail.append(run_id, spans.to_seconds(at))
+        assert not later or appended == blob
+
+
+def test_nightly_fetches_cost_one_to_three_bytes_each():
+    first = (1, night(0))
+    later = [(n + 1, night(n, second=random.Random(n).randrange(0, 600))) for n in range(1, 250)]
+    assert len(spans.encode(first, later)) <= 3 * len(later)
+    steady = [(n + 1, night(n)) for n in range(1, 250)]
+    assert len(spans.encode(first, steady)) <= 2 * len(steady) + 2
+
+
+@pytest.mark.parametrize("blob", [b"\x81", b"\x01", b"\x00\x00"], ids=["cut varint", "odd count", "no run step"])
+def test_damaged_repeats_do_not_decode(blob):
+    with pytest.raises(spans.BadSpan):
+        spans.decode(1, night(0), blob)
+
+
+# The writer -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def archive(tmp_path):
+    archive = Archive(tmp_path / "a.db")
+    yield archive
+    archive.close()
+
+
+def test_a_503_night_breaks_the_span_and_every_fetch_is_kept(archive):
+    for n in range(3):
+        write(archive, record(night(n, second=n)))
+    write(archive, record(night(3), outcome="failed", status=503))
+    for n in range(4, 6):
+        write(archive, record(night(n)))
+    rows = archive.db.execute("select run_id, last_run, outcome from snapshots order by id").fetchall()
+    assert rows == [(1, 3, "ok"), (4, None, "failed"), (5, 6, "ok")]
+    assert fetched(archive.db, page_id=1) == [
+        (1, night(0), "ok", 200), (2, night(1, second=1), "ok", 200), (3, night(2, second=2), "ok", 200),
+        (4, night(3), "failed", 503), (5, night(4), "ok", 200), (6, night(5), "ok", 200)]
+    assert [r["pages_fetched"] for r in queries.list_runs(archive.db)] == [1, 1, 0, 1, 1, 1]
+    assert [(f["run_id"], f["http_status"]) for f in queries.fetches(archive.db, run_ids=[3, 4])] == [
+        (3, 200), (4, 503)]
+
+
+def test_an_edit_starts_a_new_span_and_the_change_points_at_it(archive):
+    write(archive, record(night(0)))
+    write(archive, record(night(1)))
+    write(archive, record(night(2), text="Tulsa relaunched its portal."))
+    write(archive, record(night(3), text="Tulsa relaunched its portal."))
+    (change,) = queries.run_changes(archive.db, 3)
+    assert (change["old_snapshot"], change["new_snapshot"]) == (1, 2)
+    assert [(v["id"], v["fetches"], v["last_run"]) for v in queries.page_history(archive.db, URL)] == [
+        (1, 2, 2), (2, 2, 4)]
+
+
+def test_the_cap_starts_a_new_row(archive, monkeypatch):
+    monkeypatch.setattr(spans, "MAX_REPEATS", 3)
+    for n in range(6):
+        write(archive, record(night(n)))
+    assert [(v["run_id"], v["fetches"]) for v in queries.page_history(archive.db, URL)] == [(1, 4), (5, 2)]
+    assert [f[0] for f in fetched(archive.db)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_an_unchanged_recrawl_adds_no_snapshot_row(crawl, db_path):
+    crawl()
+    crawl()  # the first re-crawl records 304s and noisy bytes: their spans start here
+    rows = sqlite3.connect(db_path).execute("select count(*) from snapshots").fetchone()[0]
+    crawl()
+    with closing(sqlite3.connect(db_path)) as conn:
+        assert conn.execute("select count(*) from snapshots").fetchone()[0] == rows
+        db = Database(conn)
+        run = queries.get_run(db, 3)
+        third = queries.fetches(db, run_ids=[3])
+        assert run["pages_checked"] == len(third) == len(queries.fetches(db, run_ids=[1])) > 10
+        assert all(run["started"] <= f["fetched_at"] <= run["finished"] for f in third)
+        assert {f["outcome"] for f in third} <= {"ok", "not_modified"}
+        assert all(f["http_status"] in (200, 304) for f in third)
+    result = run_cli("runs", "--db", db_path, check=True)
+    assert result.returncode == 0
+
+
+def test_datasette_shows_a_span_as_one_row_and_every_fetch_on_request(archive):
+    for n in range(4):
+        write(archive, record(night(n)))
+    path = archive.path
+
+    async def pages():
+        ds = archive_datasette(path)
+        history = await ds.client.get("/-/wwc/page?url=" + URL)
+        every = await ds.client.get(f"/wwc-archive/page_fetches.json?url={URL}&_shape=array")
+        by_sql = await ds.client.get("/wwc-archive.json?_shape=array&sql=" + (
+            "select count(*) as n from snapshots s, json_each(wwc_fetches(s.run_id, s.fetched_at, s.repeats))"))
+        return history, every, by_sql
+
+    history, every, by_sql = asyncio.run(pages())
+    assert "unchanged, fetched 4 times until " + night(3) in " ".join(history.text.split())
+    assert [(r["run_id"], r["fetched_at"]) for r in every.json()] == [(n + 1, night(n)) for n in reversed(range(4))]
+    assert by_sql.json() == [{"n": 4}]
+
+
+# m008: folding an older archive ------------------------------------------------------------------
+
+def unfold(source: str, target: str) -> None:
+    """``target``: ``source`` as an archive before m007 held it, one row per fetch (ids keep page order)."""
+    with closing(sqlite3.connect(target)) as conn:
+        migrations.apply(Database(conn), stop_before="m007_snapshot_spans")
+        conn.execute("attach ? as src", [source])
+        tables = [name for (name,) in conn.execute(
+            "select name from sqlite_master where type = 'table' and name not like 'contents_fts%' "
+            "and name not like '\\_%' escape '\\' and sql not like 'create virtual%'")]
+        src = Database(sqlite3.connect(source))
+        for table in tables:
+            columns = [row[1] for row in conn.execute(f"pragma table_info({table})")]
+            if table == "snapshots":
+                conn.executemany(
+                    f"insert into snapshots ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
+                    [[{**f, "id": f["id"] * 1000 + f["repeat"]}[name] for name in columns]
+                     for f in queries.fetches(src)])
+            else:
+                conn.execute(f"insert into {table} ({', '.join(columns)}) select {', '.join(columns)} from src.{table}")
+        conn.execute("update changes set old_snapshot = old_snapshot * 1000, new_snapshot = new_snapshot * 1000")
+        conn.execute("update pages set last_snapshot = last_snapshot * 1000, "
+                     "last_good_snapshot = last_good_snapshot * 1000")
+        conn.commit()
+
+
+def every_answer(path) -> dict:
+    with closing(sqlite3.connect(path)) as conn:
+        db = Database(conn)
+        dump = {table: conn.execute(f"select * from {table} order by 1").fetchall()
+                for table in ("snapshots", "snapshot_aliases", "changes", "pages", "runs")}
+        dump["fetches"] = sorted((f["page_id"], f["run_id"], f["fetched_at"], f["outcome"], f["http_status"])
+                                 for f in queries.fetches(db))
+        return dump
+
+
+@pytest.fixture(scope="module")
+def many_pages(tmp_path_factory):
+    """An archive of 1,500 pages over 5 nights (one edit, one failure), as the release before m007 stored it."""
+    folder = tmp_path_factory.mktemp("spans")
+    archive = Archive(folder / "new.db")
+    urls = [f"{URL}-{i}" for i in range(1500)]
+    for n in range(5):
+        write(archive, *[record(night(n, second=i % 50), url=url,
+                                text="Edited." if (n >= 3 and i == 7) else "Tulsa.",
+                                outcome="failed" if (n == 2 and i % 100 == 0) else "ok", status=503 if (n == 2 and i % 100 == 0) else 200)
+                         for i, url in enumerate(urls)])
+    archive.close()
+    unfold(str(folder / "new.db"), str(folder / "old.db"))
+    return folder
+
+
+def test_m008_folds_an_old_archive_and_old_ids_keep_working(many_pages, tmp_path):
+    old = tmp_path / "old.db"
+    old.write_bytes((many_pages / "old.db").read_bytes())
+    with closing(sqlite3.connect(old)) as conn, conn:
+        conn.execute("update changes set old_snapshot = old_snapshot + 2 where change = 'changed'")  # night 3's row
+        before = sorted(conn.execute("select page_id, run_id, fetched_at, outcome, http_status from snapshots"))
+        changed = conn.execute("select old_snapshot, new_snapshot from changes where change = 'changed'").fetchone()
+    assert run_cli("upgrade", "--db", old).returncode == 0
+    after = every_answer(old)
+    assert after["fetches"] == before
+    assert len(after["snapshots"]) < len(before) / 3
+    with closing(sqlite3.connect(old)) as conn:
+        db = Database(conn)
+        old_span, new_span = (queries.snapshot(db, i) for i in changed)
+        assert old_span["id"] != changed[0] and old_span["fetches"] == 3 and new_span["fetches"] == 2
+        assert queries.change_edits(db, *changed) == queries.change_edits(db, old_span["id"], new_span["id"])
+        assert conn.execute("select old_snapshot, new_snapshot from changes where change = 'changed'").fetchone() == (
+            old_span["id"], new_span["id"])
+    assert run_cli("check", "--db", old).returncode == 0
+
+
+def test_m008_killed_mid_way_resumes_to_the_same_archive(many_pages, tmp_path):
+    whole, killed = tmp_path / "whole.db", tmp_path / "killed.db"
+    for copy in (whole, killed):
+        copy.write_bytes((many_pages / "old.db").read_bytes())
+    env = {**os.environ, "WWC_ARCHIVE_FOLD_PAGES": "1"}
+    assert run_cli("upgrade", "--db", whole).returncode == 0
+    child = subprocess.Popen([sys.executable, "-m", "wwc_archive", "upgrade", "--db", str(killed)], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = 0
+    try:
+        for _ in range(20000):  # poll until some pages, not all, are folded
+            try:
+                with closing(sqlite3.connect(f"file:{killed}?mode=ro", uri=True)) as conn:
+                    done = conn.execute("select last_page_id from _snapshot_fold_progress").fetchone()[0]
+            except (sqlite3.OperationalError, TypeError):
+                done = 0
+            if done > 20 or child.poll() is not None:
+                break
+            time.sleep(0.002)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait()
+    assert 0 < done < 1500, "the upgrade was killed half-way"
+    refused = run_cli("runs", "--db", killed)
+    assert refused.returncode == 2 and "wwc-archive upgrade" in refused.stderr
+    assert run_cli("upgrade", "--db", killed).returncode == 0
+    assert every_answer(killed) == every_answer(whole)
