@@ -47,7 +47,10 @@ def decode(data: bytes) -> list[int]:
     """The ids :func:`encode` stored; raises ValueError on bytes it did not make."""
     if not data or data[:1] not in (_RAW, _ZSTD):
         raise ValueError("not a paragraph id list")
-    raw = data[1:] if data[:1] == _RAW else zstandard.ZstdDecompressor().decompress(data[1:])
+    try:
+        raw = data[1:] if data[:1] == _RAW else zstandard.ZstdDecompressor().decompress(data[1:])
+    except zstandard.ZstdError as error:
+        raise ValueError(f"a paragraph id list that zstd cannot decode ({error})") from None
     ids, value, zigzag, shift = [], 0, 0, 0
     for byte in raw:
         zigzag |= (byte & 0x7F) << shift
