@@ -51,33 +51,37 @@ def canned_queries(diff_path: Callable[[str, str], str]) -> dict[str, dict]:
             "title": "Search every version",
             "hide_sql": True,
             "description": (
-                "Full-text search over the title and text of every version of every page, old ones "
-                "included. One row per page and version, with when that version was first and last "
-                'fetched. Type words to find (all of them must appear), or "a phrase" in quotes.'
+                "Full-text search over the titles and paragraphs of every version of every page, old ones "
+                "included. One row per matching paragraph and page, with the version (snapshot) and date "
+                "where that text first appeared on the page. Type words to find (all of them must appear "
+                'in one paragraph or title), or "a phrase" in quotes.'
             ),
-            # The 500 best texts first (rank reads only the index), then their fetches;
-            # snippets only for the rows shown, so old texts are not read again.
+            # The 500 best paragraphs (rank reads only the index), then the pages they appeared
+            # on (paragraph_pages) and each one's first fetch there; snippets of one paragraph
+            # each, only for the rows shown: no whole text is read.
             "sql": f"""with hits as materialized (
-  select rowid, rank from contents_fts where contents_fts match {FTS_FUNCTION}(:q)
+  select rowid, rank from paragraphs_fts where paragraphs_fts match {FTS_FUNCTION}(:q)
   order by rank, rowid limit 500
 ), found as materialized (
-  select p.id as page_id, hits.rowid as content_id, hits.rank, p.url, p.program,
-         coalesce(c.title, p.title) as title,
-         min(s.fetched_at) as first_seen, max(s.fetched_at) as last_seen,
-         count(*) as fetches, min(s.id) as snapshot
-  from hits
-  join contents c on c.id = hits.rowid
-  join snapshots s on s.content_id = c.id
-  join pages p on p.id = s.page_id
-  group by p.id, c.id
-  order by hits.rank, p.url, first_seen
+  select pp.page_id, pp.paragraph_id, pp.first_content, hits.rank
+  from hits join paragraph_pages pp on pp.paragraph_id = hits.rowid
+  order by hits.rank, pp.paragraph_id, pp.page_id
   limit 500
+), shown as materialized (
+  select found.*, p.url, p.program, coalesce(c.title, p.title) as title,
+         (select min(s.id) from snapshots s
+          where s.content_id = found.first_content and s.page_id = found.page_id) as snapshot
+  from found
+  join pages p on p.id = found.page_id
+  left join contents c on c.id = found.first_content
 )
-select url, title, program, first_seen, last_seen, fetches, snapshot,
-       (select replace(snippet(contents_fts, 1, '[', ']', '…', 16), char(10), ' ')
-        from contents_fts where contents_fts match {FTS_FUNCTION}(:q) and rowid = found.content_id) as snippet
-from found
-order by rank, url, first_seen""",
+select shown.url, shown.title, shown.program, s.fetched_at as first_seen, shown.snapshot,
+       (select replace(snippet(paragraphs_fts, 0, '[', ']', '…', 16), char(10), ' ')
+        from paragraphs_fts where paragraphs_fts match {FTS_FUNCTION}(:q) and rowid = shown.paragraph_id)
+         as snippet
+from shown
+left join snapshots s on s.id = shown.snapshot
+order by shown.rank, shown.url, first_seen""",
         },
         "latest_changes": {
             "title": "Latest changes",

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 from wwc_archive.archive import compression as codec
 from wwc_archive.archive import items as item_codec
 from wwc_archive.archive import spans
+from wwc_archive.archive import texts
 
 RUN_COLUMNS = (
     "id, pid, exit_status, started, finished, status, programs, trigger, pages_checked, pages_fetched, "
@@ -146,7 +147,7 @@ def snapshot(db: Database, snapshot_id: int) -> dict:
             """
             select s.id, s.run_id, s.page_id, p.url, p.program, p.role, s.fetched_at,
                    s.http_status, s.outcome, s.error, s.body_id, s.content_id,
-                   c.title, c.author, c.published, c.text, c.links, s.headers, s.final_url, s.repeats
+                   c.title, c.author, c.published, c.links, s.headers, s.final_url, s.repeats
             from snapshots s join pages p on p.id = s.page_id
             left join contents c on c.id = s.content_id
             where s.id = ?
@@ -157,9 +158,15 @@ def snapshot(db: Database, snapshot_id: int) -> dict:
     if not rows:
         raise LookupError(f"no snapshot with id {snapshot_id}")
     row = _with_span(rows[0])
+    row["text"] = content_text(db, row["content_id"])
     row["links"] = json.loads(row["links"] or "[]")
     row["headers"] = json.loads(row["headers"] or "{}")
     return row
+
+
+def content_text(db: Database, content_id: int | None) -> str | None:
+    """The whole extracted text of one version (``contents`` row), however it is stored."""
+    return texts.content_text(db.conn, content_id)
 
 
 def _with_span(row: dict) -> dict:

@@ -7,11 +7,13 @@ archive of this release from an older or newer one, or from a file that is not
 an archive, without writing anything.
 """
 
+import os
 import sqlite3
 from dataclasses import dataclass
 
 from sqlite_utils import Database, Migrations
 
+from wwc_archive.archive import texts, upgrades
 from wwc_archive.archive.transaction import write_transaction
 
 migrations = Migrations("wwc-archive")
@@ -220,6 +222,53 @@ def m008_fold_snapshots(db: Database) -> None:
     from wwc_archive.archive import folding
 
     folding.fold_archive(db)
+
+
+@migrations()
+def m009_paragraphs(db: Database) -> None:
+    """Texts as lists of distinct paragraphs, searched once each.
+
+    ``paragraphs`` holds each distinct paragraph (a piece of a text between
+    blank lines) once, found by ``hash`` (64 bits of BLAKE2b; equal hashes are
+    told apart by their text), with the version it first appeared in;
+    ``paragraphs_fts`` indexes them (porter stemming, like ``contents_fts``).
+    ``contents.paragraph_ids`` is a version's text as its paragraphs' ids (see
+    :mod:`wwc_archive.archive.paragraphs`); new versions leave ``text`` NULL.
+    ``paragraph_pages`` maps each paragraph (and title) to the pages it
+    appeared on and the version it first appeared in there, so search needs
+    no old text. Old rows keep their ``text`` (and ``contents_fts``) until
+    m010 converts them.
+    """
+    db["paragraphs"].create({"id": int, "hash": int, "text": str, "first_content": int}, pk="id")
+    db["paragraphs"].create_index(["hash"])
+    db["paragraphs"].enable_fts(["text"], create_triggers=True, tokenize="porter")
+    db["contents"].add_column("paragraph_ids", bytes)
+    db.execute("create table paragraph_pages (paragraph_id integer, page_id integer, first_content integer, "
+               "primary key (paragraph_id, page_id)) without rowid")
+
+
+#: Versions converted per batch of m010 (``WWC_ARCHIVE_PARAGRAPH_BATCH`` overrides it, for tests).
+PARAGRAPH_BATCH = 300
+
+
+@migrations(transactional=False)
+def m010_paragraph_texts(db: Database) -> None:
+    """Every older version's text converted to paragraphs, then ``contents_fts`` dropped.
+
+    Batched (:func:`~wwc_archive.archive.upgrades.in_batches`): the versions
+    whose ``text`` is still set are the work left, so a killed upgrade resumes.
+    ``fingerprint`` is not touched: change detection reads the same afterwards.
+    """
+    rows = int(os.environ.get("WWC_ARCHIVE_PARAGRAPH_BATCH") or PARAGRAPH_BATCH)
+
+    def step(db: Database) -> bool:
+        if texts.convert_batch(db.conn, rows):
+            return True
+        if db["contents_fts"].exists():
+            db["contents"].disable_fts()  # the table and its triggers
+        return False
+
+    upgrades.in_batches(db, step)
 
 
 @migrations()

@@ -6,7 +6,7 @@ import time
 import zlib
 from typing import TYPE_CHECKING
 
-from wwc_archive.archive import compression, items, queries, spans
+from wwc_archive.archive import compression, items, queries, spans, texts
 from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord
 from wwc_archive.archive.diff import content_summary
@@ -119,7 +119,7 @@ class RunWriter:
                 body_sha256 = sha
                 snapshot["body_exact"] = 1 if snapshot["body_id"] else None
                 snapshot["response_head_id"] = self._store_head(response_head(record))
-                snapshot["content_id"] = self._store_content(content, fingerprint)
+                snapshot["content_id"] = self._store_content(content, fingerprint, page["id"])
                 change = "changed" if page["state"] == "live" and page["fingerprint"] else "added"
             if page["state"] != "live" and change is None:
                 change = "added"  # back after a removal, with the same content
@@ -258,22 +258,26 @@ class RunWriter:
             self._heads[sha] = head_id
         return head_id
 
-    def _store_content(self, e: Extracted | None, fingerprint: str) -> int:
+    def _store_content(self, e: Extracted | None, fingerprint: str, page_id: int) -> int:
+        """The version with this fingerprint, stored now (its text as paragraphs) if new; indexed for the page."""
         existing = self.db.conn.execute("select id from contents where fingerprint = ?", [fingerprint]).fetchone()
         if existing:
+            texts.record_pages(self.db.conn, page_id, existing[0], texts.searchable_ids(self.db.conn, existing[0]))
             return existing[0]
-        return self._insert(
+        content_id = self._insert(
             "contents",
             {
                 "fingerprint": fingerprint,
                 "title": e.title if e else None,
                 "author": e.author if e else None,
                 "published": e.published if e else None,
-                "text": e.text if e else None,
                 "links": json.dumps(list(e.links)) if e else None,
                 "items": self._store_items(e.items) if e and e.items else None,
             },
         )
+        ids = texts.store(self.db.conn, content_id, e.text if e else None, e.title if e else None)
+        texts.record_pages(self.db.conn, page_id, content_id, ids)
+        return content_id
 
     def _store_items(self, teasers) -> bytes:
         """Store each teaser not stored yet; returns their ids in order, encoded (:mod:`~wwc_archive.archive.items`)."""
@@ -313,6 +317,7 @@ class RunWriter:
 
     def _content(self, content_id: int) -> dict:
         row = dict(self.db["contents"].get(content_id))
+        row["text"] = texts.content_text(self.db.conn, content_id)
         row["links"] = json.loads(row["links"] or "[]")
         return row
 

@@ -41,7 +41,7 @@ from collections import Counter, defaultdict
 
 from sqlite_utils import Database
 
-from wwc_archive.archive import queries
+from wwc_archive.archive import queries, texts
 from wwc_archive.demo_site import DemoServer, DemoSite
 
 CRAWL_SETTINGS = {  # tests/conftest.py FAST, a shorter timeout, small batches so a kill lands mid-run
@@ -422,9 +422,9 @@ def check_history(db: str, truth: Truth) -> list[str]:
     problems = []
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     for url, versions in truth.versions.items():
-        rows = conn.execute("select c.title, c.text from snapshots s join pages p on p.id = s.page_id "
+        rows = conn.execute("select c.title, c.id from snapshots s join pages p on p.id = s.page_id "
                             "join contents c on c.id = s.content_id where p.url = ?", [url]).fetchall()
-        archived = [(title, " ".join((text or "").split())) for title, text in rows]
+        archived = [(title, " ".join((texts.content_text(conn, content_id) or "").split())) for title, content_id in rows]
         for title, paragraphs in versions:
             if not any(title == got_title and all(" ".join(p.split()) in text for p in paragraphs)
                        for got_title, text in archived):

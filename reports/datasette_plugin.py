@@ -10,7 +10,7 @@ from datasette import hookimpl
 from markupsafe import Markup, escape
 from sqlite_utils import Database
 
-from wwc_archive.archive import queries, spans
+from wwc_archive.archive import queries, spans, texts
 from wwc_archive.archive.canned import FTS_FUNCTION, fts_query
 from wwc_archive.reports import links
 from wwc_archive.reports.datasette import ARCHIVE_TABLES, TEMPLATES_DIR
@@ -19,6 +19,8 @@ from wwc_archive.reports.datasette.bodies import body_preview
 #: The longest string or blob a query may make: above the largest stored body
 #: (the crawl caps downloads at 10 MB), far below what would exhaust memory.
 MAX_VALUE_BYTES = 16 * 1024 * 1024
+#: The SQL function that reads a version's whole text: ``select wwc_content_text(id) from contents``.
+TEXT_FUNCTION = "wwc_content_text"
 #: SQLite's own memory, across every connection of the process.
 HEAP_LIMIT_BYTES = 512 * 1024 * 1024
 
@@ -30,6 +32,7 @@ def prepare_connection(conn, database, datasette):
     conn.execute(f"PRAGMA hard_heap_limit = {HEAP_LIMIT_BYTES}")
     conn.create_function(FTS_FUNCTION, 1, fts_query, deterministic=True)
     spans.register(conn)  # wwc_fetches(run_id, fetched_at, repeats): a span's fetches as JSON
+    conn.create_function(TEXT_FUNCTION, 1, lambda content_id: texts.content_text(conn, content_id))
     if ARCHIVE_TABLES <= set(Database(conn, recursive_triggers=False, execute_plugins=False).table_names()):
         conn.execute("PRAGMA query_only = 1")
 

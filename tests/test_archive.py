@@ -121,8 +121,8 @@ def test_schema_is_versioned_and_reopening_is_harmless(tmp_path):
 
 def test_full_text_search_finds_archived_text(archive):
     run(archive, record(text="The zebra crossing dataset."))
-    hits = list(archive.db.query("select title from contents_fts where contents_fts match 'zebra'"))
-    assert hits == [{"title": "A"}]
+    hits = list(archive.db.query("select text from paragraphs_fts where paragraphs_fts match 'zebra'"))
+    assert hits == [{"text": "The zebra crossing dataset."}]
 
 
 def test_crawl_lock_refuses_a_second_crawl_and_recovers_dead_runs(archive, tmp_path):

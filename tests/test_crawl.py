@@ -10,6 +10,7 @@ import pytest
 import sqlite_utils
 
 from tests.conftest import FAST, changes_json, run_cli
+from wwc_archive.archive import queries
 from wwc_archive.config import NoiseRules
 from wwc_archive.crawler.extract import extract_page
 from wwc_archive.demo_site import DemoServer, DemoSite
@@ -161,8 +162,9 @@ def test_windows_1252_and_malformed_pages_are_archived_as_text(site, server, cra
     db = sqlite_utils.Database(db_path)
 
     def text(path):
-        return db.execute("select c.text from pages p join snapshots s on s.id = p.last_good_snapshot "
-                          "join contents c on c.id = s.content_id where p.url = ?", [server.url + path]).fetchone()[0]
+        content_id = db.execute("select s.content_id from pages p join snapshots s on s.id = p.last_good_snapshot "
+                                "where p.url = ?", [server.url + path]).fetchone()[0]
+        return queries.content_text(db, content_id)
 
     assert "caf\u00e9" in text(site.encoding_path).lower() and "\u201c" in text(site.encoding_path)
     assert len(text(site.malformed_path).split()) > 20

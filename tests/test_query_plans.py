@@ -18,9 +18,9 @@ from wwc_archive.reports.datasette import views
 
 #: Tables that grow with the archive's age (pages: every page leads to its fetches);
 #: a plan line "SCAN <one of them>" reads all of it.
-GROWING = {"snapshots", "changes", "contents", "pages", "listing_items"}
+GROWING = {"snapshots", "changes", "contents", "pages", "listing_items", "paragraphs", "paragraph_pages"}
 ALIASES = {"s": "snapshots", "ns": "snapshots", "os": "snapshots", "ch": "changes", "c": "changes or contents",
-           "nc": "contents", "oc": "contents", "p": "pages"}
+           "nc": "contents", "oc": "contents", "p": "pages", "pp": "paragraph_pages"}
 
 
 def full_scans(conn: sqlite3.Connection, sql: str, params=()) -> list[str]:
@@ -123,3 +123,26 @@ def test_fetch_queries_of_a_run_and_a_page_read_only_through_indexes(archive):
 def test_the_checker_catches_a_full_scan(archive):
     """The check above can fail: a query on an unindexed column is a full scan."""
     assert full_scans(archive.db.conn, "select id from snapshots where fetched_at = ?", ["x"]) != []
+
+
+def test_search_reads_the_paragraph_index_then_looks_up_pages_and_fetches(archive):
+    conn = archive.db.conn
+    conn.create_function(FTS_FUNCTION, 1, fts_query)
+    sql = canned_queries(links.diff_sql)["search"]["sql"]
+    plan = [row[-1] for row in conn.execute("explain query plan " + sql, {"q": "Tulsa"})]
+    assert any("VIRTUAL TABLE INDEX" in line and "paragraphs_fts" in line for line in plan)
+    assert any(line.startswith("SEARCH pp USING PRIMARY KEY (paragraph_id=?)") for line in plan)
+    assert any(line.startswith("SEARCH s USING COVERING INDEX idx_snapshots_content_id_page_id") for line in plan)
+    assert not [line for line in plan if line.startswith("SCAN") and "paragraphs_fts" not in line
+                and not line.startswith(("SCAN hits", "SCAN found", "SCAN shown"))]
+
+
+def test_storing_and_reading_texts_use_indexes(archive):
+    """A new version's paragraphs are found by hash, its pages recorded by key, its text read by id."""
+    db = archive.db
+    statements = traced(db, lambda: run(archive, record(text="Tulsa relaunched its portal.\n\nA new paragraph.")))
+    statements += traced(db, lambda: queries.snapshot(db, db.execute("select max(id) from snapshots").fetchone()[0]))
+    statements = [sql for sql in statements if "paragraph" in sql]  # (a run starts by reading every page)
+    assert any("from paragraphs where hash" in sql for sql in statements)
+    assert any("json_each" in sql for sql in statements)
+    assert {sql: full_scans(db.conn, sql) for sql in statements if full_scans(db.conn, sql)} == {}

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from tests.conftest import run_cli
-from wwc_archive.archive import queries
+from wwc_archive.archive import Archive, FetchRecord, Extracted, queries, texts
 
 FIXTURE = Path(__file__).parent / "fixtures" / "archive-0.1.0.db.gz"
 
@@ -38,13 +38,16 @@ def answers(path) -> dict:
     sql = {
         "runs": "select id, started, finished, status, trigger, pages_checked, pages_fetched, pages_unchanged, "
                 "pages_failed, added, changed, removed, note from runs order by id",
-        "versions": "select id, fingerprint, title, author, published, text, links from contents order by id",
+        # Since m010 a version's text is stored as paragraphs: read back whole through wwc_content_text.
+        "versions": "select id, fingerprint, title, author, published, coalesce(text, wwc_content_text(id)), links "
+                    "from contents order by id",
         "changes": "select id, run_id, page_id, change, old_snapshot, new_snapshot, summary, diff from changes "
                    "order by id",
         "bodies": "select id, sha256, size, content_type from bodies order by id",
         "pages": "select id, url, program, role, state, title, last_good_snapshot from pages order by id",
     }
     with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        conn.create_function("wwc_content_text", 1, lambda content_id: texts.content_text(conn, content_id))
         found = {name: conn.execute(query).fetchall() for name, query in sql.items()}
         columns = {row[1] for row in conn.execute("pragma table_info(snapshots)")}
         select = "s.id, s.run_id, s.fetched_at, s.last_run, s.repeats, p.url, s.http_status, s.outcome, s.error, " \
@@ -113,3 +116,35 @@ def test_an_archive_from_release_0_1_0_upgrades_in_place_and_keeps_every_answer(
             assert change["summary"]["words_added"] + change["summary"]["words_removed"] > 0
     text = run_cli("report", "--db", path, "--run", "2", "--format", "text", check=True).stdout
     assert "CHANGED" in text and "{+" in text
+
+
+def test_after_the_upgrade_the_same_content_is_no_change(tmp_path):
+    """Every page fetched again with the content its latest version has (text read back from paragraphs):
+    the fingerprints the upgrade kept match, so the run finds nothing and stores no new version."""
+    path = released_archive(tmp_path)
+    run_cli("upgrade", "--db", path, check=True)
+    archive = Archive(path)
+    try:
+        db = archive.db
+        assert db["contents"].count_where("text is not null") == 0 and not db["contents_fts"].exists()
+        versions = db["contents"].count
+        latest = [queries.snapshot(db, row["last_good_snapshot"]) | {"role": row["role"]} for row in db.query(
+            "select last_good_snapshot, role from pages where last_good_snapshot is not null")]
+        run_id = archive.start_run(["what-works-cities"])
+        writer = archive.writer(run_id)
+        for page in latest:
+            body, content_type = queries.snapshot_body(db, page["id"])
+            extracted = Extracted(title=page["title"] or "", author=page["author"] or "",
+                                  published=page["published"] or "", text=page["text"] or "",
+                                  links=tuple(page["links"]))
+            writer.add(FetchRecord(
+                url=page["url"], program=page["program"], role=page["role"], fetched_at="2026-12-01T03:00:00Z",
+                outcome="ok", http_status=200, headers={}, body=body, content_type=content_type,
+                extracted=None if page["role"] == "document" else extracted))
+        writer.flush()
+        archive.finish_run(run_id, "complete")
+        assert len(latest) > 10 and any(len(page["text"] or "") > 1000 for page in latest)
+        assert queries.run_changes(db, run_id) == []
+        assert db["contents"].count == versions
+    finally:
+        archive.close()

@@ -11,6 +11,7 @@ import lxml.html
 import pytest
 from sqlite_utils import Database
 
+from wwc_archive.archive import queries
 from wwc_archive.reports.delivery import deliver
 from wwc_archive.reports.feed import atom_feed
 from wwc_archive.reports.render import render_report
@@ -30,8 +31,9 @@ def hostile_archive(site, crawl, db_path):
     phrase = " ".join(article.paragraphs[0].split()[2:5])
     site.edit_article(article.slug, phrase, f"{IMAGE} and {SCRIPT}")
     crawl()
-    text = Database(db_path).execute(
-        "select group_concat(text, ' ') from contents where text like '%onerror%'").fetchone()[0]
+    db = Database(db_path)
+    versions = [queries.content_text(db, content_id) or "" for (content_id,) in db.execute("select id from contents")]
+    text = " ".join(version for version in versions if "onerror" in version)
     assert text and IMAGE in text and SCRIPT in text, "the crawl should keep the markup as text"
     return db_path
 

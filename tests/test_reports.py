@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 from sqlite_utils import Database
 
+from wwc_archive.archive import queries
 from wwc_archive.reports.feed import atom_feed
 from wwc_archive.reports.render import markdown_escape, render_report
 from wwc_archive.reports.settings import ReportSettings
@@ -226,9 +227,10 @@ def test_long_diffs_say_how_much_was_trimmed(edited_archive, db):
     block = change_block(doc, edited_archive.edited_url)
     assert [e.text_content() for e in block.xpath(".//ins")] == [edited_archive.new_phrase]
     diff_box = block.xpath(".//ins/parent::div")[0]
-    new_text = Database(edited_archive.path).execute(
-        "select c.text from pages p join snapshots s on s.id = p.last_good_snapshot "
-        "join contents c on c.id = s.content_id where p.url = ?", [edited_archive.edited_url]).fetchone()[0]
+    archive_db = Database(edited_archive.path)
+    new_text = queries.content_text(archive_db, archive_db.execute(
+        "select s.content_id from pages p join snapshots s on s.id = p.last_good_snapshot "
+        "where p.url = ?", [edited_archive.edited_url]).fetchone()[0])
     for deleted in diff_box.xpath(".//del"):
         deleted.drop_tree()  # keeps the text after it
     for inserted in diff_box.xpath(".//ins"):

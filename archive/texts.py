@@ -1,0 +1,95 @@
+"""Content texts kept as distinct paragraphs: store a version's text, read it back, index where it appeared.
+
+A version (a ``contents`` row) keeps its text as ``paragraph_ids``: its
+paragraphs in order (see :mod:`wwc_archive.archive.paragraphs`), each stored
+once in ``paragraphs`` however many versions and pages repeat it.
+``paragraph_pages`` says on which pages each paragraph (or title) ever
+appeared, and since which version: full-text search (``paragraphs_fts``)
+finds paragraphs, and this map turns them into pages without reading old
+texts. Rows written before the paragraphs existed keep ``text`` until the
+upgrade converts them; :func:`content_text` reads both kinds.
+"""
+
+import hashlib
+import json
+import sqlite3
+
+from wwc_archive.archive import paragraphs
+
+
+def paragraph_key(text: str) -> int:
+    """A paragraph's 64-bit lookup key (``paragraphs.hash``); equal keys are told apart by their text."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+
+
+def paragraph_id(conn: sqlite3.Connection, text: str, content_id: int) -> int:
+    """The id of the paragraph ``text``, stored now (first seen in ``content_id``) if new."""
+    key = paragraph_key(text)
+    for found_id, found_text in conn.execute("select id, text from paragraphs where hash = ?", [key]):
+        if found_text == text:
+            return found_id
+    return conn.execute("insert into paragraphs (hash, text, first_content) values (?, ?, ?)",
+                        [key, text, content_id]).lastrowid
+
+
+def store(conn: sqlite3.Connection, content_id: int, text: str | None, title: str | None) -> list[int]:
+    """Keep ``text`` as the paragraph ids of the stored version ``content_id`` (its ``text`` left NULL).
+
+    Returns the ids a search finds the version by: its paragraphs' and its title's.
+    """
+    ids = [paragraph_id(conn, piece, content_id) for piece in paragraphs.split(text)] if text is not None else []
+    encoded = paragraphs.encode(ids) if text is not None else None
+    conn.execute("update contents set text = null, paragraph_ids = ? where id = ?", [encoded, content_id])
+    return ids + ([paragraph_id(conn, title, content_id)] if title else [])
+
+
+def searchable_ids(conn: sqlite3.Connection, content_id: int) -> list[int]:
+    """The paragraph ids of a stored version, and its title's (both already stored)."""
+    row = conn.execute("select paragraph_ids, title from contents where id = ?", [content_id]).fetchone()
+    if row is None:
+        return []
+    ids = paragraphs.decode(row[0]) if row[0] is not None else []
+    return ids + ([paragraph_id(conn, row[1], content_id)] if row[1] else [])
+
+
+def record_pages(conn: sqlite3.Connection, page_id: int, content_id: int, ids: list[int]) -> None:
+    """Note that the paragraphs ``ids`` appeared on ``page_id``, in ``content_id`` unless seen there before."""
+    conn.executemany("insert or ignore into paragraph_pages (paragraph_id, page_id, first_content) values (?, ?, ?)",
+                     [(paragraph, page_id, content_id) for paragraph in dict.fromkeys(ids)])
+
+
+def texts_of(conn: sqlite3.Connection, ids: list[int]) -> str:
+    """The text made of the paragraphs ``ids``, in order."""
+    wanted = json.dumps(sorted(set(ids)))
+    found = dict(conn.execute(
+        "select id, text from paragraphs where id in (select value from json_each(?))", [wanted]))
+    missing = set(ids) - found.keys()
+    if missing:
+        raise LookupError(f"paragraph(s) {', '.join(map(str, sorted(missing)))} are missing")
+    return paragraphs.join([found[paragraph] for paragraph in ids])
+
+
+def content_text(conn: sqlite3.Connection, content_id: int | None) -> str | None:
+    """The whole text of one stored version (None: no such version, or one without text, like a PDF's)."""
+    if content_id is None:
+        return None
+    row = conn.execute("select text, paragraph_ids from contents where id = ?", [content_id]).fetchone()
+    if row is None or row[0] is not None:
+        return row[0] if row else None
+    return texts_of(conn, paragraphs.decode(row[1])) if row[1] is not None else None
+
+
+def convert_batch(conn: sqlite3.Connection, rows: int) -> int:
+    """Convert up to ``rows`` versions stored with whole texts to paragraphs; returns how many it converted.
+
+    The versions left are those whose ``text`` is still set, so a batch
+    rolled back (a killed upgrade) is simply done again.
+    """
+    batch = conn.execute("select id, text, title from contents where text is not null order by id limit ?",
+                         [rows]).fetchall()
+    for content_id, text, title in batch:
+        ids = store(conn, content_id, text, title)
+        pages = conn.execute("select distinct page_id from snapshots where content_id = ?", [content_id])
+        for (page_id,) in pages.fetchall():
+            record_pages(conn, page_id, content_id, ids)
+    return len(batch)
