@@ -302,6 +302,12 @@ def ensure_schema(db: Database) -> None:
     next time a writer opens the archive; it is recorded as applied only once
     its last batch is written.
     """
+    if not migrations.pending(db):
+        return
+    with write_transaction(db):
+        if not _tables(db.conn):  # a new archive: made whole in one transaction, never seen half-made
+            migrations.apply(db)
+            return
     while True:
         pending = migrations.pending(db)
         if not pending:
@@ -312,6 +318,10 @@ def ensure_schema(db: Database) -> None:
         with write_transaction(db):  # record it (re-running a finished batched step is a no-op)
             if any(migration.name == first.name for migration in migrations.pending(db)):
                 migrations.apply(db, stop_before=later)
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
 
 
 def schema_version(db: Database) -> int:
@@ -346,7 +356,7 @@ class SchemaState:
 def inspect(conn: sqlite3.Connection) -> SchemaState:
     """Classify the database behind ``conn`` with reads only."""
     known = release_migrations()
-    tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+    tables = _tables(conn)
     if not tables:
         return SchemaState("empty", 0, len(known))
     applied = []
