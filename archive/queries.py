@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from wwc_archive.archive import compression as codec
 from wwc_archive.archive import items as item_codec
 from wwc_archive.archive import spans
-from wwc_archive.archive import texts
+from wwc_archive.archive import outlinks, texts
 
 RUN_COLUMNS = (
     "id, pid, exit_status, started, finished, status, programs, trigger, pages_checked, pages_fetched, "
@@ -147,7 +147,7 @@ def snapshot(db: Database, snapshot_id: int) -> dict:
             """
             select s.id, s.run_id, s.page_id, p.url, p.program, p.role, s.fetched_at,
                    s.http_status, s.outcome, s.error, s.body_id, s.content_id,
-                   c.title, c.author, c.published, c.links, s.headers, s.final_url, s.repeats
+                   c.title, c.author, c.published, s.headers, s.final_url, s.repeats
             from snapshots s join pages p on p.id = s.page_id
             left join contents c on c.id = s.content_id
             where s.id = ?
@@ -159,7 +159,7 @@ def snapshot(db: Database, snapshot_id: int) -> dict:
         raise LookupError(f"no snapshot with id {snapshot_id}")
     row = _with_span(rows[0])
     row["text"] = content_text(db, row["content_id"])
-    row["links"] = json.loads(row["links"] or "[]")
+    row["links"] = outlinks.content_links(db.conn, row["content_id"])
     row["headers"] = json.loads(row["headers"] or "{}")
     return row
 
@@ -503,9 +503,13 @@ def run_fetch_outcomes(db: Database, run_id: int) -> list[dict]:
 def run_fetches(db: Database, run_id: int) -> dict[tuple[str, str], dict]:
     """``(url, fetched_at) -> {outcome, links}`` for every fetch of one run (links decoded)."""
     rows = fetches(db, run_ids=[run_id], select="s.id, s.run_id, s.fetched_at, s.last_run, s.repeats, "
-                   "p.url, s.outcome, c.links",
-                   joins="join pages p on p.id = s.page_id left join contents c on c.id = s.content_id")
-    return {(row["url"], row["fetched_at"]): {"outcome": row["outcome"], "links": json.loads(row["links"] or "[]")}
+                   "p.url, s.outcome, s.content_id",
+                   joins="join pages p on p.id = s.page_id")
+    links: dict[int | None, list[str]] = {}
+    for row in rows:
+        if row["content_id"] not in links:
+            links[row["content_id"]] = outlinks.content_links(db.conn, row["content_id"])
+    return {(row["url"], row["fetched_at"]): {"outcome": row["outcome"], "links": links[row["content_id"]]}
             for row in rows}
 
 

@@ -289,6 +289,19 @@ def m011_listing_items(db: Database) -> None:
     db["contents"].add_column("items", bytes)
 
 
+@migrations()
+def m013_link_ids(db: Database) -> None:
+    """A version's outgoing links as ids of distinct URLs (:mod:`wwc_archive.archive.outlinks`).
+
+    ``link_urls`` holds each URL once; ``contents.link_ids`` a new version's
+    links as their sorted ids, ``links`` left NULL. Schema only: versions
+    stored before keep their JSON ``links``, read as they are.
+    """
+    db["link_urls"].create({"id": int, "url": str}, pk="id", not_null={"url"})
+    db["link_urls"].create_index(["url"], unique=True)
+    db["contents"].add_column("link_ids", bytes)
+
+
 def ensure_schema(db: Database) -> None:
     """Create or upgrade the archive's tables, one migration at a time.
 

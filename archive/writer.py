@@ -6,7 +6,7 @@ import time
 import zlib
 from typing import TYPE_CHECKING
 
-from wwc_archive.archive import compression, items, queries, spans, texts
+from wwc_archive.archive import compression, items, outlinks, queries, spans, texts
 from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord
 from wwc_archive.archive.diff import content_summary
@@ -271,7 +271,7 @@ class RunWriter:
                 "title": e.title if e else None,
                 "author": e.author if e else None,
                 "published": e.published if e else None,
-                "links": json.dumps(list(e.links)) if e else None,
+                "link_ids": outlinks.store(self.db.conn, e.links) if e else None,
                 "items": self._store_items(e.items) if e and e.items else None,
             },
         )
@@ -318,7 +318,7 @@ class RunWriter:
     def _content(self, content_id: int) -> dict:
         row = dict(self.db["contents"].get(content_id))
         row["text"] = texts.content_text(self.db.conn, content_id)
-        row["links"] = json.loads(row["links"] or "[]")
+        row["links"] = outlinks.content_links(self.db.conn, content_id)
         return row
 
     # Plain SQL on the hot path: sqlite-utils' insert() and update() inspect

@@ -4,13 +4,14 @@ Registered through the ``datasette`` entry point. Hooks only; the pages live in
 :mod:`wwc_archive.reports.datasette.views`.
 """
 
+import json
 import sqlite3
 
 from datasette import hookimpl
 from markupsafe import Markup, escape
 from sqlite_utils import Database
 
-from wwc_archive.archive import queries, spans, texts
+from wwc_archive.archive import outlinks, queries, spans, texts
 from wwc_archive.archive.canned import FTS_FUNCTION, fts_query
 from wwc_archive.reports import links
 from wwc_archive.reports.datasette import ARCHIVE_TABLES, TEMPLATES_DIR
@@ -21,6 +22,8 @@ from wwc_archive.reports.datasette.bodies import body_preview
 MAX_VALUE_BYTES = 16 * 1024 * 1024
 #: The SQL function that reads a version's whole text: ``select wwc_content_text(id) from contents``.
 TEXT_FUNCTION = "wwc_content_text"
+#: And its outgoing links, as a JSON list: ``select wwc_content_links(id) from contents``.
+LINKS_FUNCTION = "wwc_content_links"
 #: SQLite's own memory, across every connection of the process.
 HEAP_LIMIT_BYTES = 512 * 1024 * 1024
 
@@ -33,6 +36,8 @@ def prepare_connection(conn, database, datasette):
     conn.create_function(FTS_FUNCTION, 1, fts_query, deterministic=True)
     spans.register(conn)  # wwc_fetches(run_id, fetched_at, repeats): a span's fetches as JSON
     conn.create_function(TEXT_FUNCTION, 1, lambda content_id: texts.content_text(conn, content_id))
+    conn.create_function(LINKS_FUNCTION, 1,
+                         lambda content_id: json.dumps(outlinks.content_links(conn, content_id)))
     if ARCHIVE_TABLES <= set(Database(conn, recursive_triggers=False, execute_plugins=False).table_names()):
         conn.execute("PRAGMA query_only = 1")
 

@@ -18,7 +18,7 @@ from wwc_archive.reports.datasette import views
 
 #: Tables that grow with the archive's age (pages: every page leads to its fetches);
 #: a plan line "SCAN <one of them>" reads all of it.
-GROWING = {"snapshots", "changes", "contents", "pages", "listing_items", "paragraphs", "paragraph_pages"}
+GROWING = {"snapshots", "changes", "contents", "pages", "listing_items", "paragraphs", "paragraph_pages", "link_urls"}
 ALIASES = {"s": "snapshots", "ns": "snapshots", "os": "snapshots", "ch": "changes", "c": "changes or contents",
            "nc": "contents", "oc": "contents", "p": "pages", "pp": "paragraph_pages"}
 
