@@ -273,8 +273,8 @@ def recorded_word_diff(old: str, new: str, deadline: Deadline | None = None) -> 
     return summarize(apply_script(script, a, b)), dump_script(script)
 
 
-def content_summary(old: dict, new: dict) -> tuple[dict, str, str]:
-    """What changed between two ``contents`` rows: the summary, the unified text diff, the edit script.
+def content_summary(old: dict, new: dict) -> tuple[dict, str]:
+    """What changed between two ``contents`` rows: the summary and the edit script.
 
     The summary holds the word counts of :func:`word_diff`, changed fields and links.
     """
@@ -294,7 +294,7 @@ def content_summary(old: dict, new: dict) -> tuple[dict, str, str]:
         "links_added": sorted(new_links - old_links),
         "links_removed": sorted(old_links - new_links),
     }
-    return summary, unified_diff(old_text, new_text), script
+    return summary, script
 
 
 # Line diffs ---------------------------------------------------------------------------

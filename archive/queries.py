@@ -12,6 +12,7 @@ from wwc_archive.archive import compression as codec
 from wwc_archive.archive import items as item_codec
 from wwc_archive.archive import spans
 from wwc_archive.archive import outlinks, texts
+from wwc_archive.archive.diff import unified_diff
 
 RUN_COLUMNS = (
     "id, pid, exit_status, started, finished, status, programs, trigger, pages_checked, pages_fetched, "
@@ -92,20 +93,34 @@ def _change_row(row: dict) -> dict:
 
 
 def run_changes(db: Database, run_id: int) -> list[dict]:
-    """The changes one run found: added, then changed, then removed, by URL."""
+    """The changes one run found: added, then changed, then removed, by URL, each text change with its ``diff``."""
     order = "case c.change when 'added' then 0 when 'changed' then 1 else 2 end, p.url"
     rows = db.query(CHANGE_SELECT + f" where c.run_id = ? order by {order}", [run_id])
-    return [_change_row(row) for row in rows]
+    return [_with_text_diff(db, _change_row(row)) for row in rows]
 
 
 def changes_since(db: Database, since: str) -> list[dict]:
-    """Changes found by runs started on or after ``since`` (an ISO date), newest first."""
+    """Changes found by runs started on or after ``since`` (an ISO date), newest first, with their ``diff``."""
     rows = db.query(
         CHANGE_SELECT
         + " join runs r on r.id = c.run_id where r.started >= ? order by c.run_id desc, c.id",
         [since],
     )
-    return [_change_row(row) for row in rows]
+    return [_with_text_diff(db, _change_row(row)) for row in rows]
+
+
+def _with_text_diff(db: Database, row: dict) -> dict:
+    """A text change's unified diff (``diff``), made from its two versions.
+
+    Changes recorded before keep the one stored with them; a listing change
+    told as items has none.
+    """
+    if row["diff"] is None and row["change"] == "changed" and row["edits"] is not None:
+        old, new = (db.execute("select content_id from snapshots where id = ?", [snapshot_id]).fetchone()
+                    for snapshot_id in (row["old_snapshot"], row["new_snapshot"]))
+        if old and new:
+            row["diff"] = unified_diff(content_text(db, old[0]) or "", content_text(db, new[0]) or "")
+    return row
 
 
 def recent_changes(db: Database, limit: int) -> list[dict]:
@@ -246,7 +261,7 @@ def decompress(data: bytes, compression: str | None) -> bytes:
 
 #: The longest chain of deltas a body may sit on: the writer starts a keyframe
 #: well before (:data:`~wwc_archive.archive.writer.KEYFRAME_EVERY`); longer means damage.
-MAX_CHAIN = 64
+MAX_CHAIN = 256
 
 
 class BodyReader:
