@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 
 from tests.conftest import FAST, run_cli
-from wwc_archive.archive import Archive, Extracted, FetchRecord, queries
+from wwc_archive.archive import Archive, Extracted, FetchRecord, queries, texts
 from wwc_archive.archive.fingerprint import normalized
 from wwc_archive.archive.schema import migrations
 from wwc_archive.cli import cli
@@ -76,9 +76,10 @@ def nights(tmp_path_factory):
 def snapshots(db, url):
     with sqlite3.connect(db) as conn:
         conn.row_factory = sqlite3.Row
+        conn.create_function("wwc_content_text", 1, lambda content_id: texts.content_text(conn, content_id))
         return [dict(row) for row in conn.execute(
-            "select s.id, s.run_id, s.fetched_at, s.outcome, c.text from snapshots s join pages p on p.id = s.page_id "
-            "left join contents c on c.id = s.content_id where p.url = ? order by s.id", [url])]
+            "select s.id, s.run_id, s.fetched_at, s.outcome, wwc_content_text(s.content_id) as text "
+            "from snapshots s join pages p on p.id = s.page_id where p.url = ? order by s.id", [url])]
 
 
 def by_url(records):
