@@ -128,22 +128,37 @@ def test_the_cap_starts_a_new_row(archive, monkeypatch):
     assert [f[0] for f in fetched(archive.db)] == [1, 2, 3, 4, 5, 6]
 
 
-def test_an_unchanged_recrawl_adds_no_snapshot_row(crawl, db_path):
+def test_the_first_recrawl_of_an_unchanged_site_adds_no_snapshot_row(crawl, db_path):
     crawl()
-    crawl()  # the first re-crawl records 304s and noisy bytes: their spans start here
     rows = sqlite3.connect(db_path).execute("select count(*) from snapshots").fetchone()[0]
-    crawl()
+    crawl()  # 304s and noisy 200s, with conditional request headers: the same content, other answers
     with closing(sqlite3.connect(db_path)) as conn:
         assert conn.execute("select count(*) from snapshots").fetchone()[0] == rows
         db = Database(conn)
-        run = queries.get_run(db, 3)
-        third = queries.fetches(db, run_ids=[3])
-        assert run["pages_checked"] == len(third) == len(queries.fetches(db, run_ids=[1])) > 10
-        assert all(run["started"] <= f["fetched_at"] <= run["finished"] for f in third)
-        assert {f["outcome"] for f in third} <= {"ok", "not_modified"}
-        assert all(f["http_status"] in (200, 304) for f in third)
+        run = queries.get_run(db, 2)
+        first, second = queries.fetches(db, run_ids=[1]), queries.fetches(db, run_ids=[2])
+        assert run["pages_checked"] == len(second) == len(first) > 10
+        assert all(run["started"] <= f["fetched_at"] <= run["finished"] for f in second)
+        by_url = {f["page_id"]: f for f in first}
+        answers = {(f["outcome"], f["http_status"]) for f in second}
+        assert ("not_modified", 304) in answers and ("ok", 200) in answers
+        assert answers <= {("not_modified", 304), ("ok", 200)}
+        for fetch in second:
+            sent = {name.lower() for name, _ in queries.header_block(db, fetch["request_head_id"])["headers"]}
+            before = by_url[fetch["page_id"]]
+            if fetch["outcome"] == "not_modified":  # a conditional request, answered 304: its own headers
+                assert "if-none-match" in sent and fetch["request_head_id"] != before["request_head_id"]
+                assert fetch["body_exact"] is None
+            else:  # a 200 whose per-request noise differs: the same content, not its exact bytes
+                assert "if-none-match" not in sent and fetch["body_exact"] == 0
+            assert (fetch["id"], fetch["body_id"], fetch["content_id"]) == (
+                before["id"], before["body_id"], before["content_id"])
+        page = next(f["page_id"] for f in second if f["outcome"] == "not_modified")
+        assert [(f["run_id"], f["outcome"], f["http_status"]) for f in queries.fetches(db, page_id=page)] == [
+            (1, "ok", 200), (2, "not_modified", 304)]
     result = run_cli("runs", "--db", db_path, check=True)
     assert result.returncode == 0
+    assert run_cli("check", "--db", db_path).returncode == 0
 
 
 def test_datasette_shows_a_span_as_one_row_and_every_fetch_on_request(archive):
