@@ -1,6 +1,7 @@
 """Snapshot rows as run-length spans: the encoding, the writer's folding, m008's batched upgrade."""
 
 import asyncio
+import json
 import os
 import random
 import signal
@@ -25,12 +26,13 @@ def night(n: int, hour: int = 3, second: int = 0) -> str:
     return spans.to_text(spans.to_seconds("2027-01-01T00:00:00Z") + n * 86400 + hour * 3600 + second)
 
 
-def record(at: str, url=URL, outcome="ok", status=200, text="Tulsa launched its portal."):
+def record(at: str, url=URL, outcome="ok", status=200, text="Tulsa launched its portal.", noise="", etag=None):
     ok = outcome == "ok"
     return FetchRecord(
         url=url, program="wwc", role="page", fetched_at=at, outcome=outcome, http_status=status,
-        error=None if outcome != "failed" else f"HTTP {status}", headers={"content-type": "text/html"},
-        body=f"<p>{text}</p>".encode() if ok else None, content_type="text/html",
+        error=None if outcome != "failed" else f"HTTP {status}",
+        headers={"content-type": "text/html", **({"etag": etag} if etag else {})},
+        body=f"<p>{text}</p>{noise}".encode() if ok else None, content_type="text/html",
         extracted=Extracted(title="A", text=text) if ok else None)
 
 
@@ -78,7 +80,47 @@ def test_nightly_fetches_cost_one_to_three_bytes_each():
     assert len(spans.encode(first, steady)) <= 2 * len(steady) + 2
 
 
-@pytest.mark.parametrize("blob", [b"\x81", b"\x01", b"\x00\x00"], ids=["cut varint", "odd count", "no run step"])
+def test_random_spans_with_answers_round_trip_exactly():
+    rng = random.Random(12)
+    for _ in range(300):
+        run, seconds, answer = rng.randrange(1, 10**6), rng.randrange(0, 2 * 10**9), 0
+        first = (run, spans.to_text(seconds))
+        later = []
+        for _ in range(rng.randrange(1, 60)):
+            run += rng.choice([1, 1, 2, rng.randrange(1, 10**5)])
+            seconds += rng.choice([86400, 86400 + rng.randrange(-900, 900), rng.randrange(0, 10**8)])
+            if rng.random() < 0.3:
+                answer = rng.randrange(0, spans.MAX_ANSWERS)
+            later.append((run, spans.to_text(seconds), answer))
+        blob = spans.encode(first, later)
+        assert spans.decode_answers(*first, blob) == [(*first, 0), *later]
+        assert spans.decode(*first, blob) == [first, *(fetch[:2] for fetch in later)]
+        assert spans.count(blob) == 1 + len(later)
+        wanted = {fetch[0] for fetch in later[::3]}
+        assert spans.decode_answers(*first, blob, runs=wanted) == [f for f in later if f[0] in wanted]
+        tail = spans.Tail(*first, None)  # appending one at a time, from a blob read back each time
+        for run_id, at, answer in later:
+            tail = spans.Tail(*first, tail.append(run_id, spans.to_seconds(at), answer))
+        assert bytes(tail.repeats) == blob
+
+
+def test_an_unchanged_answer_costs_no_byte_and_old_blobs_still_decode():
+    first = (1, night(0))
+    steady = [(n + 1, night(n)) for n in range(1, 250)]
+    old = spans.encode(first, steady)  # as written before answers: no palette, no format byte
+    assert old[0] != spans.PALETTE_FORMAT and spans.decode_answers(*first, old)[-1] == (250, night(249), 0)
+    with_304s = spans.encode(first, [(run, at, 1) for run, at in steady])  # a 200, then 304s every night
+    assert len(with_304s) == len(old) + 2  # the format byte, and answer 1 once
+    # a span started before answers existed takes a new answer: rewritten in the palette format
+    tail = spans.Tail(*first, old)
+    blob = tail.append(251, spans.to_seconds(night(250)), 1)
+    assert spans.decode_answers(*first, blob) == [(*first, 0), *((run, at, 0) for run, at in steady),
+                                                  (251, night(250), 1)]
+
+
+@pytest.mark.parametrize("blob", [b"\x81", b"\x01", b"\x00\x00", b"\x00\x02", b"\x00\x03\x00", b"\x00\x00\x00"],
+                         ids=["cut varint", "odd count", "no run step", "palette: no time", "palette: no answer",
+                              "palette: no run step"])
 def test_damaged_repeats_do_not_decode(blob):
     with pytest.raises(spans.BadSpan):
         spans.decode(1, night(0), blob)
@@ -107,6 +149,41 @@ def test_a_503_night_breaks_the_span_and_every_fetch_is_kept(archive):
     assert [r["pages_fetched"] for r in queries.list_runs(archive.db)] == [1, 1, 0, 1, 1, 1]
     assert [(f["run_id"], f["http_status"]) for f in queries.fetches(archive.db, run_ids=[3, 4])] == [
         (3, 200), (4, 503)]
+
+
+def test_304s_and_noisy_200s_fold_each_with_its_own_answer(archive):
+    write(archive, record(night(0)))
+    write(archive, record(night(1), outcome="not_modified", status=304))
+    write(archive, record(night(2), noise="<!-- token 2 -->"))
+    write(archive, record(night(3), outcome="not_modified", status=304))
+    write(archive, record(night(4), outcome="failed", status=503))
+    write(archive, record(night(5), outcome="not_modified", status=304))
+    write(archive, record(night(6), outcome="not_modified", status=304))
+    write(archive, record(night(7), text="Tulsa relaunched its portal."))
+    rows = archive.db.execute("select run_id, last_run, outcome, answers is not null from snapshots order by id")
+    assert rows.fetchall() == [(1, 4, "ok", 1), (5, None, "failed", 0), (6, 7, "not_modified", 0), (8, None, "ok", 0)]
+    assert [(f["run_id"], f["fetched_at"], f["outcome"], f["http_status"], f["body_exact"])
+            for f in queries.fetches(archive.db, page_id=1)] == [
+        (1, night(0), "ok", 200, 1), (2, night(1), "not_modified", 304, None), (3, night(2), "ok", 200, 0),
+        (4, night(3), "not_modified", 304, None), (5, night(4), "failed", 503, None),
+        (6, night(5), "not_modified", 304, None), (7, night(6), "not_modified", 304, None),
+        (8, night(7), "ok", 200, 1)]
+    assert [(f["run_id"], f["outcome"]) for f in queries.fetches(archive.db, run_ids=[2, 3])] == [
+        (2, "not_modified"), (3, "ok")]
+    assert [r["pages_fetched"] for r in queries.list_runs(archive.db)] == [1, 1, 1, 0, 1, 1, 1, 1]  # newest first
+    assert [c["change"] for c in queries.run_changes(archive.db, 8)] == ["changed"]
+    assert run_cli("check", "--db", archive.path).returncode == 0
+
+
+def test_a_span_holds_at_most_max_answers(archive, monkeypatch):
+    monkeypatch.setattr(spans, "MAX_ANSWERS", 3)
+    for n in range(6):  # a new etag each night: another answer each time, the same content
+        write(archive, record(night(n), etag=f'"e{n % 5}"'))
+    rows = archive.db.execute("select run_id, last_run, answers from snapshots order by id").fetchall()
+    assert [(run, last) for run, last, _ in rows] == [(1, 3), (4, 6)]
+    assert len(spans.load_answers(rows[0][2])) == 2
+    assert [json.loads(f["headers"])["etag"] for f in queries.fetches(archive.db, page_id=1)] == [
+        f'"e{n % 5}"' for n in range(6)]
 
 
 def test_an_edit_starts_a_new_span_and_the_change_points_at_it(archive):
