@@ -239,8 +239,8 @@ def test_the_first_recrawl_of_an_unchanged_site_adds_no_snapshot_row(crawl, db_p
 
 
 def test_datasette_shows_a_span_as_one_row_and_every_fetch_on_request(archive):
-    for n in range(4):
-        write(archive, record(night(n)))
+    for n in range(4):  # a 200, then 304s and a 200: one span
+        write(archive, record(night(n)) if n % 2 == 0 else record(night(n), outcome="not_modified", status=304))
     path = archive.path
 
     async def pages():
@@ -253,7 +253,8 @@ def test_datasette_shows_a_span_as_one_row_and_every_fetch_on_request(archive):
 
     history, every, by_sql = asyncio.run(pages())
     assert "unchanged, fetched 4 times until " + night(3) in " ".join(history.text.split())
-    assert [(r["run_id"], r["fetched_at"]) for r in every.json()] == [(n + 1, night(n)) for n in reversed(range(4))]
+    assert [(r["run_id"], r["fetched_at"], r["outcome"], r["http_status"]) for r in every.json()] == [
+        (n + 1, night(n), *(("ok", 200) if n % 2 == 0 else ("not_modified", 304))) for n in reversed(range(4))]
     assert by_sql.json() == [{"n": 4}]
 
 
