@@ -20,7 +20,8 @@ _SPAN_FETCHES = f"{FETCHES_FUNCTION}(s.run_id, s.fetched_at, s.repeats)"
 def _answer(column: str) -> str:
     """SQL for one fetch ``f`` of span ``s``: its own value of an answer column (``outcome``, ``http_status``)."""
     index = ANSWER_FIELDS.index(column)
-    return (f"case when f.value ->> 2 > 0 then s.answers -> (f.value ->> 2 - 1) ->> {index} "
+    # an answer leaves out its trailing values equal to the span's own (never NULL for these columns)
+    return (f"case when f.value ->> 2 > 0 then coalesce(s.answers -> (f.value ->> 2 - 1) ->> {index}, s.{column}) "
             f"else s.{column} end")
 
 _CHANGE_ROWS = """

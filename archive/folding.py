@@ -83,7 +83,7 @@ def fold_page(db: Database, page_id: int) -> int:
 def _own_fetches(row: dict) -> list | None:
     """A row's fetches as ``(run_id, fetched_at, answer values)``; None if its span does not decode."""
     try:
-        answers = spans.load_answers(row["answers"])
+        answers = spans.load_answers(row["answers"], spans.answer_of(row))
         return [(run, at, tuple(spans.answer_of(spans.with_answer(row, answer, answers))))
                 for run, at, answer in spans.decode_answers(row["run_id"], row["fetched_at"], row["repeats"])]
     except (spans.BadSpan, ValueError):
@@ -115,7 +115,7 @@ def _save(db: Database, span: dict, fetches: list) -> None:
     later = [(run, at, palette.index(answer)) for run, at, answer in fetches[1:]]
     repeats = spans.encode(fetches[0][:2], later)
     db.execute("update snapshots set last_run = ?, repeats = ?, answers = ? where id = ?",
-               [fetches[-1][0], repeats, spans.dump_answers([list(a) for a in palette[1:]]), span["id"]])
+               [fetches[-1][0], repeats, spans.dump_answers([list(a) for a in palette[1:]], list(palette[0])), span["id"]])
 
 
 def _point_at_spans(db: Database, page_id: int, aliases: dict[int, int]) -> None:

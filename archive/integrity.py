@@ -6,6 +6,7 @@ that is gone. Only :func:`repair_dead_runs` writes, under the crawl lock.
 """
 
 import hashlib
+import json
 
 from wwc_archive.archive import queries, spans
 from wwc_archive.archive.compression import Undecodable
@@ -52,7 +53,7 @@ def span_problems(db) -> list[str]:
     for snapshot_id, run_id, fetched_at, last_run, repeats, answers in rows:
         try:
             fetched = spans.decode_answers(run_id, fetched_at, repeats)
-            palette = spans.load_answers(answers)
+            palette = json.loads(answers) if answers else []
             if max(answer for _, _, answer in fetched) > len(palette):
                 raise spans.BadSpan(f"a fetch gives an answer it does not hold (it has {len(palette)} more)")
         except (spans.BadSpan, ValueError) as error:

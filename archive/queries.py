@@ -218,7 +218,7 @@ def fetches(db: Database, page_id: int | None = None, run_ids=None, select: str 
     found = []
     for row in db.query(sql + " order by s.id", params):
         repeats = row.pop("repeats")
-        answers = spans.load_answers(row.pop("answers"))
+        answers = spans.load_answers(row.pop("answers"), spans.answer_of(row))
         first = row["run_id"]
         span_fetches = spans.decode_answers(row["run_id"], row["fetched_at"], repeats, runs=wanted)
         for index, (run_id, fetched_at, answer) in enumerate(span_fetches):

@@ -216,14 +216,43 @@ def answer_of(row: dict) -> list:
     return [row.get(name) for name in ANSWER_FIELDS]
 
 
-def load_answers(answers: str | None) -> list[list]:
-    """A span's answers 1..n from its ``answers`` column (empty for NULL)."""
-    return json.loads(answers) if answers else []
+def load_answers(answers: str | None, own: list) -> list[list]:
+    """A span's answers 1..n, whole, from its ``answers`` column (empty for NULL); ``own`` is its answer 0."""
+    return [_unpack(packed, own) for packed in json.loads(answers)] if answers else []
 
 
-def dump_answers(answers: list[list]) -> str | None:
-    """The ``answers`` column for a span's answers 1..n (NULL for none)."""
-    return json.dumps(answers, separators=(",", ":")) if answers else None
+def dump_answers(answers: list[list], own: list) -> str | None:
+    """The ``answers`` column for a span's answers 1..n (NULL for none), each packed against ``own``.
+
+    An answer leaves out its trailing values equal to ``own``'s (a 200 whose
+    noise differed keeps the span's headers), and its ``headers`` are the JSON
+    object itself when that reads back to the very same text.
+    """
+    return json.dumps([_pack(answer, own) for answer in answers], separators=(",", ":")) if answers else None
+
+
+_HEADERS = ANSWER_FIELDS.index("headers")
+
+
+def _pack(answer: list, own: list) -> list:
+    packed = list(answer)
+    while packed and len(packed) > 1 and packed[-1] == own[len(packed) - 1]:
+        packed.pop()
+    if len(packed) > _HEADERS and isinstance(packed[_HEADERS], str):
+        try:
+            parsed = json.loads(packed[_HEADERS])
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict) and json.dumps(parsed) == packed[_HEADERS]:
+            packed[_HEADERS] = parsed
+    return packed
+
+
+def _unpack(packed: list, own: list) -> list:
+    answer = [*packed, *own[len(packed):]]
+    if isinstance(answer[_HEADERS], dict):
+        answer[_HEADERS] = json.dumps(answer[_HEADERS])
+    return answer
 
 
 def with_answer(row: dict, answer: int, answers: list[list]) -> dict:

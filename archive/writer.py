@@ -175,7 +175,7 @@ class RunWriter:
             if span["has_repeats"]:
                 repeats = self.db.execute("select repeats from snapshots where id = ?", [span["id"]]).fetchone()[0]
             tail = span["tail"] = spans.Tail(span["run_id"], span["fetched_at"], repeats)
-            span["answers"] = spans.load_answers(span["answers"])
+            span["answers"] = spans.load_answers(span["answers"], spans.answer_of(span))
         palette = [spans.answer_of(span), *span["answers"]]
         answer = spans.answer_of(snapshot)
         seconds = spans.to_seconds(snapshot["fetched_at"])
@@ -186,7 +186,7 @@ class RunWriter:
         if new_answer:
             span["answers"].append(answer)
             palette.append(answer)
-            update["answers"] = spans.dump_answers(span["answers"])
+            update["answers"] = spans.dump_answers(span["answers"], spans.answer_of(span))
         update["repeats"] = tail.append(self.run_id, seconds, palette.index(answer))
         self._update("snapshots", span["id"], update)
         return span["id"]
