@@ -9,12 +9,20 @@ the archive does not know where pages are served.
 import re
 from typing import Callable
 
-from wwc_archive.archive.spans import FETCHES_FUNCTION
+from wwc_archive.archive.spans import ANSWER_FIELDS, FETCHES_FUNCTION
 
 #: The SQL function the plugin registers for :func:`fts_query`.
 FTS_FUNCTION = "wwc_fts_query"
-#: A span's fetches as a JSON array of ``[run_id, fetched_at]`` (see :mod:`wwc_archive.archive.spans`).
+#: A span's fetches as a JSON array of ``[run_id, fetched_at, answer]`` (see :mod:`wwc_archive.archive.spans`).
 _SPAN_FETCHES = f"{FETCHES_FUNCTION}(s.run_id, s.fetched_at, s.repeats)"
+
+
+def _answer(column: str) -> str:
+    """SQL for one fetch ``f`` of span ``s``: its own value of an answer column (``outcome``, ``http_status``)."""
+    index = ANSWER_FIELDS.index(column)
+    # an answer leaves out its trailing values equal to the span's own (never NULL for these columns)
+    return (f"case when f.value ->> 2 > 0 then coalesce(s.answers -> (f.value ->> 2 - 1) ->> {index}, s.{column}) "
+            f"else s.{column} end")
 
 _CHANGE_ROWS = """
 select c.run_id, c.change, p.url, p.program,
@@ -128,7 +136,7 @@ order by s.id desc""",
                 "its outcome and HTTP status, and the snapshot (span) that holds it."
             ),
             "sql": f"""select json_extract(f.value, '$[1]') as fetched_at, json_extract(f.value, '$[0]') as run_id,
-       s.outcome, s.http_status, s.error, s.id as snapshot
+       {_answer("outcome")} as outcome, {_answer("http_status")} as http_status, s.error, s.id as snapshot
 from pages p
 join snapshots s on s.page_id = p.id
 join json_each({_SPAN_FETCHES}) f

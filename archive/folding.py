@@ -2,8 +2,9 @@
 
 A page's rows are walked in id order; a row folds into the span before it
 under the writer's rule (see :mod:`wwc_archive.archive.spans`): an ``ok`` or
-``not_modified`` fetch from a later run, equal on every kept field, that
-carried no change and stored no response head, while the span has room. A
+``not_modified`` fetch from a later run with the same content, that carried
+no change and stored no response head, while the span has room; its answer
+(a 304 after a 200, its request headers) goes into the span's palette. A
 folded row is deleted and its id kept in ``snapshot_aliases``, so old links
 resolve; ``changes`` and ``pages`` are pointed at the surviving span.
 
@@ -25,7 +26,9 @@ BATCH_PAGES = 300
 BATCH_ROWS = 50_000
 PROGRESS = "_snapshot_fold_progress"
 
-_COLUMNS = ", ".join(("id", "run_id", "fetched_at", "repeats", "response_head_id", *spans.SAME_FIELDS))
+_NAMES = ("id", "run_id", "fetched_at", "repeats", "answers", "response_head_id", *spans.SAME_FIELDS,
+          *spans.ANSWER_FIELDS)
+_COLUMNS = ", ".join(_NAMES)
 
 
 def fold_archive(db: Database) -> None:
@@ -37,6 +40,8 @@ def fold_batch(db: Database) -> bool:
     """Fold the next batch of pages; whether pages remain."""
     db.execute("create table if not exists snapshot_aliases (id integer primary key, snapshot_id integer)")
     db.execute(f"create table if not exists {PROGRESS} (id integer primary key, last_page_id integer)")
+    if "answers" not in db["snapshots"].columns_dict:  # m012's column, needed for folded answers
+        db.execute("alter table snapshots add column answers text")
     row = db.execute(f"select last_page_id from {PROGRESS} where id = 1").fetchone()
     done = row[0] if row else 0
     limit = int(os.environ.get("WWC_ARCHIVE_FOLD_PAGES") or BATCH_PAGES)
@@ -53,16 +58,13 @@ def fold_batch(db: Database) -> bool:
 
 def fold_page(db: Database, page_id: int) -> int:
     """Fold one page's rows into spans; returns how many rows it read."""
-    rows = [dict(zip(("id", "run_id", "fetched_at", "repeats", "response_head_id", *spans.SAME_FIELDS), r))
+    rows = [dict(zip(_NAMES, r))
             for r in db.execute(f"select {_COLUMNS} from snapshots where page_id = ? order by id", [page_id])]
     changed = {r[0] for r in db.execute("select new_snapshot from changes where page_id = ?", [page_id])}
     aliases: dict[int, int] = {}
     current, fetches, grown = None, [], False
     for row in rows:
-        try:
-            own = spans.decode(row["run_id"], row["fetched_at"], row["repeats"])
-        except spans.BadSpan:
-            own = None
+        own = _own_fetches(row)
         if current is not None and own is not None and _folds(current, fetches, row, own, changed):
             fetches += own
             aliases[row["id"]] = current["id"]
@@ -78,22 +80,42 @@ def fold_page(db: Database, page_id: int) -> int:
     return len(rows)
 
 
+def _own_fetches(row: dict) -> list | None:
+    """A row's fetches as ``(run_id, fetched_at, answer values)``; None if its span does not decode."""
+    try:
+        answers = spans.load_answers(row["answers"], spans.answer_of(row))
+        return [(run, at, tuple(spans.answer_of(spans.with_answer(row, answer, answers))))
+                for run, at, answer in spans.decode_answers(row["run_id"], row["fetched_at"], row["repeats"])]
+    except (spans.BadSpan, ValueError):
+        return None
+
+
 def _folds(span: dict, fetches: list | None, row: dict, own: list, changed: set) -> bool:
     return (
         fetches is not None
+        and span["outcome"] in spans.FOLDING_OUTCOMES
         and row["outcome"] in spans.FOLDING_OUTCOMES
         and row["response_head_id"] is None
         and row["id"] not in changed
         and all(row[name] == span[name] for name in spans.SAME_FIELDS)
+        and all(answer[0] in spans.FOLDING_OUTCOMES for _, _, answer in own)
         and own[0][0] > fetches[-1][0]
         and len(fetches) - 1 + len(own) <= spans.MAX_REPEATS
-        and all(spans.to_seconds(at) is not None for _, at in (fetches[-1], *own))
+        and len({answer for _, _, answer in fetches + own}) <= spans.MAX_ANSWERS
+        and all(spans.to_seconds(at) is not None for _, at, _ in (fetches[-1], *own))
     )
 
 
 def _save(db: Database, span: dict, fetches: list) -> None:
-    repeats = spans.encode(fetches[0], fetches[1:])
-    db.execute("update snapshots set last_run = ?, repeats = ? where id = ?", [fetches[-1][0], repeats, span["id"]])
+    """Write a grown span: its fetches' runs, times and answer indexes, and its answers 1..n."""
+    palette = [fetches[0][2]]
+    for _, _, answer in fetches:
+        if answer not in palette:
+            palette.append(answer)
+    later = [(run, at, palette.index(answer)) for run, at, answer in fetches[1:]]
+    repeats = spans.encode(fetches[0][:2], later)
+    db.execute("update snapshots set last_run = ?, repeats = ?, answers = ? where id = ?",
+               [fetches[-1][0], repeats, spans.dump_answers([list(a) for a in palette[1:]], list(palette[0])), span["id"]])
 
 
 def _point_at_spans(db: Database, page_id: int, aliases: dict[int, int]) -> None:

@@ -6,6 +6,7 @@ that is gone. Only :func:`repair_dead_runs` writes, under the crawl lock.
 """
 
 import hashlib
+import json
 
 from wwc_archive.archive import queries, spans
 from wwc_archive.archive.compression import Undecodable
@@ -44,13 +45,18 @@ def body_problems(db) -> list[str]:
 
 
 def span_problems(db) -> list[str]:
-    """Snapshot spans whose repeated fetches do not decode or disagree with ``last_run``, and dangling aliases."""
+    """Snapshot spans whose repeated fetches or answers do not decode or disagree with ``last_run``,
+    and dangling aliases."""
     found = []
-    rows = db.execute("select id, run_id, fetched_at, last_run, repeats from snapshots where last_run is not null")
-    for snapshot_id, run_id, fetched_at, last_run, repeats in rows:
+    rows = db.execute("select id, run_id, fetched_at, last_run, repeats, answers from snapshots "
+                      "where last_run is not null")
+    for snapshot_id, run_id, fetched_at, last_run, repeats, answers in rows:
         try:
-            fetched = spans.decode(run_id, fetched_at, repeats)
-        except spans.BadSpan as error:
+            fetched = spans.decode_answers(run_id, fetched_at, repeats)
+            palette = json.loads(answers) if answers else []
+            if max(answer for _, _, answer in fetched) > len(palette):
+                raise spans.BadSpan(f"a fetch gives an answer it does not hold (it has {len(palette)} more)")
+        except (spans.BadSpan, ValueError) as error:
             found.append(f"snapshot {snapshot_id}: {error}")
             continue
         if fetched[-1][0] != last_run:

@@ -194,7 +194,7 @@ def _with_span(row: dict) -> dict:
 FETCH_COLUMNS = (
     "s.id, s.run_id, s.page_id, s.fetched_at, s.http_status, s.outcome, s.error, s.final_url, s.headers, "
     "s.body_id, s.content_id, s.body_exact, s.request_head_id, s.response_head_id, s.source, s.memento_url, "
-    "s.last_run, s.repeats"
+    "s.last_run, s.repeats, s.answers"
 )
 
 
@@ -203,12 +203,15 @@ def fetches(db: Database, page_id: int | None = None, run_ids=None, select: str 
     """Every fetch, one dict each, from the snapshot spans that hold them.
 
     A dict is its span's row (``id`` is the span's id) with this fetch's own
-    ``run_id`` and ``fetched_at``, and ``repeat``: 0 for a span's first fetch
+    ``run_id``, ``fetched_at`` and answer (``outcome``, ``http_status``,
+    ``body_exact``, ``request_head_id``, ``headers``: a 304 inside a span of
+    200s is ``not_modified``), and ``repeat``: 0 for a span's first fetch
     (the one that may have stored a body and response head), more than 0 for
     the later ones (their index in the span when all of a page's are read). Give ``page_id`` (that page's fetches, oldest first) and/or
     ``run_ids`` (the fetches of those runs, by run, time and span). ``select``
     and ``joins`` add columns from joined tables (the spans are ``s``; ``select``
-    must include ``s.id, s.run_id, s.fetched_at, s.last_run, s.repeats``).
+    must include ``s.id, s.run_id, s.fetched_at, s.last_run, s.repeats``; the
+    span's ``s.answers`` is added when missing).
     """
     where, params = [], []
     wanted = None
@@ -224,17 +227,19 @@ def fetches(db: Database, page_id: int | None = None, run_ids=None, select: str 
         where.append(f"s.id in (select id from snapshots where run_id in ({marks}) "
                      "union select id from snapshots where last_run >= ? and run_id < ?)")
         params += [*sorted(wanted), min(wanted), max(wanted)]
+    if "s.answers" not in select:
+        select += ", s.answers"
     sql = f"select {select} from snapshots s {joins}" + (" where " + " and ".join(where) if where else "")
     found = []
     for row in db.query(sql + " order by s.id", params):
         repeats = row.pop("repeats")
-        if wanted is None:
-            for index, (run_id, fetched_at) in enumerate(spans.decode(row["run_id"], row["fetched_at"], repeats)):
-                found.append({**row, "run_id": run_id, "fetched_at": fetched_at, "repeat": index})
-            continue
+        answers = spans.load_answers(row.pop("answers"), spans.answer_of(row))
         first = row["run_id"]
-        for run_id, fetched_at in spans.decode(row["run_id"], row["fetched_at"], repeats, runs=wanted):
-            found.append({**row, "run_id": run_id, "fetched_at": fetched_at, "repeat": int(run_id != first)})
+        span_fetches = spans.decode_answers(row["run_id"], row["fetched_at"], repeats, runs=wanted)
+        for index, (run_id, fetched_at, answer) in enumerate(span_fetches):
+            repeat = index if wanted is None else int(run_id != first)
+            found.append({**spans.with_answer(row, answer, answers),
+                          "run_id": run_id, "fetched_at": fetched_at, "repeat": repeat})
     if run_ids is not None:
         found.sort(key=lambda fetch: (fetch["run_id"], fetch["fetched_at"], fetch["id"]))
     return found
@@ -426,7 +431,7 @@ def read_only(path: str | os.PathLike):
 
 EXPORT_COLUMNS = """s.id, s.run_id, s.page_id, p.url, p.role, s.fetched_at, s.http_status, s.outcome, s.final_url,
        s.headers, s.body_id, s.body_exact, s.request_head_id, s.response_head_id,
-       c.title, c.fingerprint, s.last_run, s.repeats"""
+       c.title, c.fingerprint, s.last_run, s.repeats, s.answers"""
 EXPORT_JOINS = "join pages p on p.id = s.page_id left join contents c on c.id = s.content_id"
 EXPORT_SELECT = f"select {EXPORT_COLUMNS} from snapshots s {EXPORT_JOINS}"
 
@@ -446,6 +451,7 @@ def export_snapshot(db: Database, snapshot_id: int) -> dict:
     """One span's first fetch as :func:`export_snapshots` returns it."""
     row = next(db.query(EXPORT_SELECT + " where s.id = ?", [snapshot_id]))
     row.pop("repeats")
+    row.pop("answers")
     return {**row, "repeat": 0}
 
 

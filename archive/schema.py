@@ -290,6 +290,21 @@ def m011_listing_items(db: Database) -> None:
 
 
 @migrations()
+def m012_span_answers(db: Database) -> None:
+    """A span's other answers (a 304 after a 200, other request headers): ``snapshots.answers``.
+
+    A JSON list of ``[outcome, http_status, body_exact, request_head_id,
+    headers]``, answers 1..n of the span (its own columns are answer 0); its
+    ``repeats`` then say which fetch gave which (see
+    :mod:`wwc_archive.archive.spans`). Schema only: spans stored before keep
+    NULL and their ``repeats`` decode as before. Migration m008 adds the
+    column itself when it folds an older archive.
+    """
+    if "answers" not in db["snapshots"].columns_dict:
+        db["snapshots"].add_column("answers", str)
+
+
+@migrations()
 def m013_link_ids(db: Database) -> None:
     """A version's outgoing links as ids of distinct URLs (:mod:`wwc_archive.archive.outlinks`).
 

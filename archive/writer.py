@@ -24,6 +24,8 @@ ZLIB_LEVEL = 1
 #: changes whenever an article is published: at 16 its keyframes were a third of
 #: its bytes, at 128 they are a twentieth.
 KEYFRAME_EVERY = 128
+#: A page's latest span as the writer keeps it: what a fetch must equal to fold, and the span's own answer.
+_SPAN_FIELDS = (*spans.SAME_FIELDS, *spans.ANSWER_FIELDS)
 
 
 class RunWriter:
@@ -51,19 +53,19 @@ class RunWriter:
             """
             select p.id, p.url, p.state, p.role, p.last_good_snapshot,
                    s.body_id, b.sha256 as body_sha256, s.content_id, c.fingerprint,
-                   json_array(l.id, l.run_id, l.fetched_at, l.repeats is not null, {same}) as span
+                   json_array(l.id, l.run_id, l.fetched_at, l.repeats is not null, l.answers, {same}) as span
             from pages p
             left join snapshots s on s.id = p.last_good_snapshot
             left join bodies b on b.id = s.body_id
             left join contents c on c.id = s.content_id
             left join snapshots l on l.id = p.last_snapshot
-            """.format(same=", ".join(f"l.{name}" for name in spans.SAME_FIELDS))
+            """.format(same=", ".join(f"l.{name}" for name in _SPAN_FIELDS))
         )
         pages = {}
         for row in rows:
             span = json.loads(row.pop("span"))
             row["span"] = None if span[0] is None else dict(
-                zip(("id", "run_id", "fetched_at", "has_repeats", *spans.SAME_FIELDS), span))
+                zip(("id", "run_id", "fetched_at", "has_repeats", "answers", *_SPAN_FIELDS), span))
             pages[row["url"]] = row
         return pages
 
@@ -134,7 +136,7 @@ class RunWriter:
         snapshot_id = self._fold(page, snapshot) if change is None else None
         if snapshot_id is None:
             snapshot_id = self._insert("snapshots", snapshot)
-            page["span"] = {**snapshot, "id": snapshot_id, "has_repeats": False}
+            page["span"] = {**snapshot, "id": snapshot_id, "has_repeats": False, "answers": None}
         page_update["last_snapshot"] = snapshot_id
         if record.outcome in ("ok", "not_modified") and snapshot.get("content_id"):
             page_update["last_good_snapshot"] = snapshot_id
@@ -152,15 +154,18 @@ class RunWriter:
             )
 
     def _fold(self, page: dict, snapshot: dict) -> int | None:
-        """Add this fetch to its page's latest span if it answered the same; the span's id, or None.
+        """Add this fetch to its page's latest span if it read the same content; the span's id, or None.
 
         Only an ``ok`` or ``not_modified`` fetch that stored nothing new (no
         body, content, response head or change) and matches the span on every
         field of :data:`~wwc_archive.archive.spans.SAME_FIELDS` folds, and only
-        into a span from an earlier run with room left.
+        into a span from an earlier run with room left. Its answer (a 304 or a
+        200, its request headers) is one of the span's palette, added to it if
+        new while there is room (:data:`~wwc_archive.archive.spans.MAX_ANSWERS`).
         """
         span = page.get("span")
         if (span is None or snapshot["outcome"] not in spans.FOLDING_OUTCOMES
+                or span["outcome"] not in spans.FOLDING_OUTCOMES
                 or snapshot.get("response_head_id") is not None
                 or any(snapshot.get(name) != span.get(name) for name in spans.SAME_FIELDS)):
             return None
@@ -170,10 +175,20 @@ class RunWriter:
             if span["has_repeats"]:
                 repeats = self.db.execute("select repeats from snapshots where id = ?", [span["id"]]).fetchone()[0]
             tail = span["tail"] = spans.Tail(span["run_id"], span["fetched_at"], repeats)
+            span["answers"] = spans.load_answers(span["answers"], spans.answer_of(span))
+        palette = [spans.answer_of(span), *span["answers"]]
+        answer = spans.answer_of(snapshot)
         seconds = spans.to_seconds(snapshot["fetched_at"])
-        if not tail.can_append(self.run_id, seconds):
+        new_answer = answer not in palette
+        if not tail.can_append(self.run_id, seconds) or (new_answer and len(palette) >= spans.MAX_ANSWERS):
             return None
-        self._update("snapshots", span["id"], {"last_run": self.run_id, "repeats": tail.append(self.run_id, seconds)})
+        update = {"last_run": self.run_id}
+        if new_answer:
+            span["answers"].append(answer)
+            palette.append(answer)
+            update["answers"] = spans.dump_answers(span["answers"], spans.answer_of(span))
+        update["repeats"] = tail.append(self.run_id, seconds, palette.index(answer))
+        self._update("snapshots", span["id"], update)
         return span["id"]
 
     def _page(self, record: FetchRecord) -> dict:

@@ -96,9 +96,9 @@ def test_an_interrupted_run_reports_no_removals(archive):
 def test_not_modified_reuses_the_last_content(archive):
     run(archive, record())
     assert run(archive, record(outcome="not_modified", status=304)) == {}
-    snapshots = list(archive.db.query("select outcome, content_id from snapshots order by id"))
-    assert snapshots[1]["outcome"] == "not_modified"
-    assert snapshots[1]["content_id"] == snapshots[0]["content_id"]
+    snapshots = queries.fetches(archive.db, page_id=1)
+    assert [(f["run_id"], f["outcome"], f["http_status"]) for f in snapshots] == [(1, "ok", 200), (2, "not_modified", 304)]
+    assert snapshots[1]["content_id"] == snapshots[0]["content_id"] is not None
 
 
 def test_counts_on_the_run(archive):

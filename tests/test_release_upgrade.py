@@ -107,6 +107,9 @@ def test_an_archive_from_release_0_1_0_upgrades_in_place_and_keeps_every_answer(
     after = answers(path)
     same_answers(before, after)
     assert len(after["fetches"]) > sqlite3.connect(path).execute("select count(*) from snapshots").fetchone()[0]
+    with closing(sqlite3.connect(path)) as conn:  # a 304 after a 200 of the same content joined its span
+        not_modified = [f for f in queries.fetches(Database(conn)) if f["outcome"] == "not_modified"]
+    assert not_modified and all(f["repeat"] and f["http_status"] == 304 for f in not_modified)
     assert run_cli("check", "--db", path).returncode == 0  # integrity, foreign keys, every body's hash
     report = json.loads(run_cli("changes", "--db", path, "--run", "2", "--format", "json", check=True).stdout)
     kinds = sorted(change["change"] for change in report["changes"])

@@ -1,6 +1,7 @@
 """Snapshot rows as run-length spans: the encoding, the writer's folding, m008's batched upgrade."""
 
 import asyncio
+import json
 import os
 import random
 import signal
@@ -25,12 +26,13 @@ def night(n: int, hour: int = 3, second: int = 0) -> str:
     return spans.to_text(spans.to_seconds("2027-01-01T00:00:00Z") + n * 86400 + hour * 3600 + second)
 
 
-def record(at: str, url=URL, outcome="ok", status=200, text="Tulsa launched its portal."):
+def record(at: str, url=URL, outcome="ok", status=200, text="Tulsa launched its portal.", noise="", etag=None):
     ok = outcome == "ok"
     return FetchRecord(
         url=url, program="wwc", role="page", fetched_at=at, outcome=outcome, http_status=status,
-        error=None if outcome != "failed" else f"HTTP {status}", headers={"content-type": "text/html"},
-        body=f"<p>{text}</p>".encode() if ok else None, content_type="text/html",
+        error=None if outcome != "failed" else f"HTTP {status}",
+        headers={"content-type": "text/html", **({"etag": etag} if etag else {})},
+        body=f"<p>{text}</p>{noise}".encode() if ok else None, content_type="text/html",
         extracted=Extracted(title="A", text=text) if ok else None)
 
 
@@ -78,7 +80,64 @@ def test_nightly_fetches_cost_one_to_three_bytes_each():
     assert len(spans.encode(first, steady)) <= 2 * len(steady) + 2
 
 
-@pytest.mark.parametrize("blob", [b"\x81", b"\x01", b"\x00\x00"], ids=["cut varint", "odd count", "no run step"])
+def test_random_spans_with_answers_round_trip_exactly():
+    rng = random.Random(12)
+    for _ in range(300):
+        run, seconds, answer = rng.randrange(1, 10**6), rng.randrange(0, 2 * 10**9), 0
+        first = (run, spans.to_text(seconds))
+        later = []
+        for _ in range(rng.randrange(1, 60)):
+            run += rng.choice([1, 1, 2, rng.randrange(1, 10**5)])
+            seconds += rng.choice([86400, 86400 + rng.randrange(-900, 900), rng.randrange(0, 10**8)])
+            if rng.random() < 0.3:
+                answer = rng.randrange(0, spans.MAX_ANSWERS)
+            later.append((run, spans.to_text(seconds), answer))
+        blob = spans.encode(first, later)
+        assert spans.decode_answers(*first, blob) == [(*first, 0), *later]
+        assert spans.decode(*first, blob) == [first, *(fetch[:2] for fetch in later)]
+        assert spans.count(blob) == 1 + len(later)
+        wanted = {fetch[0] for fetch in later[::3]}
+        assert spans.decode_answers(*first, blob, runs=wanted) == [f for f in later if f[0] in wanted]
+        tail = spans.Tail(*first, None)  # appending one at a time, from a blob read back each time
+        for run_id, at, answer in later:
+            tail = spans.Tail(*first, tail.append(run_id, spans.to_seconds(at), answer))
+        assert bytes(tail.repeats) == blob
+
+
+def test_an_unchanged_answer_costs_no_byte_and_old_blobs_still_decode():
+    first = (1, night(0))
+    steady = [(n + 1, night(n)) for n in range(1, 250)]
+    old = spans.encode(first, steady)  # as written before answers: no palette, no format byte
+    assert old[0] != spans.PALETTE_FORMAT and spans.decode_answers(*first, old)[-1] == (250, night(249), 0)
+    with_304s = spans.encode(first, [(run, at, 1) for run, at in steady])  # a 200, then 304s every night
+    assert len(with_304s) == len(old) + 2  # the format byte, and answer 1 once
+    # a span started before answers existed takes a new answer: rewritten in the palette format
+    tail = spans.Tail(*first, old)
+    blob = tail.append(251, spans.to_seconds(night(250)), 1)
+    assert spans.decode_answers(*first, blob) == [(*first, 0), *((run, at, 0) for run, at in steady),
+                                                  (251, night(250), 1)]
+
+
+def test_answers_round_trip_exactly_and_leave_out_what_the_span_says():
+    rng = random.Random(3)
+    heads = [None, '{"content-type": "text/html"}', '{"etag": "\\"e-1\\"", "last-modified": "Thu"}',
+             '{"a":1}', '{"caf\\u00e9": "\\u00e9"}', "not json", "[1, 2]"]
+    for _ in range(300):
+        own = ["ok", 200, rng.choice([None, 0, 1]), rng.randrange(1, 9), rng.choice(heads)]
+        answers = [[rng.choice(["ok", "not_modified"]), rng.choice([200, 304]), rng.choice([None, 0, 1]),
+                    rng.choice([None, own[3], rng.randrange(1, 9)]), rng.choice([*heads, own[4]])]
+                   for _ in range(rng.randrange(1, spans.MAX_ANSWERS))]
+        answers = [a for a in answers if a != own]
+        stored = spans.dump_answers(answers, own)
+        assert spans.load_answers(stored, own) == answers
+        assert not answers or len(stored) <= len(json.dumps(answers, separators=(",", ":")))
+    noisy = ["ok", 200, 0, 5, '{"content-type": "text/html"}']
+    assert spans.dump_answers([noisy], ["ok", 200, 1, 2, noisy[4]]) == '[["ok",200,0,5]]'
+
+
+@pytest.mark.parametrize("blob", [b"\x81", b"\x01", b"\x00\x00", b"\x00\x02", b"\x00\x03\x00", b"\x00\x00\x00"],
+                         ids=["cut varint", "odd count", "no run step", "palette: no time", "palette: no answer",
+                              "palette: no run step"])
 def test_damaged_repeats_do_not_decode(blob):
     with pytest.raises(spans.BadSpan):
         spans.decode(1, night(0), blob)
@@ -109,6 +168,41 @@ def test_a_503_night_breaks_the_span_and_every_fetch_is_kept(archive):
         (3, 200), (4, 503)]
 
 
+def test_304s_and_noisy_200s_fold_each_with_its_own_answer(archive):
+    write(archive, record(night(0)))
+    write(archive, record(night(1), outcome="not_modified", status=304))
+    write(archive, record(night(2), noise="<!-- token 2 -->"))
+    write(archive, record(night(3), outcome="not_modified", status=304))
+    write(archive, record(night(4), outcome="failed", status=503))
+    write(archive, record(night(5), outcome="not_modified", status=304))
+    write(archive, record(night(6), outcome="not_modified", status=304))
+    write(archive, record(night(7), text="Tulsa relaunched its portal."))
+    rows = archive.db.execute("select run_id, last_run, outcome, answers is not null from snapshots order by id")
+    assert rows.fetchall() == [(1, 4, "ok", 1), (5, None, "failed", 0), (6, 7, "not_modified", 0), (8, None, "ok", 0)]
+    assert [(f["run_id"], f["fetched_at"], f["outcome"], f["http_status"], f["body_exact"])
+            for f in queries.fetches(archive.db, page_id=1)] == [
+        (1, night(0), "ok", 200, 1), (2, night(1), "not_modified", 304, None), (3, night(2), "ok", 200, 0),
+        (4, night(3), "not_modified", 304, None), (5, night(4), "failed", 503, None),
+        (6, night(5), "not_modified", 304, None), (7, night(6), "not_modified", 304, None),
+        (8, night(7), "ok", 200, 1)]
+    assert [(f["run_id"], f["outcome"]) for f in queries.fetches(archive.db, run_ids=[2, 3])] == [
+        (2, "not_modified"), (3, "ok")]
+    assert [r["pages_fetched"] for r in queries.list_runs(archive.db)] == [1, 1, 1, 0, 1, 1, 1, 1]  # newest first
+    assert [c["change"] for c in queries.run_changes(archive.db, 8)] == ["changed"]
+    assert run_cli("check", "--db", archive.path).returncode == 0
+
+
+def test_a_span_holds_at_most_max_answers(archive, monkeypatch):
+    monkeypatch.setattr(spans, "MAX_ANSWERS", 3)
+    for n in range(6):  # a new etag each night: another answer each time, the same content
+        write(archive, record(night(n), etag=f'"e{n % 5}"'))
+    rows = archive.db.execute("select run_id, last_run, answers from snapshots order by id").fetchall()
+    assert [(run, last) for run, last, _ in rows] == [(1, 3), (4, 6)]
+    assert len(json.loads(rows[0][2])) == 2
+    assert [json.loads(f["headers"])["etag"] for f in queries.fetches(archive.db, page_id=1)] == [
+        f'"e{n % 5}"' for n in range(6)]
+
+
 def test_an_edit_starts_a_new_span_and_the_change_points_at_it(archive):
     write(archive, record(night(0)))
     write(archive, record(night(1)))
@@ -128,27 +222,42 @@ def test_the_cap_starts_a_new_row(archive, monkeypatch):
     assert [f[0] for f in fetched(archive.db)] == [1, 2, 3, 4, 5, 6]
 
 
-def test_an_unchanged_recrawl_adds_no_snapshot_row(crawl, db_path):
+def test_the_first_recrawl_of_an_unchanged_site_adds_no_snapshot_row(crawl, db_path):
     crawl()
-    crawl()  # the first re-crawl records 304s and noisy bytes: their spans start here
     rows = sqlite3.connect(db_path).execute("select count(*) from snapshots").fetchone()[0]
-    crawl()
+    crawl()  # 304s and noisy 200s, with conditional request headers: the same content, other answers
     with closing(sqlite3.connect(db_path)) as conn:
         assert conn.execute("select count(*) from snapshots").fetchone()[0] == rows
         db = Database(conn)
-        run = queries.get_run(db, 3)
-        third = queries.fetches(db, run_ids=[3])
-        assert run["pages_checked"] == len(third) == len(queries.fetches(db, run_ids=[1])) > 10
-        assert all(run["started"] <= f["fetched_at"] <= run["finished"] for f in third)
-        assert {f["outcome"] for f in third} <= {"ok", "not_modified"}
-        assert all(f["http_status"] in (200, 304) for f in third)
+        run = queries.get_run(db, 2)
+        first, second = queries.fetches(db, run_ids=[1]), queries.fetches(db, run_ids=[2])
+        assert run["pages_checked"] == len(second) == len(first) > 10
+        assert all(run["started"] <= f["fetched_at"] <= run["finished"] for f in second)
+        by_url = {f["page_id"]: f for f in first}
+        answers = {(f["outcome"], f["http_status"]) for f in second}
+        assert ("not_modified", 304) in answers and ("ok", 200) in answers
+        assert answers <= {("not_modified", 304), ("ok", 200)}
+        for fetch in second:
+            sent = {name.lower() for name, _ in queries.header_block(db, fetch["request_head_id"])["headers"]}
+            before = by_url[fetch["page_id"]]
+            if fetch["outcome"] == "not_modified":  # a conditional request, answered 304: its own headers
+                assert "if-none-match" in sent and fetch["request_head_id"] != before["request_head_id"]
+                assert fetch["body_exact"] is None
+            else:  # a 200 whose per-request noise differs: the same content, not its exact bytes
+                assert "if-none-match" not in sent and fetch["body_exact"] == 0
+            assert (fetch["id"], fetch["body_id"], fetch["content_id"]) == (
+                before["id"], before["body_id"], before["content_id"])
+        page = next(f["page_id"] for f in second if f["outcome"] == "not_modified")
+        assert [(f["run_id"], f["outcome"], f["http_status"]) for f in queries.fetches(db, page_id=page)] == [
+            (1, "ok", 200), (2, "not_modified", 304)]
     result = run_cli("runs", "--db", db_path, check=True)
     assert result.returncode == 0
+    assert run_cli("check", "--db", db_path).returncode == 0
 
 
 def test_datasette_shows_a_span_as_one_row_and_every_fetch_on_request(archive):
-    for n in range(4):
-        write(archive, record(night(n)))
+    for n in range(4):  # a 200, then 304s and a 200: one span
+        write(archive, record(night(n)) if n % 2 == 0 else record(night(n), outcome="not_modified", status=304))
     path = archive.path
 
     async def pages():
@@ -161,7 +270,8 @@ def test_datasette_shows_a_span_as_one_row_and_every_fetch_on_request(archive):
 
     history, every, by_sql = asyncio.run(pages())
     assert "unchanged, fetched 4 times until " + night(3) in " ".join(history.text.split())
-    assert [(r["run_id"], r["fetched_at"]) for r in every.json()] == [(n + 1, night(n)) for n in reversed(range(4))]
+    assert [(r["run_id"], r["fetched_at"], r["outcome"], r["http_status"]) for r in every.json()] == [
+        (n + 1, night(n), *(("ok", 200) if n % 2 == 0 else ("not_modified", 304))) for n in reversed(range(4))]
     assert by_sql.json() == [{"n": 4}]
 
 
@@ -203,14 +313,19 @@ def every_answer(path) -> dict:
 
 @pytest.fixture(scope="module")
 def many_pages(tmp_path_factory):
-    """An archive of 1,500 pages over 5 nights (one edit, one failure), as the release before m007 stored it."""
+    """An archive of 1,500 pages over 5 nights (one edit, one failure, 304s), as the release before m007 stored it."""
     folder = tmp_path_factory.mktemp("spans")
     archive = Archive(folder / "new.db")
     urls = [f"{URL}-{i}" for i in range(1500)]
+
+    def answer(n, i):
+        return ("failed", 503) if (n == 2 and i % 100 == 0) else ("not_modified", 304) if (n == 1 and i % 3 == 0) \
+            else ("ok", 200)
+
     for n in range(5):
         write(archive, *[record(night(n, second=i % 50), url=url,
                                 text="Edited." if (n >= 3 and i == 7) else "Tulsa.",
-                                outcome="failed" if (n == 2 and i % 100 == 0) else "ok", status=503 if (n == 2 and i % 100 == 0) else 200)
+                                outcome=answer(n, i)[0], status=answer(n, i)[1])
                          for i, url in enumerate(urls)])
     archive.close()
     unfold(str(folder / "new.db"), str(folder / "old.db"))
@@ -227,7 +342,8 @@ def test_m008_folds_an_old_archive_and_old_ids_keep_working(many_pages, tmp_path
     assert run_cli("upgrade", "--db", old).returncode == 0
     after = every_answer(old)
     assert after["fetches"] == before
-    assert len(after["snapshots"]) < len(before) / 3
+    assert len(after["snapshots"]) < len(before) / 4.5  # 304s folded into their pages' spans too
+    assert any(fetch[3:] == ("not_modified", 304) for fetch in before)
     with closing(sqlite3.connect(old)) as conn:
         db = Database(conn)
         old_span, new_span = (queries.snapshot(db, i) for i in changed)
