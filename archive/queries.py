@@ -207,8 +207,8 @@ def fetches(db: Database, page_id: int | None = None, run_ids=None, select: str 
     ``body_exact``, ``request_head_id``, ``headers``: a 304 inside a span of
     200s is ``not_modified``), and ``repeat``: 0 for a span's first fetch
     (the one that may have stored a body and response head), more than 0 for
-    the later ones (their index in the span when all of a page's are read). Give ``page_id`` (that page's fetches, oldest first) and/or
-    ``run_ids`` (the fetches of those runs, by run, time and span). ``select``
+    the later ones (their index in the span when all of a page's are read). Give ``page_id`` (that page's fetches) and/or ``run_ids`` (the
+    fetches of those runs); either way they come by run, time and span. ``select``
     and ``joins`` add columns from joined tables (the spans are ``s``; ``select``
     must include ``s.id, s.run_id, s.fetched_at, s.last_run, s.repeats``; the
     span's ``s.answers`` is added when missing).
@@ -240,8 +240,8 @@ def fetches(db: Database, page_id: int | None = None, run_ids=None, select: str 
             repeat = index if wanted is None else int(run_id != first)
             found.append({**spans.with_answer(row, answer, answers),
                           "run_id": run_id, "fetched_at": fetched_at, "repeat": repeat})
-    if run_ids is not None:
-        found.sort(key=lambda fetch: (fetch["run_id"], fetch["fetched_at"], fetch["id"]))
+    # By run and time: a span may go on after a failure (a row of its own) that came between its fetches.
+    found.sort(key=lambda fetch: (fetch["run_id"], fetch["fetched_at"], fetch["id"]))
     return found
 
 

@@ -58,7 +58,9 @@ class RunWriter:
             left join snapshots s on s.id = p.last_good_snapshot
             left join bodies b on b.id = s.body_id
             left join contents c on c.id = s.content_id
-            left join snapshots l on l.id = p.last_snapshot
+            left join snapshots f on f.id = p.last_snapshot
+            left join snapshots l on l.id = case when f.outcome = 'failed' then p.last_good_snapshot
+                                                 else p.last_snapshot end
             """.format(same=", ".join(f"l.{name}" for name in _SPAN_FIELDS))
         )
         pages = {}
@@ -136,7 +138,8 @@ class RunWriter:
         snapshot_id = self._fold(page, snapshot) if change is None else None
         if snapshot_id is None:
             snapshot_id = self._insert("snapshots", snapshot)
-            page["span"] = {**snapshot, "id": snapshot_id, "has_repeats": False, "answers": None}
+            if record.outcome != "failed":  # a failure is a row of its own: the span before stays open
+                page["span"] = {**snapshot, "id": snapshot_id, "has_repeats": False, "answers": None}
         page_update["last_snapshot"] = snapshot_id
         if record.outcome in ("ok", "not_modified") and snapshot.get("content_id"):
             page_update["last_good_snapshot"] = snapshot_id

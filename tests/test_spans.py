@@ -152,14 +152,14 @@ def archive(tmp_path):
     archive.close()
 
 
-def test_a_503_night_breaks_the_span_and_every_fetch_is_kept(archive):
+def test_a_503_night_is_a_row_of_its_own_and_the_span_goes_on_after_it(archive):
     for n in range(3):
         write(archive, record(night(n, second=n)))
     write(archive, record(night(3), outcome="failed", status=503))
     for n in range(4, 6):
         write(archive, record(night(n)))
     rows = archive.db.execute("select run_id, last_run, outcome from snapshots order by id").fetchall()
-    assert rows == [(1, 3, "ok"), (4, None, "failed"), (5, 6, "ok")]
+    assert rows == [(1, 6, "ok"), (4, None, "failed")]
     assert fetched(archive.db, page_id=1) == [
         (1, night(0), "ok", 200), (2, night(1, second=1), "ok", 200), (3, night(2, second=2), "ok", 200),
         (4, night(3), "failed", 503), (5, night(4), "ok", 200), (6, night(5), "ok", 200)]
@@ -178,7 +178,7 @@ def test_304s_and_noisy_200s_fold_each_with_its_own_answer(archive):
     write(archive, record(night(6), outcome="not_modified", status=304))
     write(archive, record(night(7), text="Tulsa relaunched its portal."))
     rows = archive.db.execute("select run_id, last_run, outcome, answers is not null from snapshots order by id")
-    assert rows.fetchall() == [(1, 4, "ok", 1), (5, None, "failed", 0), (6, 7, "not_modified", 0), (8, None, "ok", 0)]
+    assert rows.fetchall() == [(1, 7, "ok", 1), (5, None, "failed", 0), (8, None, "ok", 0)]
     assert [(f["run_id"], f["fetched_at"], f["outcome"], f["http_status"], f["body_exact"])
             for f in queries.fetches(archive.db, page_id=1)] == [
         (1, night(0), "ok", 200, 1), (2, night(1), "not_modified", 304, None), (3, night(2), "ok", 200, 0),

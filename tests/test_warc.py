@@ -9,11 +9,13 @@ import subprocess
 import sys
 import time
 import zlib
+from contextlib import closing
 from pathlib import Path
 
 import httpx
 import pytest
 from click.testing import CliRunner
+from sqlite_utils import Database
 from warcio.archiveiterator import ArchiveIterator
 
 from tests.conftest import FAST, run_cli
@@ -74,12 +76,13 @@ def nights(tmp_path_factory):
 
 
 def snapshots(db, url):
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        conn.create_function("wwc_content_text", 1, lambda content_id: texts.content_text(conn, content_id))
-        return [dict(row) for row in conn.execute(
-            "select s.id, s.run_id, s.fetched_at, s.outcome, wwc_content_text(s.content_id) as text "
-            "from snapshots s join pages p on p.id = s.page_id where p.url = ? order by s.id", [url])]
+    """Every fetch of a page, oldest first, with the text it read (a span's fetches one by one)."""
+    with closing(sqlite3.connect(db)) as conn:
+        archive_db = Database(conn)
+        (page_id,) = conn.execute("select id from pages where url = ?", [url]).fetchone()
+        return [{"id": fetch["id"], "run_id": fetch["run_id"], "fetched_at": fetch["fetched_at"],
+                 "outcome": fetch["outcome"], "text": texts.content_text(conn, fetch["content_id"])}
+                for fetch in queries.fetches(archive_db, page_id=page_id)]
 
 
 def by_url(records):
@@ -208,10 +211,10 @@ def test_pywb_replays_the_edited_page_as_it_was_that_night(nights, pywb, night):
 
 
 def test_pywb_replays_a_same_content_revisit_with_that_nights_text(nights, pywb):
-    with sqlite3.connect(nights["db"]) as conn:
-        (url,) = conn.execute(
-            "select p.url from snapshots s join pages p on p.id = s.page_id "
-            "where s.run_id = 2 and s.body_exact = 0 and p.role = 'page' order by p.url limit 1").fetchone()
+    with closing(sqlite3.connect(nights["db"])) as conn:
+        fetched = queries.fetches(Database(conn), run_ids=[2], select=queries.FETCH_COLUMNS + ", p.url, p.role",
+                                  joins="join pages p on p.id = s.page_id")
+    url = min(f["url"] for f in fetched if f["body_exact"] == 0 and f["role"] == "page")
     snapshot = snapshots(nights["db"], url)[1]
     _, text = replayed_text(pywb, url, snapshot)
     assert text == snapshot["text"]
