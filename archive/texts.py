@@ -32,12 +32,37 @@ def paragraph_id(conn: sqlite3.Connection, text: str, content_id: int) -> int:
                         [key, text, content_id]).lastrowid
 
 
+def paragraph_ids(conn: sqlite3.Connection, pieces: list[str], content_id: int) -> list[int]:
+    """The ids of the paragraphs ``pieces``, in order, each stored now (first seen in ``content_id``) if new.
+
+    One lookup for the lot (in chunks), not one a paragraph: a first crawl stores tens of thousands.
+    """
+    keys = [paragraph_key(piece) for piece in pieces]
+    known: dict[tuple[int, str], int] = {}
+    distinct = list(dict.fromkeys(keys))
+    for start in range(0, len(distinct), 500):
+        chunk = distinct[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for found_id, key, found_text in conn.execute(
+                f"select id, hash, text from paragraphs where hash in ({marks})", chunk):
+            known.setdefault((key, found_text), found_id)
+    ids = []
+    for key, piece in zip(keys, pieces):
+        found = known.get((key, piece))
+        if found is None:
+            found = known[(key, piece)] = conn.execute(
+                "insert into paragraphs (hash, text, first_content) values (?, ?, ?)",
+                [key, piece, content_id]).lastrowid
+        ids.append(found)
+    return ids
+
+
 def store(conn: sqlite3.Connection, content_id: int, text: str | None, title: str | None) -> list[int]:
     """Keep ``text`` as the paragraph ids of the stored version ``content_id`` (its ``text`` left NULL).
 
     Returns the ids a search finds the version by: its paragraphs' and its title's.
     """
-    ids = [paragraph_id(conn, piece, content_id) for piece in paragraphs.split(text)] if text is not None else []
+    ids = paragraph_ids(conn, paragraphs.split(text), content_id) if text is not None else []
     encoded = paragraphs.encode(ids) if text is not None else None
     conn.execute("update contents set text = null, paragraph_ids = ? where id = ?", [encoded, content_id])
     return ids + ([paragraph_id(conn, title, content_id)] if title else [])
