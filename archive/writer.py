@@ -3,7 +3,6 @@
 import hashlib
 import json
 import time
-import zlib
 from typing import TYPE_CHECKING
 
 from wwc_archive.archive import compression, items, outlinks, queries, spans, texts
@@ -16,8 +15,6 @@ from wwc_archive.archive.transaction import write_transaction
 if TYPE_CHECKING:
     from wwc_archive.archive.store import Archive
 
-#: zlib level 1: within 10% of level 6's size on Drupal pages, at under half the time.
-ZLIB_LEVEL = 1
 #: A page's bodies form chains of zstd deltas, each against the page's previous
 #: body; every 128th body of a chain is stored whole (a keyframe), so reading one
 #: decodes at most 127 deltas (about 4 ms for a listing page). A "Show more" page
@@ -271,8 +268,11 @@ class RunWriter:
         head_id = self._heads.get(sha)
         if head_id is None:
             row = self.db.conn.execute("select id from header_blocks where sha256 = ?", [sha]).fetchone()
-            head_id = row[0] if row else self._insert(
-                "header_blocks", {"sha256": sha, "compression": "zlib", "data": zlib.compress(data, ZLIB_LEVEL)})
+            if row:
+                head_id = row[0]
+            else:
+                kind, packed = compression.compress_headers(data)
+                head_id = self._insert("header_blocks", {"sha256": sha, "compression": kind, "data": packed})
             self._heads[sha] = head_id
         return head_id
 
