@@ -9,9 +9,8 @@ from contextlib import contextmanager
 from sqlite_utils import Database
 
 from wwc_archive.archive import compression as codec
-from wwc_archive.archive import items as item_codec
 from wwc_archive.archive import spans
-from wwc_archive.archive import outlinks, texts
+from wwc_archive.archive import outlinks, paragraphs, texts
 from wwc_archive.archive.diff import unified_diff
 
 RUN_COLUMNS = (
@@ -396,7 +395,7 @@ def content_items(db: Database, content_id: int | None) -> list[dict] | None:
     row = db.execute("select items from contents where id = ?", [content_id]).fetchone()
     if row is None or row[0] is None:
         return None
-    ids = item_codec.decode(row[0])
+    ids = paragraphs.decode(row[0])  # the id-list encoding paragraphs and links use too
     found = {}
     for start in range(0, len(ids), 500):  # SQLite caps the number of parameters
         chunk = sorted(set(ids[start:start + 500]))

@@ -277,7 +277,8 @@ def m011_listing_items(db: Database) -> None:
 
     ``listing_items`` holds each distinct teaser once (``sha256`` of its URL,
     title, date, byline and summary); ``contents.items`` is a listing
-    version's item ids in listing order (:mod:`wwc_archive.archive.items`).
+    version's item ids in listing order, in the id-list encoding of
+    :func:`wwc_archive.archive.paragraphs.encode`.
     No data migration: versions stored before have no items, and a change
     where either side has none is compared as text, as before.
     """

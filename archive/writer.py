@@ -5,7 +5,7 @@ import json
 import time
 from typing import TYPE_CHECKING
 
-from wwc_archive.archive import compression, items, outlinks, queries, spans, texts
+from wwc_archive.archive import compression, outlinks, paragraphs, queries, spans, texts
 from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord
 from wwc_archive.archive.diff import content_summary
@@ -298,7 +298,7 @@ class RunWriter:
         return content_id
 
     def _store_items(self, teasers) -> bytes:
-        """Store each teaser not stored yet; returns their ids in order, encoded (:mod:`~wwc_archive.archive.items`)."""
+        """Store each teaser not stored yet; returns their ids in order, encoded (:func:`~wwc_archive.archive.paragraphs.encode`)."""
         rows = [(t.url, t.title, t.published, t.byline, t.summary) for t in teasers]
         shas = [hashlib.sha256(json.dumps(row, ensure_ascii=False).encode("utf-8")).hexdigest() for row in rows]
         known: dict[str, int] = {}
@@ -312,7 +312,7 @@ class RunWriter:
                 known[sha] = self._insert("listing_items", {"sha256": sha, "url": url, "title": title,
                                                             "published": published, "byline": byline,
                                                             "summary": summary})
-        return items.encode(known[sha] for sha in shas)
+        return paragraphs.encode([known[sha] for sha in shas])
 
     def _record_change(self, page: dict, change: str, snapshot_id: int, content_id: int) -> None:
         row = {

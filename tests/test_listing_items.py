@@ -13,7 +13,7 @@ import lxml.html
 import pytest
 
 from tests.conftest import changes_json, run_cli
-from wwc_archive.archive import Archive, FetchRecord, items, listing, queries
+from wwc_archive.archive import Archive, FetchRecord, listing, paragraphs, queries
 from wwc_archive.archive.fingerprint import content_fingerprint
 from wwc_archive.crawler.extract import extract_page
 from wwc_archive.profile import SiteProfile
@@ -31,18 +31,18 @@ from wwc_archive.reports.datasette.app import archive_datasette
     [2001, *range(1, 2000)],  # a new article at the top of a 2,000-article listing
 ], ids=["empty", "one", "jumps-and-repeats", "in-order", "new-at-top"])
 def test_item_ids_round_trip(ids):
-    assert items.decode(items.encode(ids)) == ids
+    assert paragraphs.decode(paragraphs.encode(ids)) == ids
 
 
 def test_a_long_listing_in_order_costs_a_few_bytes():
-    assert len(items.encode(range(1, 2001))) < 100
-    assert len(items.encode([2001, *range(1, 2000)])) < 100
+    assert len(paragraphs.encode(range(1, 2001))) < 100
+    assert len(paragraphs.encode([2001, *range(1, 2000)])) < 100
 
 
-@pytest.mark.parametrize("data", [b"", b"x123", b"v\x80"], ids=["empty", "unknown-kind", "cut-short"])
+@pytest.mark.parametrize("data", [b"", b"x123", b"\x00\x80"], ids=["empty", "unknown-kind", "cut-short"])
 def test_bytes_that_are_no_encoding_are_refused(data):
     with pytest.raises(ValueError):
-        items.decode(data)
+        paragraphs.decode(data)
 
 
 # The comparison -------------------------------------------------------------------------
