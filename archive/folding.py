@@ -2,8 +2,9 @@
 
 A page's rows are walked in id order; a row folds into the span before it
 under the writer's rule (see :mod:`wwc_archive.archive.spans`): an ``ok`` or
-``not_modified`` fetch from a later run with the same content, that carried
-no change and stored no response head, while the span has room; its answer
+``not_modified`` fetch from a later run with the same content (or a removed
+page's 404 after the one that removed it), that carried no change and stored
+no response head, while the span has room; its answer
 (a 304 after a 200, its request headers) goes into the span's palette. A
 folded row is deleted and its id kept in ``snapshot_aliases``, so old links
 resolve; ``changes`` and ``pages`` are pointed at the surviving span.
@@ -36,24 +37,35 @@ def fold_archive(db: Database) -> None:
     in_batches(db, fold_batch)
 
 
-def fold_batch(db: Database) -> bool:
-    """Fold the next batch of pages; whether pages remain."""
+def fold_removed_pages(db: Database) -> None:
+    """Migration m014: fold again the pages with more than one ``gone`` row (a removed page's nightly 404s).
+
+    Archives folded by m008 before it folded 404s keep one row per such fetch;
+    this pass walks only those pages, with its own progress row.
+    """
+    in_batches(db, lambda db: fold_batch(db, progress_id=2, only_pages=(
+        "select page_id from snapshots where outcome = 'gone' group by page_id having count(*) > 1")))
+
+
+def fold_batch(db: Database, progress_id: int = 1, only_pages: str | None = None) -> bool:
+    """Fold the next batch of pages (of those ``only_pages`` selects, else all); whether pages remain."""
     db.execute("create table if not exists snapshot_aliases (id integer primary key, snapshot_id integer)")
     db.execute(f"create table if not exists {PROGRESS} (id integer primary key, last_page_id integer)")
     if "answers" not in db["snapshots"].columns_dict:  # m012's column, needed for folded answers
         db.execute("alter table snapshots add column answers text")
-    row = db.execute(f"select last_page_id from {PROGRESS} where id = 1").fetchone()
+    row = db.execute(f"select last_page_id from {PROGRESS} where id = ?", [progress_id]).fetchone()
     done = row[0] if row else 0
     limit = int(os.environ.get("WWC_ARCHIVE_FOLD_PAGES") or BATCH_PAGES)
-    page_ids = [r[0] for r in db.execute("select id from pages where id > ? order by id limit ?", [done, limit])]
+    pages = f"select id from pages where id > ? {'' if only_pages is None else f'and id in ({only_pages})'}"
+    page_ids = [r[0] for r in db.execute(f"{pages} order by id limit ?", [done, limit])]
     rows = 0
     for page_id in page_ids:
         rows += fold_page(db, page_id)
         done = page_id
         if rows >= BATCH_ROWS:
             break
-    db.execute(f"insert or replace into {PROGRESS} (id, last_page_id) values (1, ?)", [done])
-    return db.execute("select 1 from pages where id > ? limit 1", [done]).fetchone() is not None
+    db.execute(f"insert or replace into {PROGRESS} (id, last_page_id) values (?, ?)", [progress_id, done])
+    return db.execute(f"{pages} limit 1", [done]).fetchone() is not None
 
 
 def fold_page(db: Database, page_id: int) -> int:
@@ -93,17 +105,27 @@ def _own_fetches(row: dict) -> list | None:
 def _folds(span: dict, fetches: list | None, row: dict, own: list, changed: set) -> bool:
     return (
         fetches is not None
-        and span["outcome"] in spans.FOLDING_OUTCOMES
-        and row["outcome"] in spans.FOLDING_OUTCOMES
+        and _same_kind(span["outcome"], row["outcome"], [answer[0] for _, _, answer in own])
         and row["response_head_id"] is None
         and row["id"] not in changed
         and all(row[name] == span[name] for name in spans.SAME_FIELDS)
-        and all(answer[0] in spans.FOLDING_OUTCOMES for _, _, answer in own)
         and own[0][0] > fetches[-1][0]
         and len(fetches) - 1 + len(own) <= spans.MAX_REPEATS
         and len({answer for _, _, answer in fetches + own}) <= spans.MAX_ANSWERS
         and all(spans.to_seconds(at) is not None for _, at, _ in (fetches[-1], *own))
     )
+
+
+def _same_kind(span_outcome: str, outcome: str, answered: list[str]) -> bool:
+    """Both read the page (``ok``/``not_modified``), or both are 404s of a removed page.
+
+    The ``gone`` row that recorded a removal is a change's new snapshot, so it
+    never folds into the one before; the 404s after it fold into it.
+    """
+    if outcome == spans.REMOVED_OUTCOME:
+        return span_outcome == outcome and all(answer == outcome for answer in answered)
+    return (span_outcome in spans.FOLDING_OUTCOMES and outcome in spans.FOLDING_OUTCOMES
+            and all(answer in spans.FOLDING_OUTCOMES for answer in answered))
 
 
 def _save(db: Database, span: dict, fetches: list) -> None:

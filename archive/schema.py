@@ -318,6 +318,18 @@ def m013_link_ids(db: Database) -> None:
     db["contents"].add_column("link_ids", bytes)
 
 
+@migrations(transactional=False)
+def m014_fold_removed_pages(db: Database) -> None:
+    """A removed page's nightly 404s folded into the row that recorded its removal.
+
+    The writer folds them from now on; this pass folds those already stored
+    (see :func:`wwc_archive.archive.folding.fold_removed_pages`), in batches.
+    """
+    from wwc_archive.archive import folding
+
+    folding.fold_removed_pages(db)
+
+
 def ensure_schema(db: Database) -> None:
     """Create or upgrade the archive's tables, one migration at a time.
 

@@ -29,14 +29,20 @@ _ARCHIVE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 #: A span holds at most this many later fetches, so a row stays small and updating it cheap.
 MAX_REPEATS = 250
 #: A fetch folds into its page's latest span only if it is ``ok`` or ``not_modified``
-#: and equal to the span on all of these: the same content, read the same way
-#: (failures always stay rows of their own).
+#: (or, see :data:`REMOVED_OUTCOME`, a removed page's 404 again) and equal to the
+#: span on all of these: the same content, read the same way (failures always
+#: stay rows of their own).
 SAME_FIELDS = ("error", "body_id", "content_id", "final_url", "source", "memento_url")
 #: How a fetch answered, which may differ within a span (the span's palette of answers).
 ANSWER_FIELDS = ("outcome", "http_status", "body_exact", "request_head_id", "headers")
 #: A span holds at most this many distinct answers (its own included); a fetch with another starts a new span.
 MAX_ANSWERS = 8
 FOLDING_OUTCOMES = ("ok", "not_modified")
+#: A page already recorded as removed answers ``gone`` night after night; those
+#: fetches fold into the span of the fetch that removed it, never into a span of
+#: another outcome. (A live page's ``gone`` fetch is always a row of its own run:
+#: removals are decided from those rows when the run completes.)
+REMOVED_OUTCOME = "gone"
 #: The first byte of a ``repeats`` blob in the palette format.
 PALETTE_FORMAT = 0
 

@@ -156,7 +156,8 @@ class RunWriter:
     def _fold(self, page: dict, snapshot: dict) -> int | None:
         """Add this fetch to its page's latest span if it read the same content; the span's id, or None.
 
-        Only an ``ok`` or ``not_modified`` fetch that stored nothing new (no
+        Only an ``ok`` or ``not_modified`` fetch (or a removed page's ``gone``
+        fetch, into a ``gone`` span) that stored nothing new (no
         body, content, response head or change) and matches the span on every
         field of :data:`~wwc_archive.archive.spans.SAME_FIELDS` folds, and only
         into a span from an earlier run with room left. Its answer (a 304 or a
@@ -164,8 +165,7 @@ class RunWriter:
         new while there is room (:data:`~wwc_archive.archive.spans.MAX_ANSWERS`).
         """
         span = page.get("span")
-        if (span is None or snapshot["outcome"] not in spans.FOLDING_OUTCOMES
-                or span["outcome"] not in spans.FOLDING_OUTCOMES
+        if (span is None or not _folds_into(snapshot["outcome"], span["outcome"], page["state"])
                 or snapshot.get("response_head_id") is not None
                 or any(snapshot.get(name) != span.get(name) for name in spans.SAME_FIELDS)):
             return None
@@ -351,6 +351,13 @@ class RunWriter:
     def _update(self, table: str, row_id: int, fields: dict) -> None:
         assignments = ", ".join(f"{name} = ?" for name in fields)
         self.db.conn.execute(f"update {table} set {assignments} where id = ?", [*fields.values(), row_id])
+
+
+def _folds_into(outcome: str, span_outcome: str, page_state: str) -> bool:
+    """Whether a fetch with this outcome may join a span with that one (see :mod:`~wwc_archive.archive.spans`)."""
+    if outcome == spans.REMOVED_OUTCOME:  # only once the removal is recorded: it needs a row of its run
+        return span_outcome == spans.REMOVED_OUTCOME and page_state != "live"
+    return outcome in spans.FOLDING_OUTCOMES and span_outcome in spans.FOLDING_OUTCOMES
 
 
 def _fingerprint(record: FetchRecord, content: Extracted | None) -> str:

@@ -222,6 +222,36 @@ def test_the_cap_starts_a_new_row(archive, monkeypatch):
     assert [f[0] for f in fetched(archive.db)] == [1, 2, 3, 4, 5, 6]
 
 
+def test_a_removed_pages_nightly_404s_fold_into_one_row_and_stay_answerable(archive):
+    write(archive, record(night(0)))
+    for n in range(1, 5):  # removed on night 1, then 404 every night
+        write(archive, record(night(n), outcome="gone", status=404))
+    write(archive, record(night(5)))  # back
+    rows = archive.db.execute("select run_id, last_run, outcome from snapshots order by id").fetchall()
+    assert rows == [(1, None, "ok"), (2, 5, "gone"), (6, None, "ok")]  # the removal's row holds the later 404s
+    assert fetched(archive.db, page_id=1) == [
+        (1, night(0), "ok", 200), *((n + 1, night(n), "gone", 404) for n in range(1, 5)), (6, night(5), "ok", 200)]
+    assert [r["pages_fetched"] for r in queries.list_runs(archive.db)] == [1] * 6
+    assert [[c["change"] for c in queries.run_changes(archive.db, run)] for run in range(1, 7)] == [
+        ["added"], ["removed"], [], [], [], ["added"]]
+    assert run_cli("check", "--db", archive.path).returncode == 0
+
+
+def test_a_404_in_an_interrupted_run_never_swallows_the_removal_of_the_next_complete_one(archive):
+    write(archive, record(night(0)))
+    interrupted = archive.start_run(["wwc"])
+    writer = archive.writer(interrupted)
+    writer.add(record(night(1), outcome="gone", status=404))
+    writer.flush()
+    archive.finish_run(interrupted, "interrupted")
+    complete = write(archive, record(night(2), outcome="gone", status=404))
+    write(archive, record(night(3), outcome="gone", status=404))
+    assert [c["change"] for c in queries.run_changes(archive.db, interrupted)] == []
+    assert [c["change"] for c in queries.run_changes(archive.db, complete)] == ["removed"]
+    assert archive.db.execute("select run_id, last_run from snapshots where outcome = 'gone' order by id").fetchall() == [
+        (interrupted, None), (complete, complete + 1)]
+
+
 def test_the_first_recrawl_of_an_unchanged_site_adds_no_snapshot_row(crawl, db_path):
     crawl()
     rows = sqlite3.connect(db_path).execute("select count(*) from snapshots").fetchone()[0]
@@ -381,3 +411,33 @@ def test_m008_killed_mid_way_resumes_to_the_same_archive(many_pages, tmp_path):
     assert refused.returncode == 2 and "wwc-archive upgrade" in refused.stderr
     assert run_cli("upgrade", "--db", killed).returncode == 0
     assert every_answer(killed) == every_answer(whole)
+
+
+def test_m014_folds_the_404s_an_older_writer_kept_one_row_each(tmp_path, monkeypatch):
+    from wwc_archive.archive import writer as writer_module
+
+    path = tmp_path / "old.db"
+    archive = Archive(path)
+    monkeypatch.setattr(writer_module, "_folds_into",  # the writer before m014: 404s never fold
+                        lambda outcome, span, state: outcome in spans.FOLDING_OUTCOMES and span in spans.FOLDING_OUTCOMES)
+    write(archive, record(night(0)), record(night(0), url=URL + "-b"))
+    for n in range(1, 6):
+        write(archive, record(night(n), outcome="gone", status=404), record(night(n), url=URL + "-b"))
+    monkeypatch.undo()
+    archive.db.execute(f"delete from {migrations.migrations_table} where name = 'm014_fold_removed_pages'")
+    archive.db.conn.commit()
+    before = fetched(archive.db, page_id=1)
+    (removal,) = [c for c in queries.changes_since(archive.db, 0) if c["change"] == "removed"]
+    assert archive.db.execute("select count(*) from snapshots where page_id = 1").fetchone()[0] == 6
+    archive.close()
+
+    assert run_cli("upgrade", "--db", path).returncode == 0
+    with closing(sqlite3.connect(path)) as conn:
+        db = Database(conn)
+        assert fetched(db, page_id=1) == before
+        assert conn.execute("select run_id, last_run, outcome from snapshots where page_id = 1 order by id").fetchall() == [
+            (1, None, "ok"), (2, 6, "gone")]
+        (after,) = [c for c in queries.changes_since(db, 0) if c["change"] == "removed"]
+        assert after["new_snapshot"] == removal["new_snapshot"]
+        assert conn.execute("select count(*) from snapshots where page_id = 2").fetchone()[0] == 1
+    assert run_cli("check", "--db", path).returncode == 0
