@@ -16,7 +16,9 @@ advance a day at a time) the site first changes and is then crawled:
   night; articles and the 50 PDFs are conditional requests (304 unless
   changed); the 400 people pages have no validators and are 200s;
 - 1% of page fetches fail (503 or timeout); on 1% of nights one listing
-  page fails, which fails the whole listing, as in a real crawl.
+  page fails, which fails the whole listing, as in a real crawl;
+- after the first run of each month the archive is compacted, as the
+  scheduler does (:mod:`wwc_archive.archive.compaction`).
 
 Extraction is cached per page version (a listing page's teasers, a person's
 article list), so an unchanged page is not re-extracted; its body is the
@@ -39,7 +41,7 @@ try:
 except ImportError:
     sys.exit("error: bench/decade.py needs time-machine: pip install -e '.[bench]'")
 
-from wwc_archive.archive import Archive
+from wwc_archive.archive import Archive, compaction
 from wwc_archive.config import DEFAULT_PROGRAM, NoiseRules
 from wwc_archive.crawler.extract import extract_page
 from wwc_archive.crawler.spiders.program import add_items, add_paragraphs, merged_listing, outcome_for
@@ -285,6 +287,8 @@ def build(out: str, nights: int, articles: int, seed: int) -> float:
                 crawl.night(writer)
                 writer.flush()
                 archive.finish_run(run_id, "complete")
+                if compaction.due(archive.db, run_id):  # as the scheduler does after the month's first crawl
+                    compaction.compact(archive)
                 if (night + 1) % every == 0 or night + 1 == nights:
                     elapsed = time.perf_counter() - started
                     print(f"night {night + 1:>5,}  {elapsed:>7.0f} s  {(night + 1) / elapsed:5.2f} nights/s  "

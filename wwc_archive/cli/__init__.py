@@ -17,6 +17,7 @@ from wwc_archive.cli.options import (
 )
 from wwc_archive.exits import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_UNREACHABLE
 from wwc_archive.cli.check import check
+from wwc_archive.cli.compact import compact
 from wwc_archive.cli.export import export_warc
 from wwc_archive.cli.history import backfill, import_warc
 from wwc_archive.cli.report import report
@@ -198,6 +199,7 @@ cli.add_command(report)
 cli.add_command(serve)
 cli.add_command(schedule)
 cli.add_command(check)
+cli.add_command(compact)
 cli.add_command(export_warc)
 cli.add_command(backfill)
 cli.add_command(import_warc)

@@ -1,0 +1,66 @@
+"""Compaction: rewrite the archive file without the space its updates and upgrades leave behind.
+
+An archive only grows, but not tightly: a span row grows a little every
+night, so its pages split and stay part empty; an upgrade that folds or
+converts rows leaves free pages the file keeps. SQLite's ``VACUUM`` rebuilds
+the file packed, keeping every row (and its id) exactly. It runs under the
+crawl lock, so never during a crawl; readers (Datasette, reports) go on
+reading the old pages until it commits.
+
+The scheduler compacts after the first complete crawl of each calendar month
+(:func:`due`); ``wwc-archive compact`` does it on demand.
+"""
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from wwc_archive.archive.opening import ArchiveError
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """The file's size before and after, in bytes, and how long it took."""
+
+    before: int
+    after: int
+    seconds: float
+
+
+def file_bytes(db: Database) -> int:
+    """The archive's pages in bytes, free ones included (what it takes on disk once its WAL is folded in)."""
+    pages, size = (db.execute(f"pragma {name}").fetchone()[0] for name in ("page_count", "page_size"))
+    return pages * size
+
+
+def compact(archive, wait: float = 0) -> Compaction:
+    """``VACUUM`` the archive under its crawl lock; raises :class:`~wwc_archive.archive.ArchiveBusy` during a crawl.
+
+    Refuses (:class:`~wwc_archive.archive.ArchiveError`) when its folder has
+    less free space than the file takes: ``VACUUM`` writes a whole new copy.
+    """
+    with archive.crawl_lock(wait):
+        db = archive.db
+        db.execute("pragma wal_checkpoint(truncate)")
+        before = file_bytes(db)
+        free = shutil.disk_usage(os.path.dirname(os.path.abspath(archive.path))).free
+        if free < before:
+            raise ArchiveError(f"cannot compact {archive.path}: it needs {before // 2**20 + 1} MiB free "
+                               f"next to it, and there are {free // 2**20} MiB")
+        started = time.perf_counter()
+        db.execute("vacuum")
+        db.execute("pragma wal_checkpoint(truncate)")
+        return Compaction(before, file_bytes(db), time.perf_counter() - started)
+
+
+def due(db: Database, run_id: int) -> bool:
+    """Whether run ``run_id`` is the first complete run of its calendar month (UTC): the monthly compaction's turn."""
+    row = db.execute("select status, substr(started, 1, 7) from runs where id = ?", [run_id]).fetchone()
+    if row is None or row[0] != "complete":
+        return False
+    earlier = db.execute("select 1 from runs where status = 'complete' and id < ? and substr(started, 1, 7) = ? "
+                         "limit 1", [run_id, row[1]]).fetchone()
+    return earlier is None

@@ -1,0 +1,45 @@
+"""``wwc-archive compact``: rewrite an archive file without its free space."""
+
+import os
+import sys
+
+import click
+
+from wwc_archive.cli.options import CONTEXT_SETTINGS, UsageError, database_path, db_option, open_archive_for_writing
+from wwc_archive.exits import EXIT_BUSY
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@db_option
+def compact(db_path):
+    """Rewrite an archive packed (SQLite's VACUUM), keeping every row.
+
+    Nightly updates and upgrades leave part-empty pages behind; the scheduler
+    compacts after the first crawl of each month, this does it now. Waits for
+    nothing: exits 3 if a crawl holds the archive. Needs as much free disk
+    space next to the archive as the file takes.
+
+    Example:
+
+        wwc-archive compact --db archive.db
+    """
+    from wwc_archive.archive import ArchiveBusy, ArchiveError
+    from wwc_archive.archive.compaction import compact as compact_archive
+
+    if not os.path.exists(database_path(db_path)):
+        raise UsageError(f"no archive at {database_path(db_path)}: nothing to compact")
+    archive = open_archive_for_writing(db_path)
+    try:
+        done = compact_archive(archive)
+    except ArchiveBusy as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(EXIT_BUSY)
+    except ArchiveError as error:
+        raise UsageError(str(error)) from None
+    finally:
+        archive.close()
+    click.echo(f"Compacted {archive.path}: {mb(done.before)} -> {mb(done.after)} in {done.seconds:.1f} s")
+
+
+def mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
