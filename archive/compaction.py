@@ -7,8 +7,9 @@ the file packed, keeping every row (and its id) exactly. It runs under the
 crawl lock, so never during a crawl; readers (Datasette, reports) go on
 reading the old pages until it commits.
 
-The scheduler compacts after the first complete crawl of each calendar month
-(:func:`due`); ``wwc-archive compact`` does it on demand.
+``wwc-archive crawl`` compacts after the first complete crawl of each
+calendar month (:func:`due`), however it is started (the scheduler, cron,
+systemd, by hand); ``wwc-archive compact`` does it on demand.
 """
 
 import os
@@ -57,10 +58,16 @@ def compact(archive, wait: float = 0) -> Compaction:
 
 
 def due(db: Database, run_id: int) -> bool:
-    """Whether run ``run_id`` is the first complete run of its calendar month (UTC): the monthly compaction's turn."""
-    row = db.execute("select status, substr(started, 1, 7) from runs where id = ?", [run_id]).fetchone()
-    if row is None or row[0] != "complete":
+    """Whether run ``run_id`` is the monthly compaction's turn: the first complete crawl of its calendar month (UTC).
+
+    Not an archive's very first crawl (a new file has little to free; next
+    month's first crawl compacts it), and runs that read history (``backfill``,
+    dated by their captures) do not count.
+    """
+    row = db.execute("select status, substr(started, 1, 7), trigger from runs where id = ?", [run_id]).fetchone()
+    if row is None or row[0] != "complete" or row[2] == "backfill":
         return False
-    earlier = db.execute("select 1 from runs where status = 'complete' and id < ? and substr(started, 1, 7) = ? "
-                         "limit 1", [run_id, row[1]]).fetchone()
-    return earlier is None
+    months = {month for (month,) in db.execute(
+        "select distinct substr(started, 1, 7) from runs where status = 'complete' and trigger != 'backfill' "
+        "and id < ?", [run_id])}
+    return bool(months) and row[1] not in months

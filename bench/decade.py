@@ -17,8 +17,8 @@ advance a day at a time) the site first changes and is then crawled:
   changed); the 400 people pages have no validators and are 200s;
 - 1% of page fetches fail (503 or timeout); on 1% of nights one listing
   page fails, which fails the whole listing, as in a real crawl;
-- after the first run of each month the archive is compacted, as the
-  scheduler does (:mod:`wwc_archive.archive.compaction`).
+- after the first run of each month the archive is compacted, as
+  ``wwc-archive crawl`` does (:mod:`wwc_archive.archive.compaction`).
 
 Extraction is cached per page version (a listing page's teasers, a person's
 article list), so an unchanged page is not re-extracted; its body is the
@@ -287,7 +287,7 @@ def build(out: str, nights: int, articles: int, seed: int) -> float:
                 crawl.night(writer)
                 writer.flush()
                 archive.finish_run(run_id, "complete")
-                if compaction.due(archive.db, run_id):  # as the scheduler does after the month's first crawl
+                if compaction.due(archive.db, run_id):  # as `crawl` does after the month's first complete crawl
                     compaction.compact(archive)
                 if (night + 1) % every == 0 or night + 1 == nights:
                     elapsed = time.perf_counter() - started

@@ -18,7 +18,6 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_J
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from wwc_archive.archive import Archive, compaction
 from wwc_archive.scheduler import history, jobs, notify, planner
 from wwc_archive.scheduler.options import ScheduleOptions, format_duration
 from wwc_archive.config import Config, ConfigError
@@ -188,7 +187,6 @@ class Service:
                 run["removed"] or 0, f"; FAILED: {outcome.failure}" if outcome.failure else "")
         if outcome.ok:
             self._deliver(run["id"])
-            self._compact_if_due(run["id"])
         elif self.stopping.is_set():
             log.info("%s: not retried, the scheduler is stopping; the next start runs it late "
                      "if within the grace time", program)
@@ -208,22 +206,6 @@ class Service:
         else:
             mailed = f"mailed to {', '.join(result.sent_to)}" if result.sent else result.reason
             log.info("report for run %s written to %s; %s", run_id, result.files.get("html"), mailed)
-
-    def _compact_if_due(self, run_id: int) -> None:
-        """After the month's first complete crawl, compact the archive (:mod:`~wwc_archive.archive.compaction`)."""
-        try:
-            archive = Archive(self.db_path)
-            try:
-                if not compaction.due(archive.db, run_id):
-                    return
-                done = compaction.compact(archive, wait=self.options.lock_wait)
-            finally:
-                archive.close()
-        except Exception as error:  # the crawl and its report are done: a missed compaction waits a month
-            log.error("monthly compaction of %s not done: %s", self.db_path, error)
-        else:
-            log.info("monthly compaction of %s: %.1f MB -> %.1f MB in %.1f s", self.db_path,
-                     done.before / 1e6, done.after / 1e6, done.seconds)
 
     def _alert(self, subject: str, text: str) -> None:
         log.error("alert: %s", subject)

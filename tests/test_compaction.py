@@ -77,14 +77,27 @@ def test_compact_waits_for_no_crawl_and_needs_an_archive(tmp_path):
     assert not (tmp_path / "none.db").exists()
 
 
-def test_the_first_complete_run_of_each_month_is_the_compactions_turn(tmp_path):
+def test_the_first_complete_crawl_of_each_month_is_the_compactions_turn(tmp_path):
     archive = Archive(tmp_path / "a.db")
     runs = {}
-    for started, status in [("2027-01-01T03:00:00Z", "interrupted"), ("2027-01-02T03:00:00Z", "complete"),
-                            ("2027-01-03T03:00:00Z", "complete"), ("2027-01-31T23:59:59Z", "failed"),
-                            ("2027-02-01T00:00:00Z", "complete"), ("2027-02-02T03:00:00Z", "complete")]:
-        runs[started[:10]] = run_id = archive.start_run(["wwc"], started=started)
+    for started, status, trigger in [
+            ("2027-01-01T03:00:00Z", "interrupted", "manual"), ("2027-01-02T03:00:00Z", "complete", "scheduled"),
+            ("2027-01-03T03:00:00Z", "complete", "scheduled"), ("2027-01-31T23:59:59Z", "failed", "scheduled"),
+            ("2027-02-01T00:00:00Z", "complete", "manual"), ("2027-02-02T03:00:00Z", "complete", "scheduled"),
+            ("2027-03-05T03:00:00Z", "complete", "backfill"), ("2027-03-06T03:00:00Z", "complete", "scheduled")]:
+        runs[started[:10]] = run_id = archive.start_run(["wwc"], trigger=trigger, started=started)
         archive.finish_run(run_id, status, finished=started)
     due = {day for day, run_id in runs.items() if compaction.due(archive.db, run_id)}
     archive.close()
-    assert due == {"2027-01-02", "2027-02-01"}
+    assert due == {"2027-02-01", "2027-03-06"}  # not the archive's first crawl, not history read back
+
+
+def test_the_first_crawl_of_a_new_month_compacts_and_the_next_does_not(crawl, db_path):
+    very_first = crawl()
+    with closing(sqlite3.connect(db_path)) as conn, conn:  # as if that crawl was last month
+        conn.execute("update runs set started = '2020-01-01T03:00:00Z'")
+    first, second = crawl(), crawl()
+    assert "compaction" not in very_first.stdout + very_first.stderr  # a new file has little to free
+    assert [line for line in first.stdout.splitlines() if line.startswith("Monthly compaction: ")]
+    assert "compaction" not in second.stdout + second.stderr
+    assert run_cli("check", "--db", db_path).returncode == 0

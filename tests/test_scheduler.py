@@ -2,7 +2,6 @@
 
 import email
 import json
-import logging
 import signal
 import socket
 import sqlite3
@@ -18,7 +17,6 @@ import sqlite_utils
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 
-from tests.conftest import run_cli
 from wwc_archive.archive import Archive
 from wwc_archive.scheduler import ScheduleOptions, Service
 from wwc_archive.scheduler.planner import cron_trigger, late_note, missed_fire_time
@@ -203,25 +201,6 @@ def test_a_planned_job_crawls_then_writes_and_mails_the_report(site, server, tmp
     assert site.articles[0].title in report
     (message,) = smtp.messages
     assert message["To"] == "ops@example.org" and "alert" not in message["Subject"].lower()
-
-
-def test_the_months_first_crawl_is_followed_by_a_compaction_and_the_next_is_not(
-        site, server, tmp_path, db_path, smtp, service_for, caplog):
-    caplog.set_level(logging.INFO, logger="wwc_archive.scheduler")
-    config = write_config(tmp_path, server.url + site.hub_path, smtp_port=smtp.port)
-    service = service_for(config)
-    service.start()
-    compactions = lambda: [r.getMessage() for r in caplog.records if "compaction" in r.getMessage()]  # noqa: E731
-    for night in (1, 2):
-        service.run_once(PROGRAM, when=datetime.now(UTC) + timedelta(seconds=1))
-        wait_for(lambda: (tmp_path / "reports" / f"run-{night:04d}.html").exists(), what=f"night {night}'s report")
-    service.stop()  # waits for the night's job, compaction included
-    first, second = runs(db_path)
-    if first["started"][:7] != second["started"][:7]:
-        pytest.skip("the two crawls straddled a month's end")
-    (line,) = compactions()
-    assert line.startswith(f"monthly compaction of {db_path}: ") and " MB -> " in line
-    assert run_cli("check", "--db", db_path).returncode == 0
 
 
 def test_a_night_missed_while_down_runs_late_on_start(site, server, tmp_path, db_path, smtp, service_for):

@@ -17,7 +17,7 @@ from wwc_archive.cli.options import (
 )
 from wwc_archive.exits import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_UNREACHABLE
 from wwc_archive.cli.check import check
-from wwc_archive.cli.compact import compact
+from wwc_archive.cli.compact import compact, compact_if_due
 from wwc_archive.cli.export import export_warc
 from wwc_archive.cli.history import backfill, import_warc
 from wwc_archive.cli.report import report
@@ -90,6 +90,7 @@ def crawl(config_path, db_path, program_names, start_urls, settings, wait, verbo
         click.echo(f"Error: {error}", err=True)
         sys.exit(EXIT_BUSY)
     click.echo(run_summary(run))
+    compact_if_due(database_path(db_path), run["id"])
     if run["status"] == "interrupted":
         sys.exit(EXIT_INTERRUPTED)
     message = unreachable_message(database_path(db_path), run)

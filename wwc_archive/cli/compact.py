@@ -1,6 +1,7 @@
 """``wwc-archive compact``: rewrite an archive file without its free space."""
 
 import os
+import sqlite3
 import sys
 
 import click
@@ -14,8 +15,8 @@ from wwc_archive.exits import EXIT_BUSY
 def compact(db_path):
     """Rewrite an archive packed (SQLite's VACUUM), keeping every row.
 
-    Nightly updates and upgrades leave part-empty pages behind; the scheduler
-    compacts after the first crawl of each month, this does it now. Waits for
+    Nightly updates and upgrades leave part-empty pages behind; `crawl`
+    compacts after the first complete crawl of each month, this does it now. Waits for
     nothing: exits 3 if a crawl holds the archive. Needs as much free disk
     space next to the archive as the file takes.
 
@@ -43,3 +44,22 @@ def compact(db_path):
 
 def mb(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
+
+
+def compact_if_due(path: str, run_id: int) -> None:
+    """After the month's first complete crawl, compact; a compaction that cannot run is a warning, not a failure."""
+    from wwc_archive.archive import Archive, ArchiveBusy, ArchiveError
+    from wwc_archive.archive.compaction import compact as compact_archive, due
+
+    try:
+        archive = Archive(path)
+        try:
+            if not due(archive.db, run_id):
+                return
+            done = compact_archive(archive)
+        finally:
+            archive.close()
+    except (ArchiveBusy, ArchiveError, sqlite3.Error) as error:
+        click.echo(f"Warning: the monthly compaction did not run: {error}", err=True)
+        return
+    click.echo(f"Monthly compaction: {mb(done.before)} -> {mb(done.after)} in {done.seconds:.1f} s")
