@@ -55,7 +55,7 @@ class RunWriter:
             """
             select p.id, p.url, p.state, p.role, p.last_good_snapshot,
                    s.body_id, b.sha256 as body_sha256, s.content_id, c.fingerprint,
-                   json_array(l.id, l.run_id, l.fetched_at, l.repeats is not null, l.answers, {same}) as span
+                   json_array(l.id, l.run_id, l.fetched_at, l.answers, {same}) as span, l.repeats
             from pages p
             left join snapshots s on s.id = p.last_good_snapshot
             left join bodies b on b.id = s.body_id
@@ -67,9 +67,9 @@ class RunWriter:
         )
         pages = {}
         for row in rows:
-            span = json.loads(row.pop("span"))
+            span, repeats = json.loads(row.pop("span")), row.pop("repeats")  # read now, not a query per fold
             row["span"] = None if span[0] is None else dict(
-                zip(("id", "run_id", "fetched_at", "has_repeats", "answers", *_SPAN_FIELDS), span))
+                zip(("id", "run_id", "fetched_at", "answers", *_SPAN_FIELDS), span), repeats=repeats)
             pages[row["url"]] = row
         return pages
 
@@ -142,7 +142,7 @@ class RunWriter:
         if snapshot_id is None:
             snapshot_id = self._insert("snapshots", snapshot)
             if record.outcome != "failed":  # a failure is a row of its own: the span before stays open
-                page["span"] = {**snapshot, "id": snapshot_id, "has_repeats": False, "answers": None}
+                page["span"] = {**snapshot, "id": snapshot_id, "repeats": None, "answers": None}
         page_update["last_snapshot"] = snapshot_id
         if record.outcome in ("ok", "not_modified") and snapshot.get("content_id"):
             page_update["last_good_snapshot"] = snapshot_id
@@ -177,10 +177,7 @@ class RunWriter:
             return None
         tail = span.get("tail")
         if tail is None:
-            repeats = None
-            if span["has_repeats"]:
-                repeats = self.db.execute("select repeats from snapshots where id = ?", [span["id"]]).fetchone()[0]
-            tail = span["tail"] = spans.Tail(span["run_id"], span["fetched_at"], repeats)
+            tail = span["tail"] = spans.Tail(span["run_id"], span["fetched_at"], span["repeats"])
             span["answers"] = spans.load_answers(span["answers"], spans.answer_of(span))
         palette = [spans.answer_of(span), *span["answers"]]
         answer = spans.answer_of(snapshot)
