@@ -311,7 +311,7 @@ class RunWriter:
         return content_id
 
     def _store_items(self, teasers) -> bytes:
-        """Store each teaser not stored yet; returns their ids in order, encoded (:func:`~wwc_archive.archive.paragraphs.encode`)."""
+        """The teasers' ids in order, encoded (:func:`~wwc_archive.archive.paragraphs.encode`); new ones written with the batch."""
         rows = [(t.url, t.title, t.published, t.byline, t.summary) for t in teasers]
         shas = [hashlib.sha256(json.dumps(row, ensure_ascii=False).encode("utf-8")).hexdigest() for row in rows]
         return paragraphs.encode(self._items.ids(self.db.conn, [(sha, *row) for sha, row in zip(shas, rows)]))
