@@ -13,23 +13,22 @@ import json
 import sqlite3
 
 from wwc_archive.archive import paragraphs
-
-#: SQLite's default cap on bound parameters is 32766; stay far below it.
-CHUNK = 500
+from wwc_archive.archive.distinct import DistinctRows
 
 
-def store(conn: sqlite3.Connection, links) -> bytes:
-    """The ``link_ids`` of a version linking to ``links``, each URL stored now if new."""
-    urls = sorted(set(links))
-    known: dict[str, int] = {}
-    for start in range(0, len(urls), CHUNK):
-        chunk = urls[start:start + CHUNK]
-        marks = ", ".join("?" for _ in chunk)
-        known.update(conn.execute(f"select url, id from link_urls where url in ({marks})", chunk).fetchall())
-    for url in urls:
-        if url not in known:
-            known[url] = conn.execute("insert into link_urls (url) values (?)", [url]).lastrowid
-    return paragraphs.encode(sorted(known[url] for url in urls))
+def link_table() -> DistinctRows:
+    """The ``link_urls`` table as a writer keeps it."""
+    return DistinctRows("link_urls", ("url",))
+
+
+def store(conn: sqlite3.Connection, links, table: DistinctRows | None = None) -> bytes:
+    """The ``link_ids`` of a version linking to ``links``, each URL given an id now if new.
+
+    New URLs wait in ``table`` for its ``write``; without a ``table`` they are written at once.
+    """
+    rows = [(url,) for url in sorted(set(links))]
+    ids = table.ids(conn, rows) if table is not None else link_table().ids_written(conn, rows)
+    return paragraphs.encode(sorted(ids))
 
 
 def links_of(conn: sqlite3.Connection, link_ids: bytes | None) -> list[str]:

@@ -15,6 +15,7 @@ import json
 import sqlite3
 
 from wwc_archive.archive import paragraphs
+from wwc_archive.archive.distinct import DistinctRows
 
 
 def paragraph_key(text: str) -> int:
@@ -22,59 +23,42 @@ def paragraph_key(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
 
 
-def paragraph_id(conn: sqlite3.Connection, text: str, content_id: int) -> int:
-    """The id of the paragraph ``text``, stored now (first seen in ``content_id``) if new."""
-    key = paragraph_key(text)
-    for found_id, found_text in conn.execute("select id, text from paragraphs where hash = ?", [key]):
-        if found_text == text:
-            return found_id
-    return conn.execute("insert into paragraphs (hash, text, first_content) values (?, ?, ?)",
-                        [key, text, content_id]).lastrowid
+def paragraph_table() -> DistinctRows:
+    """The ``paragraphs`` table as a writer keeps it: found by hash, told apart by text."""
+    return DistinctRows("paragraphs", ("hash", "text", "first_content"), identity=2)
 
 
-def paragraph_ids(conn: sqlite3.Connection, pieces: list[str], content_id: int) -> list[int]:
-    """The ids of the paragraphs ``pieces``, in order, each stored now (first seen in ``content_id``) if new.
+def paragraph_ids(conn: sqlite3.Connection, table: DistinctRows | None, pieces: list[str],
+                  content_id: int) -> list[int]:
+    """The ids of the paragraphs ``pieces``, in order, each given an id now (first seen in ``content_id``) if new.
 
-    One lookup for the lot (in chunks), not one a paragraph: a first crawl stores tens of thousands.
+    New paragraphs wait in ``table`` for its ``write``; without a ``table`` they are written at once.
     """
-    keys = [paragraph_key(piece) for piece in pieces]
-    known: dict[tuple[int, str], int] = {}
-    distinct = list(dict.fromkeys(keys))
-    for start in range(0, len(distinct), 500):
-        chunk = distinct[start:start + 500]
-        marks = ", ".join("?" for _ in chunk)
-        for found_id, key, found_text in conn.execute(
-                f"select id, hash, text from paragraphs where hash in ({marks})", chunk):
-            known.setdefault((key, found_text), found_id)
-    ids = []
-    for key, piece in zip(keys, pieces):
-        found = known.get((key, piece))
-        if found is None:
-            found = known[(key, piece)] = conn.execute(
-                "insert into paragraphs (hash, text, first_content) values (?, ?, ?)",
-                [key, piece, content_id]).lastrowid
-        ids.append(found)
+    rows = [(paragraph_key(piece), piece, content_id) for piece in pieces]
+    return table.ids(conn, rows) if table is not None else paragraph_table().ids_written(conn, rows)
+
+
+def store(conn: sqlite3.Connection, content_id: int, text: str | None, title: str | None,
+          table: DistinctRows | None = None) -> list[int]:
+    """Keep ``text`` as the paragraph ids of the stored version ``content_id`` (its ``text`` left NULL).
+
+    Returns the ids a search finds the version by: its paragraphs' and its
+    title's (see :func:`paragraph_ids` for ``table``).
+    """
+    pieces = paragraphs.split(text) if text is not None else []
+    ids = paragraph_ids(conn, table, pieces + ([title] if title else []), content_id)
+    encoded = paragraphs.encode(ids[:len(pieces)]) if text is not None else None
+    conn.execute("update contents set text = null, paragraph_ids = ? where id = ?", [encoded, content_id])
     return ids
 
 
-def store(conn: sqlite3.Connection, content_id: int, text: str | None, title: str | None) -> list[int]:
-    """Keep ``text`` as the paragraph ids of the stored version ``content_id`` (its ``text`` left NULL).
-
-    Returns the ids a search finds the version by: its paragraphs' and its title's.
-    """
-    ids = paragraph_ids(conn, paragraphs.split(text), content_id) if text is not None else []
-    encoded = paragraphs.encode(ids) if text is not None else None
-    conn.execute("update contents set text = null, paragraph_ids = ? where id = ?", [encoded, content_id])
-    return ids + ([paragraph_id(conn, title, content_id)] if title else [])
-
-
-def searchable_ids(conn: sqlite3.Connection, content_id: int) -> list[int]:
-    """The paragraph ids of a stored version, and its title's (both already stored)."""
+def searchable_ids(conn: sqlite3.Connection, content_id: int, table: DistinctRows | None = None) -> list[int]:
+    """The paragraph ids of a stored version, and its title's (both already stored, or waiting in ``table``)."""
     row = conn.execute("select paragraph_ids, title from contents where id = ?", [content_id]).fetchone()
     if row is None:
         return []
     ids = paragraphs.decode(row[0]) if row[0] is not None else []
-    return ids + ([paragraph_id(conn, row[1], content_id)] if row[1] else [])
+    return ids + (paragraph_ids(conn, table, [row[1]], content_id) if row[1] else [])
 
 
 def record_pages(conn: sqlite3.Connection, page_id: int, content_id: int, ids: list[int]) -> None:
@@ -112,9 +96,11 @@ def convert_batch(conn: sqlite3.Connection, rows: int) -> int:
     """
     batch = conn.execute("select id, text, title from contents where text is not null order by id limit ?",
                          [rows]).fetchall()
+    table = paragraph_table()
     for content_id, text, title in batch:
-        ids = store(conn, content_id, text, title)
+        ids = store(conn, content_id, text, title, table)
         pages = conn.execute("select distinct page_id from snapshots where content_id = ?", [content_id])
         for (page_id,) in pages.fetchall():
             record_pages(conn, page_id, content_id, ids)
+    table.write(conn)
     return len(batch)

@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING
 
 from wwc_archive.archive import compression, outlinks, paragraphs, queries, spans, texts
+from wwc_archive.archive.distinct import DistinctRows
 from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord
 from wwc_archive.archive.diff import content_summary
@@ -44,13 +45,17 @@ class RunWriter:
         self._heads: dict[str, int] = {}  # header block sha256 -> id, as written
         self._bodies = queries.BodyReader(self.db)  # bases for deltas, the newest stored kept decoded
         self._depths: dict[int, int] = {}  # body id -> deltas between it and its keyframe
+        # Distinct paragraphs, link URLs and teasers: ids known this run, new rows written once a batch.
+        self._paragraphs = texts.paragraph_table()
+        self._links = outlinks.link_table()
+        self._items = DistinctRows("listing_items", ("sha256", "url", "title", "published", "byline", "summary"))
 
     def _load_pages(self) -> dict[str, dict]:
         rows = self.db.query(
             """
             select p.id, p.url, p.state, p.role, p.last_good_snapshot,
                    s.body_id, b.sha256 as body_sha256, s.content_id, c.fingerprint,
-                   json_array(l.id, l.run_id, l.fetched_at, l.repeats is not null, l.answers, {same}) as span
+                   json_array(l.id, l.run_id, l.fetched_at, l.answers, {same}) as span, l.repeats
             from pages p
             left join snapshots s on s.id = p.last_good_snapshot
             left join bodies b on b.id = s.body_id
@@ -62,9 +67,9 @@ class RunWriter:
         )
         pages = {}
         for row in rows:
-            span = json.loads(row.pop("span"))
+            span, repeats = json.loads(row.pop("span")), row.pop("repeats")  # read now, not a query per fold
             row["span"] = None if span[0] is None else dict(
-                zip(("id", "run_id", "fetched_at", "has_repeats", "answers", *_SPAN_FIELDS), span))
+                zip(("id", "run_id", "fetched_at", "answers", *_SPAN_FIELDS), span), repeats=repeats)
             pages[row["url"]] = row
         return pages
 
@@ -79,8 +84,9 @@ class RunWriter:
                 with write_transaction(self.db):  # one transaction per batch
                     for record in self._buffer:
                         self._write(record)
+                    self._write_distinct()
             except BaseException:
-                self._forget_bodies()  # rolled back: ids kept in memory may be reused
+                self._forget()  # rolled back: ids kept in memory may be reused
                 self._pages = self._load_pages()  # and the pages' spans are as stored
                 raise
             self._buffer.clear()
@@ -136,7 +142,7 @@ class RunWriter:
         if snapshot_id is None:
             snapshot_id = self._insert("snapshots", snapshot)
             if record.outcome != "failed":  # a failure is a row of its own: the span before stays open
-                page["span"] = {**snapshot, "id": snapshot_id, "has_repeats": False, "answers": None}
+                page["span"] = {**snapshot, "id": snapshot_id, "repeats": None, "answers": None}
         page_update["last_snapshot"] = snapshot_id
         if record.outcome in ("ok", "not_modified") and snapshot.get("content_id"):
             page_update["last_good_snapshot"] = snapshot_id
@@ -171,10 +177,7 @@ class RunWriter:
             return None
         tail = span.get("tail")
         if tail is None:
-            repeats = None
-            if span["has_repeats"]:
-                repeats = self.db.execute("select repeats from snapshots where id = ?", [span["id"]]).fetchone()[0]
-            tail = span["tail"] = spans.Tail(span["run_id"], span["fetched_at"], repeats)
+            tail = span["tail"] = spans.Tail(span["run_id"], span["fetched_at"], span["repeats"])
             span["answers"] = spans.load_answers(span["answers"], spans.answer_of(span))
         palette = [spans.answer_of(span), *span["answers"]]
         answer = spans.answer_of(snapshot)
@@ -241,9 +244,18 @@ class RunWriter:
         """The base's bytes: still in memory when stored lately, else read through its chain."""
         return None if base_id is None else self._bodies.read(base_id)
 
-    def _forget_bodies(self) -> None:
+    def _forget(self) -> None:
+        """Drop what is remembered of rows a rolled-back batch wrote: bodies, header blocks, distinct rows."""
         self._bodies = queries.BodyReader(self.db)
         self._depths.clear()
+        self._heads.clear()
+        for table in (self._paragraphs, self._links, self._items):
+            table.forget()
+
+    def _write_distinct(self) -> None:
+        """Insert the paragraphs, link URLs and teasers given ids since the last call."""
+        for table in (self._paragraphs, self._links, self._items):
+            table.write(self.db.conn)
 
     def _depth(self, body_id: int) -> int:
         """How many deltas lie between a body and its keyframe (0: stored whole)."""
@@ -280,7 +292,8 @@ class RunWriter:
         """The version with this fingerprint, stored now (its text as paragraphs) if new; indexed for the page."""
         existing = self.db.conn.execute("select id from contents where fingerprint = ?", [fingerprint]).fetchone()
         if existing:
-            texts.record_pages(self.db.conn, page_id, existing[0], texts.searchable_ids(self.db.conn, existing[0]))
+            ids = texts.searchable_ids(self.db.conn, existing[0], self._paragraphs)
+            texts.record_pages(self.db.conn, page_id, existing[0], ids)
             return existing[0]
         content_id = self._insert(
             "contents",
@@ -289,30 +302,19 @@ class RunWriter:
                 "title": e.title if e else None,
                 "author": e.author if e else None,
                 "published": e.published if e else None,
-                "link_ids": outlinks.store(self.db.conn, e.links) if e else None,
+                "link_ids": outlinks.store(self.db.conn, e.links, self._links) if e else None,
                 "items": self._store_items(e.items) if e and e.items else None,
             },
         )
-        ids = texts.store(self.db.conn, content_id, e.text if e else None, e.title if e else None)
+        ids = texts.store(self.db.conn, content_id, e.text if e else None, e.title if e else None, self._paragraphs)
         texts.record_pages(self.db.conn, page_id, content_id, ids)
         return content_id
 
     def _store_items(self, teasers) -> bytes:
-        """Store each teaser not stored yet; returns their ids in order, encoded (:func:`~wwc_archive.archive.paragraphs.encode`)."""
+        """The teasers' ids in order, encoded (:func:`~wwc_archive.archive.paragraphs.encode`); new ones written with the batch."""
         rows = [(t.url, t.title, t.published, t.byline, t.summary) for t in teasers]
         shas = [hashlib.sha256(json.dumps(row, ensure_ascii=False).encode("utf-8")).hexdigest() for row in rows]
-        known: dict[str, int] = {}
-        for start in range(0, len(shas), 500):  # SQLite caps the number of parameters
-            chunk = shas[start:start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            known.update(self.db.conn.execute(
-                f"select sha256, id from listing_items where sha256 in ({marks})", chunk).fetchall())
-        for sha, (url, title, published, byline, summary) in zip(shas, rows):
-            if sha not in known:
-                known[sha] = self._insert("listing_items", {"sha256": sha, "url": url, "title": title,
-                                                            "published": published, "byline": byline,
-                                                            "summary": summary})
-        return paragraphs.encode([known[sha] for sha in shas])
+        return paragraphs.encode(self._items.ids(self.db.conn, [(sha, *row) for sha, row in zip(shas, rows)]))
 
     def _record_change(self, page: dict, change: str, snapshot_id: int, content_id: int) -> None:
         row = {
@@ -323,6 +325,7 @@ class RunWriter:
             "new_snapshot": snapshot_id,
         }
         if change == "changed":
+            self._write_distinct()  # the two versions are read back
             old, new = self._content(page["content_id"]), self._content(content_id)
             old_items = queries.content_items(self.db, page["content_id"]) if page["role"] == "program" else None
             new_items = queries.content_items(self.db, content_id) if old_items is not None else None
