@@ -49,6 +49,8 @@ def test_datasette_shows_the_address_as_hex_and_sql_reads_it_with_hex(tmp_path):
     write_run(path, page(URL, "Permits take 12 days."))
     address = hashlib.sha256(body).hexdigest()
     assert address in get(path, "/wwc-archive/bodies").text
+    (snapshot_id,) = [row[0] for row in sqlite3.connect(path).execute("select id from snapshots")]
+    assert get(path, f"/-/wwc/snapshot/{snapshot_id}.json").json()["body"]["sha256"] == address
     assert rows(path, "/wwc-archive.json?sql=select+lower(hex(sha256))+as+sha256+from+bodies") == [{"sha256": address}]
 
 
