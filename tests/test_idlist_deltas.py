@@ -13,7 +13,8 @@ import pytest
 from sqlite_utils import Database
 
 from tests.conftest import run_cli
-from tests.test_listing_items import HUB, hub_record, write_night
+from tests.test_listing_items import hub_record, write_night
+from tests.test_query_plans import full_scans, traced
 from wwc_archive.archive import Archive, idlists, paragraphs, queries, texts
 
 ARTICLES = 400
@@ -126,6 +127,23 @@ def test_a_broken_chain_is_an_error_not_a_wrong_list(tmp_path):
         conn.execute("update contents set items = null where id = ?", [base_id])
         with pytest.raises(ValueError, match="base"):
             idlists.decode(conn, data, "items")
+
+
+def test_storing_and_reading_deltas_and_converting_old_ones_use_indexes(tmp_path):
+    path = tmp_path / "a.db"
+    write_nights(path, 3)
+    archive = Archive(path)
+    try:
+        db = archive.db
+        statements = traced(db, lambda: write_night(archive, hub_record(night_titles(4), night=5)))
+        statements += traced(db, lambda: read_back(path) and queries.run_changes(db, 4))
+        statements += traced(db, lambda: idlists.convert_batch(db.conn, 0, 10))
+        statements = [sql for sql in statements if ("contents" in sql or "last_good_snapshot" in sql)
+                      and "as span" not in sql]  # (a run starts by reading every page)
+        assert any("paragraph_ids, items from contents" in sql for sql in statements)
+        assert {sql: full_scans(db.conn, sql) for sql in statements if full_scans(db.conn, sql)} == {}
+    finally:
+        archive.close()
 
 
 # Upgrading an archive that stored them whole ---------------------------------------------------
