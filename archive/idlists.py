@@ -30,32 +30,40 @@ def decode(conn: sqlite3.Connection, data: bytes, column: str) -> list[int]:
     return paragraphs.parse(varints(conn, data, column))
 
 
-def varints(conn: sqlite3.Connection, data: bytes, column: str) -> bytes:
-    """The zigzag varints of ``data``, a delta's read through its chain of bases; ValueError if broken."""
+def varints(conn: sqlite3.Connection, data: bytes, column: str, known: dict | None = None) -> bytes:
+    """The zigzag varints of ``data``, a delta's read through its chain of bases; ValueError if broken.
+
+    ``known`` maps ``(column, content id)`` to varints already read, where a chain may stop.
+    """
     if column not in COLUMNS:
         raise ValueError(f"{column} holds no id list deltas")
-    chain = []
+    chain, raw = [], None
     while (found := paragraphs.delta_base(data)) is not None:
         if len(chain) >= MAX_CHAIN:
             raise ValueError(f"an id list's chain of deltas is longer than {MAX_CHAIN}")
         chain.append(data)
+        if known and (column, found[0]) in known:
+            raw = known[(column, found[0])]
+            break
         row = conn.execute(f"select {column} from contents where id = ?", [found[0]]).fetchone()
         if row is None or row[0] is None:
             raise ValueError(f"an id list's base (version {found[0]}) is missing")
         data = row[0]
-    raw = paragraphs.varints(data)
+    if raw is None:
+        raw = paragraphs.varints(data)
     for delta in reversed(chain):
         raw = paragraphs.varints(delta, raw)
     return raw
 
 
-def store_as_deltas(conn: sqlite3.Connection, content_id: int, base_id: int | None) -> None:
+def store_as_deltas(conn: sqlite3.Connection, content_id: int, base_id: int | None, known: dict | None = None) -> None:
     """Keep the long id lists of version ``content_id`` as deltas on version ``base_id``'s, where smaller.
 
     ``base_id`` is the same page's version before (None: there is none); an
     older row only. Lists already deltas, short, or whose base ends a chain
     of ``KEYFRAME_EVERY - 1`` deltas stay as they are; so do lists this
-    release cannot read (left for ``check`` to report, not rewritten).
+    release cannot read (left as they are, not rewritten). ``known`` (see
+    :func:`varints`) saves reading a base's chain again; this version's lists are added to it.
     """
     if base_id is None or base_id >= content_id:
         return
@@ -70,10 +78,13 @@ def store_as_deltas(conn: sqlite3.Connection, content_id: int, base_id: int | No
             continue
         under = paragraphs.delta_base(base_data)
         depth = (under[1] if under else 0) + 1
-        if depth >= KEYFRAME_EVERY:
-            continue  # a keyframe
         try:
-            delta = paragraphs.encode_delta(paragraphs.decode(data), base_id, varints(conn, base_data, column), depth)
+            own = paragraphs.varints(data)
+            if known is not None:
+                known[(column, content_id)] = own
+            if depth >= KEYFRAME_EVERY:
+                continue  # a keyframe
+            delta = paragraphs.delta_of_varints(own, base_id, varints(conn, base_data, column, known), depth)
         except ValueError:
             continue
         if len(delta) < len(data):
@@ -102,16 +113,19 @@ def current_version(conn: sqlite3.Connection, page_id: int) -> int | None:
     return row[0] if row else None
 
 
-def convert_batch(conn: sqlite3.Connection, after: int, rows: int) -> int | None:
+def convert_batch(conn: sqlite3.Connection, after: int, rows: int, known: dict | None = None) -> int | None:
     """Store the long lists of up to ``rows`` versions after id ``after`` as deltas (m017); the last id, or None.
 
     Versions are taken in id order, so a base is final before the versions
     on it; a version done twice is left as it is, so an upgrade killed
     between batches resumes from the start at the cost of a quick pass.
+    ``known`` keeps the lists just read (see :func:`varints`), the last few only.
     """
     batch = conn.execute(
         "select id from contents where id > ? and (length(paragraph_ids) >= ? or length(items) >= ?) "
         "order by id limit ?", [after, DELTA_FROM, DELTA_FROM, rows]).fetchall()
     for (content_id,) in batch:
-        store_as_deltas(conn, content_id, previous_version(conn, content_id))
+        store_as_deltas(conn, content_id, previous_version(conn, content_id), known)
+        while known is not None and len(known) > 2 * len(COLUMNS) * 4:  # the bases of the next few versions
+            del known[next(iter(known))]
     return batch[-1][0] if batch else None

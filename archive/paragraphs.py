@@ -49,7 +49,12 @@ def encode_delta(ids: list[int], base_id: int, base_varints: bytes, depth: int) 
     ``base_id`` names that list's ``contents`` row; ``depth`` is how many
     deltas it takes to read this one (1 on a whole list).
     """
-    packed = zstandard.ZstdCompressor(level=_DELTA_LEVEL, dict_data=_dictionary(base_varints)).compress(_varints(ids))
+    return delta_of_varints(_varints(ids), base_id, base_varints, depth)
+
+
+def delta_of_varints(raw: bytes, base_id: int, base_varints: bytes, depth: int) -> bytes:
+    """:func:`encode_delta` of the list whose :func:`varints` are ``raw``."""
+    packed = zstandard.ZstdCompressor(level=_DELTA_LEVEL, dict_data=_dictionary(base_varints)).compress(raw)
     return _DELTA + _varints([base_id, base_id + depth]) + packed  # the header: base id, then depth
 
 

@@ -386,11 +386,11 @@ def m017_listing_deltas(db: Database) -> None:
     resumes. Fingerprints and the ids read back are untouched.
     """
     rows = int(os.environ.get("WWC_ARCHIVE_IDLIST_BATCH") or IDLIST_BATCH)
-    after = 0
+    after, known = 0, {}
 
     def step(db: Database) -> bool:
         nonlocal after
-        last = idlists.convert_batch(db.conn, after, rows)
+        last = idlists.convert_batch(db.conn, after, rows, known)
         if last is None:
             return False
         after = last
