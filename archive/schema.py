@@ -352,9 +352,9 @@ def m016_body_digests(db: Database) -> None:
         db.execute("drop index if exists idx_bodies_sha256")
         batch = db.execute("select id, sha256 from bodies where id > ? and typeof(sha256) = 'text' "
                            "order by id limit ?", [after, rows]).fetchall()
+        digests = [(_digest_bytes(text), body_id) for body_id, text in batch]
         db.conn.executemany("update bodies set sha256 = ? where id = ?",
-                            [(digest, body_id) for body_id, digest in
-                             ((body_id, _digest_bytes(text)) for body_id, text in batch) if digest is not None])
+                            [(digest, body_id) for digest, body_id in digests if digest is not None])
         if batch:
             after = batch[-1][0]
             return True
