@@ -39,6 +39,7 @@ def body_problems(db) -> list[str]:
         except Undecodable as error:
             found.append(f"body {body_id}: {error}")
             continue
+        address = queries.body_address(address)
         if actual != address:
             found.append(f"body {body_id}: its bytes hash to {actual[:12]}…, not its address {address[:12]}…")
     return found

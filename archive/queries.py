@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from wwc_archive.archive import compression as codec
 from wwc_archive.archive import spans
-from wwc_archive.archive import outlinks, paragraphs, texts
+from wwc_archive.archive import idlists, outlinks, texts
 from wwc_archive.archive.diff import unified_diff
 
 RUN_COLUMNS = (
@@ -353,9 +353,18 @@ def page_titles(db: Database, urls: list[str]) -> dict[str, str]:
 
 
 def body_info(db: Database, body_id: int) -> dict | None:
-    """A stored body's size, type and hash, without its bytes."""
+    """A stored body's size, type and hash (``sha256``, hex), without its bytes."""
     rows = list(db.query("select id, sha256, size, content_type from bodies where id = ?", [body_id]))
-    return rows[0] if rows else None
+    if not rows:
+        return None
+    return {**rows[0], "sha256": body_address(rows[0]["sha256"])}
+
+
+def body_address(stored) -> str:
+    """A body's SHA-256 as lowercase hex: ``bodies.sha256`` holds its 32 bytes (hex text before m016)."""
+    if isinstance(stored, bytes):
+        return stored.hex()
+    return str(stored or "")
 
 
 def snapshot_neighbours(db: Database, page_id: int, snapshot_id: int, content_id: int | None) -> dict:
@@ -395,7 +404,7 @@ def content_items(db: Database, content_id: int | None) -> list[dict] | None:
     row = db.execute("select items from contents where id = ?", [content_id]).fetchone()
     if row is None or row[0] is None:
         return None
-    ids = paragraphs.decode(row[0])  # the id-list encoding paragraphs and links use too
+    ids = idlists.decode(db.conn, row[0], "items")  # the id-list encoding paragraphs and links use too
     found = {}
     for start in range(0, len(ids), 500):  # SQLite caps the number of parameters
         chunk = sorted(set(ids[start:start + 500]))

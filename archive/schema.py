@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database, Migrations
 
-from wwc_archive.archive import texts, upgrades
+from wwc_archive.archive import idlists, texts, upgrades
 from wwc_archive.archive.transaction import write_transaction
 
 migrations = Migrations("wwc-archive")
@@ -328,6 +328,75 @@ def m014_fold_removed_pages(db: Database) -> None:
     from wwc_archive.archive import folding
 
     folding.fold_removed_pages(db)
+
+
+#: Bodies rewritten per batch of m016 (``WWC_ARCHIVE_DIGEST_BATCH`` overrides it, for tests).
+DIGEST_BATCH = 5000
+
+
+@migrations(transactional=False)
+def m016_body_digests(db: Database) -> None:
+    """``bodies.sha256`` as the digest's 32 bytes, not 64 hex characters: half the column and its index.
+
+    The unique index is dropped in the first batch and made again, packed,
+    after the last; in between, bodies whose ``sha256`` is still text are the
+    work left (in id order), so a killed upgrade resumes. A value that is not
+    64 hex digits is left as it is, for ``check`` to report. Read the hex in
+    SQL with ``lower(hex(sha256))``.
+    """
+    rows = int(os.environ.get("WWC_ARCHIVE_DIGEST_BATCH") or DIGEST_BATCH)
+    after = 0
+
+    def step(db: Database) -> bool:
+        nonlocal after
+        db.execute("drop index if exists idx_bodies_sha256")
+        batch = db.execute("select id, sha256 from bodies where id > ? and typeof(sha256) = 'text' "
+                           "order by id limit ?", [after, rows]).fetchall()
+        digests = [(_digest_bytes(text), body_id) for body_id, text in batch]
+        db.conn.executemany("update bodies set sha256 = ? where id = ?",
+                            [(digest, body_id) for digest, body_id in digests if digest is not None])
+        if batch:
+            after = batch[-1][0]
+            return True
+        db["bodies"].create_index(["sha256"], unique=True, if_not_exists=True)
+        return False
+
+    upgrades.in_batches(db, step)
+
+
+def _digest_bytes(text: str) -> bytes | None:
+    try:
+        digest = bytes.fromhex(text)
+    except ValueError:
+        return None
+    return digest if len(digest) == 32 else None
+
+
+#: Versions looked at per batch of m017 (``WWC_ARCHIVE_IDLIST_BATCH`` overrides it, for tests).
+IDLIST_BATCH = 200
+
+
+@migrations(transactional=False)
+def m017_listing_deltas(db: Database) -> None:
+    """A hub's long id lists (``paragraph_ids``, ``items``) as deltas on its previous version's.
+
+    See :mod:`wwc_archive.archive.idlists`: the writer stores them so from
+    now on, and this pass rewrites those stored before, in id order and in
+    batches; a version already done is left alone, so a killed upgrade
+    resumes. Fingerprints and the ids read back are untouched.
+    """
+    rows = int(os.environ.get("WWC_ARCHIVE_IDLIST_BATCH") or IDLIST_BATCH)
+    after, known = 0, {}
+
+    def step(db: Database) -> bool:
+        nonlocal after
+        last = idlists.convert_batch(db.conn, after, rows, known)
+        if last is None:
+            return False
+        after = last
+        return True
+
+    upgrades.in_batches(db, step)
 
 
 def ensure_schema(db: Database) -> None:

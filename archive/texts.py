@@ -7,14 +7,15 @@ once in ``paragraphs`` however many versions and pages repeat it.
 appeared, and since which version: full-text search (``paragraphs_fts``)
 finds paragraphs, and this map turns them into pages without reading old
 texts. Rows written before the paragraphs existed keep ``text`` until the
-upgrade converts them; :func:`content_text` reads both kinds.
+upgrade converts them; :func:`content_text` reads both kinds. A hub's long
+list may be a delta on its previous version's (:mod:`wwc_archive.archive.idlists`).
 """
 
 import hashlib
 import json
 import sqlite3
 
-from wwc_archive.archive import paragraphs
+from wwc_archive.archive import idlists, paragraphs
 from wwc_archive.archive.distinct import DistinctRows
 
 
@@ -57,7 +58,7 @@ def searchable_ids(conn: sqlite3.Connection, content_id: int, table: DistinctRow
     row = conn.execute("select paragraph_ids, title from contents where id = ?", [content_id]).fetchone()
     if row is None:
         return []
-    ids = paragraphs.decode(row[0]) if row[0] is not None else []
+    ids = idlists.decode(conn, row[0], "paragraph_ids") if row[0] is not None else []
     return ids + (paragraph_ids(conn, table, [row[1]], content_id) if row[1] else [])
 
 
@@ -85,7 +86,7 @@ def content_text(conn: sqlite3.Connection, content_id: int | None) -> str | None
     row = conn.execute("select text, paragraph_ids from contents where id = ?", [content_id]).fetchone()
     if row is None or row[0] is not None:
         return row[0] if row else None
-    return texts_of(conn, paragraphs.decode(row[1])) if row[1] is not None else None
+    return texts_of(conn, idlists.decode(conn, row[1], "paragraph_ids")) if row[1] is not None else None
 
 
 def convert_batch(conn: sqlite3.Connection, rows: int) -> int:

@@ -5,7 +5,7 @@ import json
 import time
 from typing import TYPE_CHECKING
 
-from wwc_archive.archive import compression, outlinks, paragraphs, queries, spans, texts
+from wwc_archive.archive import compression, idlists, outlinks, paragraphs, queries, spans, texts
 from wwc_archive.archive.distinct import DistinctRows
 from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord
@@ -115,7 +115,7 @@ class RunWriter:
         if record.outcome == "ok":
             content = normalized(record.extracted) if record.extracted is not None else None
             fingerprint = _fingerprint(record, content)
-            sha = hashlib.sha256(record.body).hexdigest() if record.body is not None else None
+            sha = hashlib.sha256(record.body).digest() if record.body is not None else None  # 32 bytes, as stored
             if fingerprint == page["fingerprint"]:
                 snapshot["body_id"], snapshot["content_id"] = page["body_id"], page["content_id"]
                 # Is the kept body this fetch's exact bytes, or only its content (noise differed)?
@@ -289,7 +289,8 @@ class RunWriter:
         return head_id
 
     def _store_content(self, e: Extracted | None, fingerprint: str, page_id: int) -> int:
-        """The version with this fingerprint, stored now (its text as paragraphs) if new; indexed for the page."""
+        """The version with this fingerprint, stored now (its text as paragraphs, a hub's long
+        lists as deltas on the page's version before) if new; indexed for the page."""
         existing = self.db.conn.execute("select id from contents where fingerprint = ?", [fingerprint]).fetchone()
         if existing:
             ids = texts.searchable_ids(self.db.conn, existing[0], self._paragraphs)
@@ -308,6 +309,7 @@ class RunWriter:
         )
         ids = texts.store(self.db.conn, content_id, e.text if e else None, e.title if e else None, self._paragraphs)
         texts.record_pages(self.db.conn, page_id, content_id, ids)
+        idlists.store_as_deltas(self.db.conn, content_id, idlists.current_version(self.db.conn, page_id))
         return content_id
 
     def _store_items(self, teasers) -> bytes:

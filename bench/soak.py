@@ -446,7 +446,7 @@ def check_integrity(db: str) -> list[str]:
         problems.append("pragma foreign_key_check found dangling references")
     bodies = queries.BodyReader(Database(conn))
     for body_id, sha in conn.execute("select id, sha256 from bodies order by id").fetchall():
-        if hashlib.sha256(bodies.read(body_id)).hexdigest() != sha:
+        if hashlib.sha256(bodies.read(body_id)).hexdigest() != queries.body_address(sha):
             problems.append(f"body {body_id} does not match its sha256")
     conn.close()
     return problems

@@ -69,6 +69,8 @@ def render_cell(row, value, column, table, database, datasette):
     """Decoded bodies, and links from archive rows to the ``/-/wwc/`` pages."""
     if table == "bodies" and column == "data" and isinstance(value, bytes):
         return _body_cell(datasette, database, row, value)
+    if column == "sha256" and isinstance(value, bytes) and len(value) == 32:
+        return queries.body_address(value)  # a body's address, stored as its 32 bytes, shown as hex
     if isinstance(value, str) and column.endswith("_page") and value.startswith(links.PREFIX):
         return Markup(f'<a href="{escape(datasette.urls.path(value))}">{escape(value)}</a>')
     if column == "snapshot" and table is None and isinstance(value, int):

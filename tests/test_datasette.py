@@ -234,7 +234,8 @@ def test_snapshot_page_shows_text_and_links_to_neighbours(edited_archive):
 def test_raw_bodies_are_sandboxed_or_downloaded(edited_archive):
     path = edited_archive.path
     _, second = snapshots_of(path, edited_archive.edited_url)
-    stored = sql(path, "select b.sha256 from bodies b join snapshots s on s.body_id = b.id where s.id = ?",
+    stored = sql(path, "select lower(hex(b.sha256)) as sha256 from bodies b join snapshots s on s.body_id = b.id "
+                 "where s.id = ?",
                  [second["id"]])[0]["sha256"]
     inline, download = fetch(path, f"/-/wwc/snapshot/{second['id']}/raw",
                              f"/-/wwc/snapshot/{second['id']}/raw?download=1")

@@ -43,7 +43,9 @@ def answers(path) -> dict:
                     "from contents order by id",
         "changes": "select id, run_id, page_id, change, old_snapshot, new_snapshot, summary, diff from changes "
                    "order by id",
-        "bodies": "select id, sha256, size, content_type from bodies order by id",
+        # Since m016 a body's address is its digest's 32 bytes: read back as the hex 0.1.0 stored.
+        "bodies": "select id, case typeof(sha256) when 'blob' then lower(hex(sha256)) else sha256 end, size, "
+                  "content_type from bodies order by id",
         "pages": "select id, url, program, role, state, title, last_good_snapshot from pages order by id",
     }
     with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
