@@ -3,7 +3,8 @@
 An archive only grows, but not tightly: a span row grows a little every
 night, so its pages split and stay part empty; an upgrade that folds or
 converts rows leaves free pages the file keeps. SQLite's ``VACUUM`` rebuilds
-the file packed, keeping every row (and its id) exactly. It runs under the
+the file packed, keeping every row (and its id) exactly; an archive made
+with SQLite's default 4 KiB pages gets the archive's 16 KiB ones then. It runs under the
 crawl lock, so never during a crawl; readers (Datasette, reports) go on
 reading the old pages until it commits.
 
@@ -14,12 +15,14 @@ systemd, by hand); ``wwc-archive compact`` does it on demand.
 
 import os
 import shutil
+import sqlite3
 import time
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
 from wwc_archive.archive.opening import ArchiveError
+from wwc_archive.archive.store import PAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,33 @@ def compact(archive, wait: float = 0) -> Compaction:
             raise ArchiveError(f"cannot compact {archive.path}: it needs {before // 2**20 + 1} MiB free "
                                f"next to it, and there are {free // 2**20} MiB")
         started = time.perf_counter()
-        db.execute("vacuum")
+        _vacuum(db)
         db.execute("pragma wal_checkpoint(truncate)")
         return Compaction(before, file_bytes(db), time.perf_counter() - started)
+
+
+def _vacuum(db: Database) -> None:
+    """``VACUUM``, into :data:`~wwc_archive.archive.store.PAGE_SIZE` pages if the file has others.
+
+    SQLite changes the page size only when it vacuums outside WAL mode, which
+    it leaves only when no other connection has the file open; if one has
+    (a Datasette reading it), the pages keep their size until next time.
+    """
+    if db.execute("pragma page_size").fetchone()[0] == PAGE_SIZE:
+        db.execute("vacuum")
+        return
+    try:
+        left_wal = db.execute("pragma journal_mode=delete").fetchone()[0] == "delete"
+    except sqlite3.OperationalError:  # locked: another connection has it open
+        left_wal = False
+    if not left_wal:
+        db.execute("vacuum")
+        return
+    try:
+        db.execute(f"pragma page_size={PAGE_SIZE}")
+        db.execute("vacuum")
+    finally:
+        db.execute("pragma journal_mode=wal")
 
 
 def due(db: Database, run_id: int) -> bool:

@@ -61,6 +61,52 @@ def test_compact_frees_the_slack_and_keeps_every_row_and_id(tmp_path):
     assert run_cli("check", "--db", path).returncode == 0
 
 
+def four_kib_archive(path) -> None:
+    """An archive made with SQLite's default 4 KiB pages, as releases before 0.2 made them."""
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("pragma page_size = 4096")
+        conn.execute("vacuum")
+    nightly_archive(path, pages=60, nights=3)
+
+
+def page_size(path) -> int:
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute("pragma page_size").fetchone()[0]
+
+
+def test_a_new_archive_has_16_kib_pages_and_an_older_one_gets_them_at_compaction(tmp_path):
+    nightly_archive(tmp_path / "new.db", pages=5, nights=1)
+    assert page_size(tmp_path / "new.db") == 16384
+    path = tmp_path / "old.db"
+    four_kib_archive(path)
+    assert page_size(path) == 4096
+    before = answers(path)
+    assert run_cli("compact", "--db", path).returncode == 0
+    assert page_size(path) == 16384 and answers(path) == before
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert run_cli("check", "--db", path).returncode == 0
+
+
+def test_a_reader_holding_the_archive_open_keeps_its_page_size_but_not_its_slack(tmp_path):
+    path = tmp_path / "old.db"
+    four_kib_archive(path)
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("create table dropped_by_an_upgrade as select * from bodies")
+        conn.execute("drop table dropped_by_an_upgrade")
+        conn.commit()
+        free = conn.execute("pragma freelist_count").fetchone()[0]
+    before = answers(path)
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as reader:  # Datasette, say
+        reader.execute("select count(*) from snapshots").fetchone()
+        result = run_cli("compact", "--db", path)
+        assert result.returncode == 0, result.stderr
+        assert reader.execute("select count(*) from snapshots").fetchone()[0] == len(before[1]["snapshots"])
+    assert free > 0 and page_size(path) == 4096 and answers(path) == before
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("pragma freelist_count").fetchone()[0] == 0
+
+
 def test_compact_waits_for_no_crawl_and_needs_an_archive(tmp_path):
     path = tmp_path / "a.db"
     nightly_archive(path, pages=5, nights=2)
