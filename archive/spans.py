@@ -45,8 +45,9 @@ MAX_REPEATS = 250
 #: span on all of these: the same content, read the same way (failures always
 #: stay rows of their own).
 SAME_FIELDS = ("error", "body_id", "content_id", "final_url", "source", "memento_url")
-#: How a fetch answered, which may differ within a span (the span's palette of answers).
-ANSWER_FIELDS = ("outcome", "http_status", "body_exact", "request_head_id", "headers")
+#: How a fetch answered, which may differ within a span (the span's palette of answers);
+#: ``header_set`` names its kept headers (:mod:`~wwc_archive.archive.header_sets`).
+ANSWER_FIELDS = ("outcome", "http_status", "body_exact", "request_head_id", "header_set")
 #: A span holds at most this many distinct answers (its own included); a fetch with another starts a new span.
 MAX_ANSWERS = 8
 FOLDING_OUTCOMES = ("ok", "not_modified")
@@ -131,6 +132,17 @@ def decode_answers(run_id: int, fetched_at: str, repeats: bytes | None,
     return [(run, fetched_at if index == 0 else to_text(at), answer)
             for index, (run, at, answer) in enumerate(_fetch_seconds(run_id, seconds, repeats))
             if runs is None or run in runs]
+
+
+def extent(run_id: int, fetched_at: str, repeats: bytes | None) -> tuple[int, int, str]:
+    """A span's ``(fetches, last run, last fetched_at)``, formatting only the last time; raises :class:`BadSpan`."""
+    if not repeats:
+        return 1, run_id, fetched_at
+    seconds = to_seconds(fetched_at)
+    if seconds is None:
+        raise BadSpan(f"its first fetch time {fetched_at!r} is not an archive time")
+    fetches = _fetch_seconds(run_id, seconds, repeats)
+    return len(fetches), fetches[-1][0], to_text(fetches[-1][1])
 
 
 def _fetch_seconds(run_id: int, seconds: int, repeats: bytes) -> list[tuple[int, int, int]]:
@@ -318,9 +330,9 @@ def count(repeats: bytes | None) -> int:
     return 1 + ends // 2
 
 
-def answer_of(row: dict) -> list:
-    """A fetch's (or a span's own) answer: its values of :data:`ANSWER_FIELDS`."""
-    return [row.get(name) for name in ANSWER_FIELDS]
+def answer_of(row: dict, fields: tuple = ANSWER_FIELDS) -> list:
+    """A fetch's (or a span's own) answer: its values of :data:`ANSWER_FIELDS` (or of ``fields``)."""
+    return [row.get(name) for name in fields]
 
 
 def load_answers(answers: str | None, own: list) -> list[list]:
@@ -332,26 +344,21 @@ def dump_answers(answers: list[list], own: list) -> str | None:
     """The ``answers`` column for a span's answers 1..n (NULL for none), each packed against ``own``.
 
     An answer leaves out its trailing values equal to ``own``'s (a 200 whose
-    noise differed keeps the span's headers), and its ``headers`` are the JSON
-    object itself when that reads back to the very same text.
+    noise differed keeps the span's header set).
     """
     return json.dumps([_pack(answer, own) for answer in answers], separators=(",", ":")) if answers else None
 
 
-_HEADERS = ANSWER_FIELDS.index("headers")
+#: Where an answer holds its kept headers: a ``header_sets`` id, or (palettes
+#: written before migration m015) the headers' JSON text, or its object when
+#: that read back to the very same text.
+_HEADERS = ANSWER_FIELDS.index("header_set")
 
 
 def _pack(answer: list, own: list) -> list:
     packed = list(answer)
     while packed and len(packed) > 1 and packed[-1] == own[len(packed) - 1]:
         packed.pop()
-    if len(packed) > _HEADERS and isinstance(packed[_HEADERS], str):
-        try:
-            parsed = json.loads(packed[_HEADERS])
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict) and json.dumps(parsed) == packed[_HEADERS]:
-            packed[_HEADERS] = parsed
     return packed
 
 
@@ -362,13 +369,13 @@ def _unpack(packed: list, own: list) -> list:
     return answer
 
 
-def with_answer(row: dict, answer: int, answers: list[list]) -> dict:
-    """``row`` (a span's, with its own answer 0) with the values of its answer ``answer``."""
+def with_answer(row: dict, answer: int, answers: list[list], fields: tuple = ANSWER_FIELDS) -> dict:
+    """``row`` (a span's, with its own answer 0) with the values of its answer ``answer`` (of ``fields``)."""
     if answer == 0:
         return row
     if answer > len(answers):
         raise BadSpan(f"a fetch gives answer {answer}, but the span has {len(answers)} more")
-    return {**row, **dict(zip(ANSWER_FIELDS, answers[answer - 1]))}
+    return {**row, **dict(zip(fields, answers[answer - 1]))}
 
 
 def sql_fetches(run_id, fetched_at, repeats) -> str | None:

@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING
 
 from wwc_archive.archive import compression, outlinks, paragraphs, queries, spans, texts
+from wwc_archive.archive.header_sets import HeaderSets
 from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord
 from wwc_archive.archive.diff import content_summary
@@ -42,6 +43,7 @@ class RunWriter:
         self._last_flush = time.monotonic()
         self._pages = self._load_pages()
         self._heads: dict[str, int] = {}  # header block sha256 -> id, as written
+        self._header_sets = HeaderSets(self.db.conn)
         self._bodies = queries.BodyReader(self.db)  # bases for deltas, the newest stored kept decoded
         self._depths: dict[int, int] = {}  # body id -> deltas between it and its keyframe
 
@@ -81,6 +83,7 @@ class RunWriter:
                         self._write(record)
             except BaseException:
                 self._forget_bodies()  # rolled back: ids kept in memory may be reused
+                self._header_sets.forget()
                 self._pages = self._load_pages()  # and the pages' spans are as stored
                 raise
             self._buffer.clear()
@@ -98,7 +101,7 @@ class RunWriter:
             "outcome": record.outcome,
             "error": record.error,
             "final_url": record.final_url if record.final_url != record.url else None,
-            "headers": _kept_headers(record.headers),
+            "header_set": self._header_sets.id_of(_kept_headers(record.headers)),
             "request_head_id": self._store_head(request_head(record)),
             "source": None if record.source == "crawl" else record.source,
             "memento_url": record.memento_url,
