@@ -17,6 +17,7 @@ import sys
 import time
 from contextlib import closing
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from sqlite_utils import Database
@@ -81,7 +82,15 @@ def test_spans_are_packed_and_each_header_set_is_stored_once(upgraded, before, t
         assert not conn.execute("select name from sqlite_master where name like '%repack%'").fetchall()
 
 
-def test_the_documented_join_reads_the_headers_a_span_kept(upgraded, tmp_path):
+#: README's SQL for every fetch's kept headers, in Datasette.
+FETCH_HEADERS = """select s.id, f.value ->> 0 as run_id, f.value ->> 1 as fetched_at, h.headers
+from snapshots s, json_each(wwc_fetches(s.run_id, s.fetched_at, s.repeats)) f
+left join header_sets h on h.id = case when f.value ->> 2 > 0 then coalesce(s.answers -> (f.value ->> 2 - 1)
+  ->> 4, s.header_set) else s.header_set end
+where s.page_id in (3, 5)"""
+
+
+def test_the_documented_join_reads_the_headers_a_span_kept(upgraded, before, tmp_path):
     """Researchers' SQL: ``snapshots.headers`` is now ``header_sets.headers`` through ``header_set``."""
     old = old_archive(tmp_path / "old.db")
     with closing(sqlite3.connect(old)) as conn:
@@ -91,13 +100,17 @@ def test_the_documented_join_reads_the_headers_a_span_kept(upgraded, tmp_path):
                            "left join header_sets h on h.id = s.header_set order by s.id").fetchall()
     assert now == was
 
-    async def labelled():
+    async def requests():
         ds = archive_datasette(upgraded)
-        return await ds.client.get("/wwc-archive/snapshots.json?_shape=array&_labels=on&_size=max")
+        return (await ds.client.get("/wwc-archive/snapshots.json?_shape=array&_labels=on&_size=max"),
+                await ds.client.get("/wwc-archive.json?" + urlencode({"sql": FETCH_HEADERS, "_shape": "array"})))
 
-    rows = {row["id"]: row["header_set"] for row in asyncio.run(labelled()).json()}
+    labelled, fetches = asyncio.run(requests())
+    rows = {row["id"]: row["header_set"] for row in labelled.json()}
     assert {row_id: headers for row_id, headers in was if headers} == {
         row_id: cell["label"] for row_id, cell in rows.items() if cell}
+    assert sorted(tuple(row.values()) for row in fetches.json()) == sorted(
+        (f["id"], f["run_id"], f["fetched_at"], f["headers"]) for f in before if f["page_id"] in (3, 5))
 
 
 def test_a_crawl_after_the_upgrade_extends_packed_spans_and_reuses_header_sets(upgraded, tmp_path):

@@ -162,8 +162,7 @@ def test_an_unchanged_answer_costs_nothing_more():
 
 def test_answers_round_trip_exactly_and_leave_out_what_the_span_says():
     rng = random.Random(3)
-    heads = [None, '{"content-type": "text/html"}', '{"etag": "\\"e-1\\"", "last-modified": "Thu"}',
-             '{"a":1}', '{"caf\\u00e9": "\\u00e9"}', "not json", "[1, 2]"]
+    heads = [None, 1, 2, 3, 250, 70000]  # header set ids
     for _ in range(300):
         own = ["ok", 200, rng.choice([None, 0, 1]), rng.randrange(1, 9), rng.choice(heads)]
         answers = [[rng.choice(["ok", "not_modified"]), rng.choice([200, 304]), rng.choice([None, 0, 1]),
@@ -173,8 +172,12 @@ def test_answers_round_trip_exactly_and_leave_out_what_the_span_says():
         stored = spans.dump_answers(answers, own)
         assert spans.load_answers(stored, own) == answers
         assert not answers or len(stored) <= len(json.dumps(answers, separators=(",", ":")))
-    noisy = ["ok", 200, 0, 5, '{"content-type": "text/html"}']
+    noisy = ["ok", 200, 0, 5, 3]
     assert spans.dump_answers([noisy], ["ok", 200, 1, 2, noisy[4]]) == '[["ok",200,0,5]]'
+    # a palette written before m015 holds the kept headers' JSON (as text, or as the object itself)
+    old_own = ["ok", 200, 1, 2, '{"content-type": "text/html"}']
+    assert spans.load_answers('[["not_modified",304,null,2,{"etag": "e"}],["ok",200,0]]', old_own) == [
+        ["not_modified", 304, None, 2, '{"etag": "e"}'], ["ok", 200, 0, 2, old_own[4]]]
 
 
 @pytest.mark.parametrize("blob", [b"\x81", b"\x01", b"\x00\x00", b"\x00\x02", b"\x00\x03\x00", b"\x00\x00\x00",
