@@ -15,12 +15,12 @@ item per later fetch. Each fetch's time step is predicted as its run step
 times the step per run before, rounded to the hour (a day before the first:
 nightly runs), and its *residual* (actual minus predicted seconds, zigzagged:
 0, -1, 1, -2, ... as 0, 1, 2, 3, ...) is a Rice code whose parameter follows
-the residuals' recent size (:class:`_Model`). A fetch one run after the one
+the residuals' recent size (:func:`_learn`). A fetch one run after the one
 before, with the same answer, is the Rice code of residual + 1: about 3 bits a
 night. Any other fetch is the Rice code of 0, then its run step - 1 and its
 answer's index as Exp-Golomb codes, then the Rice code of its residual.
 
-Spans written before 0.3 keep their formats and decode exactly: the *first
+Spans written before migration m015 keep their formats and decode exactly: the *first
 format* (never a ``0`` first byte: per fetch, the varint run step, at least 1,
 and the zigzagged varint change of its time step from the step before) and the
 *palette format* (a ``0`` byte, then per fetch the varint ``run_step * 2 +

@@ -84,7 +84,7 @@ def test_nightly_fetches_cost_about_three_bits_each():
 
 
 def old_format(first: tuple, later: list[tuple]) -> bytes:
-    """``repeats`` as releases before 0.3 wrote it: the first format, or the palette format if an answer is not 0."""
+    """``repeats`` as written before m015: the first format, or the palette format if an answer is not 0."""
     def varint(value):
         while value >= 0x80:
             out.append((value & 0x7F) | 0x80)
@@ -145,7 +145,7 @@ def test_older_formats_decode_exactly_and_a_tail_goes_on_packed(answers):
         assert spans.decode_answers(*first, old) == [(*first, 0), *later]
         assert spans.count(old) == 1 + len(later)
         assert json.loads(spans.sql_fetches(*first, old)) == [[*first, 0], *map(list, later)]
-        cut = rng.randrange(1, len(later) + 1)  # a span written before 0.3, continued by this release
+        cut = rng.randrange(1, len(later) + 1)  # a span written before m015, continued after it
         tail = spans.Tail(*first, old_format(first, later[:cut]))
         for run_id, at, answer in later[cut:]:
             tail.append(run_id, spans.to_seconds(at), answer)
