@@ -27,9 +27,14 @@ BATCH_PAGES = 300
 BATCH_ROWS = 50_000
 PROGRESS = "_snapshot_fold_progress"
 
-_NAMES = ("id", "run_id", "fetched_at", "repeats", "answers", "response_head_id", *spans.SAME_FIELDS,
-          *spans.ANSWER_FIELDS)
-_COLUMNS = ", ".join(_NAMES)
+_NAMES = ("id", "run_id", "fetched_at", "repeats", "answers", "response_head_id", *spans.SAME_FIELDS)
+#: A fetch's answer as stored before migration m015 (its kept headers' JSON, not a header set's id).
+OLD_ANSWER_FIELDS = (*spans.ANSWER_FIELDS[:-1], "headers")
+
+
+def answer_fields(db: Database) -> tuple:
+    """The answer columns ``snapshots`` has: m008 and m014 run before m015 gives it ``header_set``."""
+    return OLD_ANSWER_FIELDS if "headers" in db["snapshots"].columns_dict else spans.ANSWER_FIELDS
 
 
 def fold_archive(db: Database) -> None:
@@ -58,9 +63,9 @@ def fold_batch(db: Database, progress_id: int = 1, only_pages: str | None = None
     limit = int(os.environ.get("WWC_ARCHIVE_FOLD_PAGES") or BATCH_PAGES)
     pages = f"select id from pages where id > ? {'' if only_pages is None else f'and id in ({only_pages})'}"
     page_ids = [r[0] for r in db.execute(f"{pages} order by id limit ?", [done, limit])]
-    rows = 0
+    rows, fields = 0, answer_fields(db)
     for page_id in page_ids:
-        rows += fold_page(db, page_id)
+        rows += fold_page(db, page_id, fields)
         done = page_id
         if rows >= BATCH_ROWS:
             break
@@ -68,15 +73,17 @@ def fold_batch(db: Database, progress_id: int = 1, only_pages: str | None = None
     return db.execute(f"{pages} limit 1", [done]).fetchone() is not None
 
 
-def fold_page(db: Database, page_id: int) -> int:
-    """Fold one page's rows into spans; returns how many rows it read."""
-    rows = [dict(zip(_NAMES, r))
-            for r in db.execute(f"select {_COLUMNS} from snapshots where page_id = ? order by id", [page_id])]
+def fold_page(db: Database, page_id: int, fields: tuple | None = None) -> int:
+    """Fold one page's rows into spans (``fields``: its :func:`answer_fields`); returns how many rows it read."""
+    fields = fields or answer_fields(db)
+    names = (*_NAMES, *fields)
+    rows = [dict(zip(names, r)) for r in db.execute(
+        f"select {', '.join(names)} from snapshots where page_id = ? order by id", [page_id])]
     changed = {r[0] for r in db.execute("select new_snapshot from changes where page_id = ?", [page_id])}
     aliases: dict[int, int] = {}
     current, fetches, grown = None, [], False
     for row in rows:
-        own = _own_fetches(row)
+        own = _own_fetches(row, fields)
         if current is not None and own is not None and _folds(current, fetches, row, own, changed):
             fetches += own
             aliases[row["id"]] = current["id"]
@@ -92,11 +99,11 @@ def fold_page(db: Database, page_id: int) -> int:
     return len(rows)
 
 
-def _own_fetches(row: dict) -> list | None:
+def _own_fetches(row: dict, fields: tuple) -> list | None:
     """A row's fetches as ``(run_id, fetched_at, answer values)``; None if its span does not decode."""
     try:
-        answers = spans.load_answers(row["answers"], spans.answer_of(row))
-        return [(run, at, tuple(spans.answer_of(spans.with_answer(row, answer, answers))))
+        answers = spans.load_answers(row["answers"], spans.answer_of(row, fields))
+        return [(run, at, tuple(spans.answer_of(spans.with_answer(row, answer, answers, fields), fields)))
                 for run, at, answer in spans.decode_answers(row["run_id"], row["fetched_at"], row["repeats"])]
     except (spans.BadSpan, ValueError):
         return None

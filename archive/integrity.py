@@ -6,7 +6,6 @@ that is gone. Only :func:`repair_dead_runs` writes, under the crawl lock.
 """
 
 import hashlib
-import json
 
 from wwc_archive.archive import queries, spans
 from wwc_archive.archive.compression import Undecodable
@@ -47,17 +46,22 @@ def body_problems(db) -> list[str]:
 
 def span_problems(db) -> list[str]:
     """Snapshot spans whose repeated fetches or answers do not decode or disagree with ``last_run``,
-    and dangling aliases."""
+    answers naming a header set that is missing, and dangling aliases."""
     found = []
+    header_sets = {row[0] for row in db.execute("select id from header_sets")}
     rows = db.execute("select id, run_id, fetched_at, last_run, repeats, answers from snapshots "
                       "where last_run is not null")
     for snapshot_id, run_id, fetched_at, last_run, repeats, answers in rows:
         try:
             fetched = spans.decode_answers(run_id, fetched_at, repeats)
-            palette = json.loads(answers) if answers else []
+            palette = spans.load_answers(answers, [None] * len(spans.ANSWER_FIELDS))
             if max(answer for _, _, answer in fetched) > len(palette):
                 raise spans.BadSpan(f"a fetch gives an answer it does not hold (it has {len(palette)} more)")
-        except (spans.BadSpan, ValueError) as error:
+            missing = {a[_HEADER_SET] for a in palette if a[_HEADER_SET] is not None} - header_sets
+            if missing:
+                raise spans.BadSpan(f"its answers name header set(s) {', '.join(map(str, sorted(missing)))}, "
+                                    "which are missing")
+        except (spans.BadSpan, ValueError, TypeError) as error:
             found.append(f"snapshot {snapshot_id}: {error}")
             continue
         if fetched[-1][0] != last_run:
@@ -66,6 +70,9 @@ def span_problems(db) -> list[str]:
                           "left join snapshots s on s.id = a.snapshot_id where s.id is null").fetchall()
     found += [f"snapshot alias {alias}: points at a missing snapshot {target}" for alias, target in dangling]
     return found
+
+
+_HEADER_SET = spans.ANSWER_FIELDS.index("header_set")
 
 
 def repair_dead_runs(archive) -> int:

@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from wwc_archive.archive import compression as codec
 from wwc_archive.archive import spans
-from wwc_archive.archive import idlists, outlinks, texts
+from wwc_archive.archive import header_sets, idlists, outlinks, texts
 from wwc_archive.archive.diff import unified_diff
 
 RUN_COLUMNS = (
@@ -161,9 +161,10 @@ def snapshot(db: Database, snapshot_id: int) -> dict:
             """
             select s.id, s.run_id, s.page_id, p.url, p.program, p.role, s.fetched_at,
                    s.http_status, s.outcome, s.error, s.body_id, s.content_id,
-                   c.title, c.author, c.published, s.headers, s.final_url, s.repeats
+                   c.title, c.author, c.published, h.headers, s.final_url, s.repeats
             from snapshots s join pages p on p.id = s.page_id
             left join contents c on c.id = s.content_id
+            left join header_sets h on h.id = s.header_set
             where s.id = ?
             """,
             [snapshot_id],
@@ -185,13 +186,13 @@ def content_text(db: Database, content_id: int | None) -> str | None:
 
 def _with_span(row: dict) -> dict:
     """A snapshot row with ``fetches``, ``last_run`` and ``last_fetched_at`` instead of its ``repeats`` blob."""
-    fetched = spans.decode(row["run_id"], row["fetched_at"], row.pop("repeats"))
-    row.update(fetches=len(fetched), last_run=fetched[-1][0], last_fetched_at=fetched[-1][1])
+    row["fetches"], row["last_run"], row["last_fetched_at"] = spans.extent(
+        row["run_id"], row["fetched_at"], row.pop("repeats"))
     return row
 
 
 FETCH_COLUMNS = (
-    "s.id, s.run_id, s.page_id, s.fetched_at, s.http_status, s.outcome, s.error, s.final_url, s.headers, "
+    "s.id, s.run_id, s.page_id, s.fetched_at, s.http_status, s.outcome, s.error, s.final_url, s.header_set, "
     "s.body_id, s.content_id, s.body_exact, s.request_head_id, s.response_head_id, s.source, s.memento_url, "
     "s.last_run, s.repeats, s.answers"
 )
@@ -203,8 +204,9 @@ def fetches(db: Database, page_id: int | None = None, run_ids=None, select: str 
 
     A dict is its span's row (``id`` is the span's id) with this fetch's own
     ``run_id``, ``fetched_at`` and answer (``outcome``, ``http_status``,
-    ``body_exact``, ``request_head_id``, ``headers``: a 304 inside a span of
-    200s is ``not_modified``), and ``repeat``: 0 for a span's first fetch
+    ``body_exact``, ``request_head_id``, ``header_set``: a 304 inside a span of
+    200s is ``not_modified``; with ``header_set`` selected, ``headers`` is its
+    JSON text), and ``repeat``: 0 for a span's first fetch
     (the one that may have stored a body and response head), more than 0 for
     the later ones (their index in the span when all of a page's are read). Give ``page_id`` (that page's fetches) and/or ``run_ids`` (the
     fetches of those runs); either way they come by run, time and span. ``select``
@@ -239,6 +241,10 @@ def fetches(db: Database, page_id: int | None = None, run_ids=None, select: str 
             repeat = index if wanted is None else int(run_id != first)
             found.append({**spans.with_answer(row, answer, answers),
                           "run_id": run_id, "fetched_at": fetched_at, "repeat": repeat})
+    if "s.header_set" in select:
+        kept = header_sets.texts(db.conn, (fetch["header_set"] for fetch in found))
+        for fetch in found:
+            fetch["headers"] = kept.get(fetch["header_set"])
     # By run and time: a span may go on after a failure (a row of its own) that came between its fetches.
     found.sort(key=lambda fetch: (fetch["run_id"], fetch["fetched_at"], fetch["id"]))
     return found
@@ -438,9 +444,10 @@ def read_only(path: str | os.PathLike):
 # WARC export ---------------------------------------------------------------------------
 
 EXPORT_COLUMNS = """s.id, s.run_id, s.page_id, p.url, p.role, s.fetched_at, s.http_status, s.outcome, s.final_url,
-       s.headers, s.body_id, s.body_exact, s.request_head_id, s.response_head_id,
+       s.header_set, h.headers, s.body_id, s.body_exact, s.request_head_id, s.response_head_id,
        c.title, c.fingerprint, s.last_run, s.repeats, s.answers"""
-EXPORT_JOINS = "join pages p on p.id = s.page_id left join contents c on c.id = s.content_id"
+EXPORT_JOINS = ("join pages p on p.id = s.page_id left join contents c on c.id = s.content_id "
+                "left join header_sets h on h.id = s.header_set")
 EXPORT_SELECT = f"select {EXPORT_COLUMNS} from snapshots s {EXPORT_JOINS}"
 
 

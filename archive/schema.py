@@ -330,6 +330,23 @@ def m014_fold_removed_pages(db: Database) -> None:
     folding.fold_removed_pages(db)
 
 
+@migrations(transactional=False)
+def m015_packed_spans(db: Database) -> None:
+    """Smaller snapshot rows: spans' ``repeats`` packed, kept headers stored once per distinct set.
+
+    ``header_sets`` holds each distinct kept-headers JSON once (found by
+    ``hash``, see :mod:`wwc_archive.archive.header_sets`); ``snapshots.header_set``
+    and a span's answers name it by id, and ``snapshots.headers`` is dropped
+    (``left join header_sets h on h.id = s.header_set`` gives ``h.headers``).
+    Spans' ``repeats`` are rewritten in the packed format of
+    :mod:`wwc_archive.archive.spans`. Batched, resumable
+    (:mod:`wwc_archive.archive.repacking`).
+    """
+    from wwc_archive.archive import repacking
+
+    repacking.repack_archive(db)
+
+
 #: Bodies rewritten per batch of m016 (``WWC_ARCHIVE_DIGEST_BATCH`` overrides it, for tests).
 DIGEST_BATCH = 5000
 

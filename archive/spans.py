@@ -2,26 +2,38 @@
 
 A ``snapshots`` row is a *span*: its first fetch (``run_id``, ``fetched_at``)
 plus the later fetches of the same page that answered with the same content.
-Each later fetch is two varints: its run id's increase over the fetch before,
-and the zigzag-encoded change of its time step (seconds) from the step before.
-Nightly crawls make both small: 1–3 bytes a fetch. Times are the archive's
-``YYYY-MM-DDTHH:MM:SSZ``, so the round trip is exact.
+Times are the archive's ``YYYY-MM-DDTHH:MM:SSZ``, so every round trip is exact.
 
 A fetch's *answer* (:data:`ANSWER_FIELDS`: a 304 or a 200, its request
 headers, ...) may differ from the span's first. The span's own columns are
 answer 0; ``snapshots.answers`` (a JSON list) holds answers 1..n, at most
-:data:`MAX_ANSWERS` in all. A span whose fetches do not all give answer 0 is
-stored in the *palette format*: a ``0`` byte (never the start of the first
-format, whose run steps are at least 1), then per fetch the varint
-``run_step * 2 + changed``, the time varint, and, when ``changed`` (its
-answer is not the fetch before's), the varint index of its answer. A fetch
-that keeps the answer before costs no more than in the first format.
+:data:`MAX_ANSWERS` in all, and ``repeats`` says which fetch gave which.
+
+``repeats`` is written in the *packed format* (:data:`PACKED_FORMAT`): the
+bytes ``00 01``, then a bit stream (:mod:`wwc_archive.archive.bits`) with one
+item per later fetch. Each fetch's time step is predicted as its run step
+times the step per run before, rounded to the hour (a day before the first:
+nightly runs), and its *residual* (actual minus predicted seconds, zigzagged:
+0, -1, 1, -2, ... as 0, 1, 2, 3, ...) is a Rice code whose parameter follows
+the residuals' recent size (:func:`_learn`). A fetch one run after the one
+before, with the same answer, is the Rice code of residual + 1: about 3 bits a
+night. Any other fetch is the Rice code of 0, then its run step - 1 and its
+answer's index as Exp-Golomb codes, then the Rice code of its residual.
+
+Spans written before migration m015 keep their formats and decode exactly: the *first
+format* (never a ``0`` first byte: per fetch, the varint run step, at least 1,
+and the zigzagged varint change of its time step from the step before) and the
+*palette format* (a ``0`` byte, then per fetch the varint ``run_step * 2 +
+changed``, never 0 or 1, the time varint and, when ``changed``, the varint
+index of its answer). A :class:`Tail` appending to one rewrites it packed.
 """
 
 import calendar
 import json
 import re
 import time
+
+from wwc_archive.archive import bits
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _ARCHIVE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -33,8 +45,9 @@ MAX_REPEATS = 250
 #: span on all of these: the same content, read the same way (failures always
 #: stay rows of their own).
 SAME_FIELDS = ("error", "body_id", "content_id", "final_url", "source", "memento_url")
-#: How a fetch answered, which may differ within a span (the span's palette of answers).
-ANSWER_FIELDS = ("outcome", "http_status", "body_exact", "request_head_id", "headers")
+#: How a fetch answered, which may differ within a span (the span's palette of answers);
+#: ``header_set`` names its kept headers (:mod:`~wwc_archive.archive.header_sets`).
+ANSWER_FIELDS = ("outcome", "http_status", "body_exact", "request_head_id", "header_set")
 #: A span holds at most this many distinct answers (its own included); a fetch with another starts a new span.
 MAX_ANSWERS = 8
 FOLDING_OUTCOMES = ("ok", "not_modified")
@@ -43,8 +56,14 @@ FOLDING_OUTCOMES = ("ok", "not_modified")
 #: another outcome. (A live page's ``gone`` fetch is always a row of its own run:
 #: removals are decided from those rows when the run completes.)
 REMOVED_OUTCOME = "gone"
-#: The first byte of a ``repeats`` blob in the palette format.
+#: The first byte of a ``repeats`` blob in the (older) palette format.
 PALETTE_FORMAT = 0
+#: The first two bytes of a ``repeats`` blob in the packed format: the palette
+#: format's second byte is never 0 or 1 (its first value is at least 2).
+PACKED_FORMAT = b"\x00\x01"
+#: The time step per run the packed format predicts before a span has one: a day.
+NIGHT = 86400
+_HOUR = 3600
 
 
 class BadSpan(ValueError):
@@ -67,13 +86,6 @@ def to_text(seconds: int) -> str:
     return time.strftime(TIME_FORMAT, time.gmtime(seconds))
 
 
-def _put(out: bytearray, value: int) -> None:
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-
-
 def _zigzag(value: int) -> int:
     return value * 2 if value >= 0 else -value * 2 - 1
 
@@ -83,12 +95,11 @@ def _unzigzag(value: int) -> int:
 
 
 def encode(first: tuple[int, str], later: list[tuple]) -> bytes | None:
-    """The ``repeats`` blob of a span whose first fetch is ``first`` and later ones ``later``.
+    """The ``repeats`` blob (packed format) of a span whose first fetch is ``first`` and later ones ``later``.
 
     Each fetch is ``(run_id, fetched_at)`` or ``(run_id, fetched_at, answer)``
     (its answer's index, 0 when left out); run ids must increase. None for no
-    later fetches (a span of one fetch stores NULL). The palette format is used
-    only when some answer is not 0.
+    later fetches (a span of one fetch stores NULL).
     """
     if not later:
         return None
@@ -97,8 +108,8 @@ def encode(first: tuple[int, str], later: list[tuple]) -> bytes | None:
         seconds = to_seconds(fetch[1])
         if not tail.can_append(fetch[0], seconds, ignore_cap=True):
             raise ValueError(f"cannot fold fetch {fetch[:2]} after ({tail.run}, {to_text(tail.seconds or 0)})")
-        tail.append(fetch[0], seconds, fetch[2] if len(fetch) > 2 else 0)
-    return bytes(tail.repeats)
+        tail._add(fetch[0], seconds, fetch[2] if len(fetch) > 2 else 0)
+    return tail.repeats
 
 
 def decode(run_id: int, fetched_at: str, repeats: bytes | None, runs=None) -> list[tuple[int, str]]:
@@ -123,6 +134,110 @@ def decode_answers(run_id: int, fetched_at: str, repeats: bytes | None,
             if runs is None or run in runs]
 
 
+def extent(run_id: int, fetched_at: str, repeats: bytes | None) -> tuple[int, int, str]:
+    """A span's ``(fetches, last run, last fetched_at)``, formatting only the last time; raises :class:`BadSpan`."""
+    if not repeats:
+        return 1, run_id, fetched_at
+    seconds = to_seconds(fetched_at)
+    if seconds is None:
+        raise BadSpan(f"its first fetch time {fetched_at!r} is not an archive time")
+    fetches = _fetch_seconds(run_id, seconds, repeats)
+    return len(fetches), fetches[-1][0], to_text(fetches[-1][1])
+
+
+def _fetch_seconds(run_id: int, seconds: int, repeats: bytes) -> list[tuple[int, int, int]]:
+    """Every fetch of a span as ``(run_id, unix seconds, answer)``, in any format."""
+    if repeats[:2] == PACKED_FORMAT:
+        return _read_packed(run_id, seconds, repeats)[0]
+    fetches = [(run_id, seconds, 0)]
+    run, step = run_id, 0
+    for run_step, time_change, answer in _steps(repeats):
+        if run_step == 0:
+            raise BadSpan("its run ids do not increase")
+        run += run_step
+        step += _unzigzag(time_change)
+        seconds += step
+        fetches.append((run, seconds, answer))
+    return fetches
+
+
+# The packed format -----------------------------------------------------------------------------
+
+#: The packed format's model before a span's first later fetch: the time step per
+#: run it predicts (a day), and about 8 times the recent residuals' mean.
+_START = (NIGHT, 4 << 3)
+
+
+def _rice_k(size: int) -> int:
+    """The Rice parameter for a model's ``size``: about log2 of the recent residuals' mean."""
+    return max(0, (size >> 3).bit_length() - 1)
+
+
+def _learn(size: int, run_step: int, step: int, residual: int) -> tuple[int, int]:
+    """The model after a fetch: its step per run rounded to the hour, and ``size`` moved an eighth towards it."""
+    return (step // run_step + _HOUR // 2) // _HOUR * _HOUR, size + min(residual, 1024) - (size >> 3)
+
+
+def _write_packed(out: bits.Writer, model: tuple[int, int], run_step: int, step: int, answer: int,
+                  changed: bool) -> tuple[int, int]:
+    """Write one later fetch; returns the model after it."""
+    period, size = model
+    k, residual = _rice_k(size), _zigzag(step - run_step * period)
+    if run_step == 1 and not changed:
+        out.rice(residual + 1, k)
+    else:
+        out.rice(0, k)
+        out.gamma(run_step - 1)
+        out.gamma(answer)
+        out.rice(residual, k)
+    return _learn(size, run_step, step, residual)
+
+
+def _read_packed(run_id: int, seconds: int, repeats: bytes) -> tuple[list[tuple[int, int, int]], bits.Reader,
+                                                                    tuple[int, int]]:
+    """Every fetch of a packed span, and the reader (at its end) and model, to append after it.
+
+    Every reader of a span's fetches runs this loop, so it reads a nightly
+    fetch's Rice code and updates the model inline (:func:`_rice_k`,
+    :func:`_learn`); the round-trip tests hold it to :func:`_write_packed`.
+    """
+    reader = bits.Reader(repeats[len(PACKED_FORMAT):])
+    stream, limit = reader.bits, bits.UNARY_LIMIT
+    find, end, pos = stream.find, len(stream), 0
+    (period, size), run, answer = _START, run_id, 0
+    fetches = [(run_id, seconds, 0)]
+    try:
+        while end - pos >= 8 or find("0", pos) != -1:  # fewer than 8 ones left: padding
+            k = (size >> 3).bit_length() - 1 if size >= 16 else 0
+            zero = find("0", pos, pos + limit)
+            if zero != -1 and zero + 1 + k <= end:  # a whole Rice code with a short unary part
+                code = ((zero - pos) << k) | (int(stream[zero + 1:zero + 1 + k], 2) if k else 0)
+                pos = zero + 1 + k
+            else:
+                reader.pos = pos
+                code, pos = reader.rice(k), reader.pos
+            if code:
+                run_step, residual = 1, code - 1
+            else:
+                reader.pos = pos
+                run_step, answer, residual = reader.gamma() + 1, reader.gamma(), reader.rice(k)
+                pos = reader.pos
+            step = run_step * period + (residual >> 1 if not residual & 1 else -((residual + 1) >> 1))
+            period = (step // run_step + _HOUR // 2) // _HOUR * _HOUR
+            size += (residual if residual < 1024 else 1024) - (size >> 3)
+            run += run_step
+            seconds += step
+            fetches.append((run, seconds, answer))
+    except bits.Truncated:
+        raise BadSpan("its repeats are truncated") from None
+    if len(fetches) == 1:
+        raise BadSpan("its repeats hold no fetch")
+    reader.pos = pos
+    return fetches, reader, (period, size)
+
+
+# The older formats (read only) -----------------------------------------------------------------
+
 def _varints(data: bytes) -> list[int]:
     values, value, shift = [], 0, 0
     for byte in data:
@@ -138,7 +253,7 @@ def _varints(data: bytes) -> list[int]:
 
 
 def _steps(repeats: bytes) -> list[tuple[int, int, int]]:
-    """Each later fetch's ``(run step, zigzagged time change, answer)``."""
+    """Each later fetch's ``(run step, zigzagged time change, answer)`` in an older format."""
     palette = repeats[:1] == bytes([PALETTE_FORMAT])
     values = _varints(repeats[1:] if palette else repeats)
     if not palette:
@@ -157,33 +272,35 @@ def _steps(repeats: bytes) -> list[tuple[int, int, int]]:
     return steps
 
 
-def _fetch_seconds(run_id: int, seconds: int, repeats: bytes) -> list[tuple[int, int, int]]:
-    fetches = [(run_id, seconds, 0)]
-    run, step = run_id, 0
-    for run_step, time_change, answer in _steps(repeats):
-        if run_step == 0:
-            raise BadSpan("its run ids do not increase")
-        run += run_step
-        step += _unzigzag(time_change)
-        seconds += step
-        fetches.append((run, seconds, answer))
-    return fetches
-
-
 class Tail:
-    """The end of a span, kept by a writer to append fetches without decoding the span again."""
+    """The end of a span, kept by a writer to append fetches without decoding the span again.
+
+    It always appends in the packed format: a span in an older one is written
+    again packed once, when the tail is made.
+    """
 
     def __init__(self, run_id: int, fetched_at: str, repeats: bytes | None):
         first = to_seconds(fetched_at)
         if repeats and first is None:
             raise BadSpan(f"its first fetch time {fetched_at!r} is not an archive time")
-        fetches = _fetch_seconds(run_id, first, repeats) if repeats else [(run_id, first, 0)]
         self.first = (run_id, first)
-        self.repeats = bytearray(repeats or b"")
-        self.palette = self.repeats[:1] == bytes([PALETTE_FORMAT])
+        if repeats and repeats[:2] == PACKED_FORMAT:
+            fetches, reader, self._model = _read_packed(run_id, first, repeats)
+            whole, pending = reader.tail()
+            self._out = bits.Writer(PACKED_FORMAT + whole, pending)
+        else:
+            fetches = _fetch_seconds(run_id, first, repeats) if repeats else [(run_id, first, 0)]
+            self._out, self._model = bits.Writer(PACKED_FORMAT), _START
+            for before, fetch in zip(fetches, fetches[1:]):
+                self._model = _write_packed(self._out, self._model, fetch[0] - before[0], fetch[1] - before[1],
+                                            fetch[2], fetch[2] != before[2])
         self.fetches = len(fetches)
         self.run, self.seconds, self.answer = fetches[-1]
-        self.step = self.seconds - fetches[-2][1] if len(fetches) > 1 else 0
+
+    @property
+    def repeats(self) -> bytes | None:
+        """The span's ``repeats`` blob (None while it holds one fetch)."""
+        return self._out.getvalue() if self.fetches > 1 else None
 
     def can_append(self, run_id: int, seconds: int | None, ignore_cap: bool = False) -> bool:
         return ((ignore_cap or self.fetches <= MAX_REPEATS) and run_id > self.run
@@ -191,40 +308,31 @@ class Tail:
 
     def append(self, run_id: int, seconds: int, answer: int = 0) -> bytes:
         """Add a fetch with this answer (check :meth:`can_append` first); returns the new ``repeats`` blob."""
-        if answer != self.answer and not self.palette:
-            self._to_palette()
-        changed = int(answer != self.answer)
-        _put(self.repeats, (run_id - self.run) * 2 + changed if self.palette else run_id - self.run)
-        _put(self.repeats, _zigzag(seconds - self.seconds - self.step))
-        if changed:
-            _put(self.repeats, answer)
-        self.run, self.step, self.seconds, self.answer = run_id, seconds - self.seconds, seconds, answer
-        self.fetches += 1
-        return bytes(self.repeats)
+        self._add(run_id, seconds, answer)
+        return self._out.getvalue()
 
-    def _to_palette(self) -> None:
-        """Rewrite the blob so far (every fetch answer 0) in the palette format."""
-        values = _varints(bytes(self.repeats))
-        self.repeats = bytearray([PALETTE_FORMAT])
-        for index in range(0, len(values), 2):
-            _put(self.repeats, values[index] * 2)
-            _put(self.repeats, values[index + 1])
-        self.palette = True
+    def _add(self, run_id: int, seconds: int, answer: int) -> None:
+        self._model = _write_packed(self._out, self._model, run_id - self.run, seconds - self.seconds, answer,
+                                    answer != self.answer)
+        self.run, self.seconds, self.answer = run_id, seconds, answer
+        self.fetches += 1
 
 
 def count(repeats: bytes | None) -> int:
-    """How many fetches a span holds (its first included), without decoding times."""
+    """How many fetches a span holds (its first included), without formatting times."""
     if not repeats:
         return 1
+    if repeats[:2] == PACKED_FORMAT:
+        return len(_read_packed(0, 0, repeats)[0])
     if repeats[:1] == bytes([PALETTE_FORMAT]):
         return 1 + len(_steps(repeats))
     ends = sum(1 for byte in repeats if not byte & 0x80)
     return 1 + ends // 2
 
 
-def answer_of(row: dict) -> list:
-    """A fetch's (or a span's own) answer: its values of :data:`ANSWER_FIELDS`."""
-    return [row.get(name) for name in ANSWER_FIELDS]
+def answer_of(row: dict, fields: tuple = ANSWER_FIELDS) -> list:
+    """A fetch's (or a span's own) answer: its values of :data:`ANSWER_FIELDS` (or of ``fields``)."""
+    return [row.get(name) for name in fields]
 
 
 def load_answers(answers: str | None, own: list) -> list[list]:
@@ -236,26 +344,21 @@ def dump_answers(answers: list[list], own: list) -> str | None:
     """The ``answers`` column for a span's answers 1..n (NULL for none), each packed against ``own``.
 
     An answer leaves out its trailing values equal to ``own``'s (a 200 whose
-    noise differed keeps the span's headers), and its ``headers`` are the JSON
-    object itself when that reads back to the very same text.
+    noise differed keeps the span's header set).
     """
     return json.dumps([_pack(answer, own) for answer in answers], separators=(",", ":")) if answers else None
 
 
-_HEADERS = ANSWER_FIELDS.index("headers")
+#: Where an answer holds its kept headers: a ``header_sets`` id, or (palettes
+#: written before migration m015) the headers' JSON text, or its object when
+#: that read back to the very same text.
+_HEADERS = ANSWER_FIELDS.index("header_set")
 
 
 def _pack(answer: list, own: list) -> list:
     packed = list(answer)
     while packed and len(packed) > 1 and packed[-1] == own[len(packed) - 1]:
         packed.pop()
-    if len(packed) > _HEADERS and isinstance(packed[_HEADERS], str):
-        try:
-            parsed = json.loads(packed[_HEADERS])
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict) and json.dumps(parsed) == packed[_HEADERS]:
-            packed[_HEADERS] = parsed
     return packed
 
 
@@ -266,13 +369,13 @@ def _unpack(packed: list, own: list) -> list:
     return answer
 
 
-def with_answer(row: dict, answer: int, answers: list[list]) -> dict:
-    """``row`` (a span's, with its own answer 0) with the values of its answer ``answer``."""
+def with_answer(row: dict, answer: int, answers: list[list], fields: tuple = ANSWER_FIELDS) -> dict:
+    """``row`` (a span's, with its own answer 0) with the values of its answer ``answer`` (of ``fields``)."""
     if answer == 0:
         return row
     if answer > len(answers):
         raise BadSpan(f"a fetch gives answer {answer}, but the span has {len(answers)} more")
-    return {**row, **dict(zip(ANSWER_FIELDS, answers[answer - 1]))}
+    return {**row, **dict(zip(fields, answers[answer - 1]))}
 
 
 def sql_fetches(run_id, fetched_at, repeats) -> str | None:

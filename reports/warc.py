@@ -209,7 +209,7 @@ class _WarcExport:
         else:
             warc_headers["WARC-Profile"] = SAME_CONTENT_PROFILE
         # No HTTP headers in the block: the archive keeps a revisit's answer only as
-        # its status and the headers in snapshots.headers; replay uses the original's.
+        # its status and its kept headers (header_sets); replay uses the original's.
         record = writer.create_warc_record(_uri(snapshot), "revisit", warc_headers_dict=warc_headers)
         self._write_with_request(writer, snapshot, record)
         self.counts["revisit " + warc_headers["WARC-Profile"].rsplit("/", 1)[-1]] += 1

@@ -72,56 +72,97 @@ def test_random_spans_round_trip_exactly():
         assert not later or appended == blob
 
 
-def test_nightly_fetches_cost_one_to_three_bytes_each():
+def test_nightly_fetches_cost_about_three_bits_each():
     first = (1, night(0))
-    later = [(n + 1, night(n, second=random.Random(n).randrange(0, 600))) for n in range(1, 250)]
-    assert len(spans.encode(first, later)) <= 3 * len(later)
-    steady = [(n + 1, night(n)) for n in range(1, 250)]
-    assert len(spans.encode(first, steady)) <= 2 * len(steady) + 2
+    steady = [(n + 1, night(n, second=n % 3)) for n in range(1, 250)]  # crawl order keeps the time within seconds
+    assert len(spans.encode(first, steady)) <= len(steady) * 4 / 8 + 3
+    jittery = [(n + 1, night(n, second=random.Random(n).randrange(0, 600))) for n in range(1, 250)]
+    assert len(spans.encode(first, jittery)) <= 1.5 * len(jittery)
+    frequent = [(n + 1, spans.to_text(spans.to_seconds(first[1]) + 7 * n + n % 2)) for n in range(1, 250)]
+    assert len(spans.encode(first, frequent)) <= len(frequent)  # runs seconds apart: under a byte too
+    assert len(spans.encode(first, steady)) < len(old_format(first, steady)) / 4
+
+
+def old_format(first: tuple, later: list[tuple]) -> bytes:
+    """``repeats`` as written before m015: the first format, or the palette format if an answer is not 0."""
+    def varint(value):
+        while value >= 0x80:
+            out.append((value & 0x7F) | 0x80)
+            value >>= 7
+        out.append(value)
+
+    palette = any(fetch[2:] and fetch[2] for fetch in later)
+    out = bytearray([spans.PALETTE_FORMAT] if palette else [])
+    run, seconds, step, answer = first[0], spans.to_seconds(first[1]), 0, 0
+    for fetch in later:
+        at, new_answer = spans.to_seconds(fetch[1]), fetch[2] if fetch[2:] else 0
+        change = at - seconds - step
+        varint((fetch[0] - run) * 2 + (new_answer != answer) if palette else fetch[0] - run)
+        varint(change * 2 if change >= 0 else -change * 2 - 1)
+        if palette and new_answer != answer:
+            varint(new_answer)
+        run, step, seconds, answer = fetch[0], at - seconds, at, new_answer
+    return bytes(out)
+
+
+def random_span(rng: random.Random, answers: bool) -> tuple[tuple, list[tuple]]:
+    run, seconds, answer = rng.randrange(1, 10**6), rng.randrange(0, 2 * 10**9), 0
+    first, later = (run, spans.to_text(seconds)), []
+    for _ in range(rng.randrange(1, 60)):
+        run += rng.choice([1, 1, 2, rng.randrange(1, 10**5)])
+        seconds += rng.choice([86400, 86400 + rng.randrange(-900, 900), rng.randrange(0, 10**8)])
+        if answers and rng.random() < 0.3:
+            answer = rng.randrange(0, spans.MAX_ANSWERS)
+        later.append((run, spans.to_text(seconds), answer))
+    return first, later
 
 
 def test_random_spans_with_answers_round_trip_exactly():
     rng = random.Random(12)
     for _ in range(300):
-        run, seconds, answer = rng.randrange(1, 10**6), rng.randrange(0, 2 * 10**9), 0
-        first = (run, spans.to_text(seconds))
-        later = []
-        for _ in range(rng.randrange(1, 60)):
-            run += rng.choice([1, 1, 2, rng.randrange(1, 10**5)])
-            seconds += rng.choice([86400, 86400 + rng.randrange(-900, 900), rng.randrange(0, 10**8)])
-            if rng.random() < 0.3:
-                answer = rng.randrange(0, spans.MAX_ANSWERS)
-            later.append((run, spans.to_text(seconds), answer))
+        first, later = random_span(rng, answers=True)
         blob = spans.encode(first, later)
+        assert blob[:2] == spans.PACKED_FORMAT
         assert spans.decode_answers(*first, blob) == [(*first, 0), *later]
         assert spans.decode(*first, blob) == [first, *(fetch[:2] for fetch in later)]
         assert spans.count(blob) == 1 + len(later)
         wanted = {fetch[0] for fetch in later[::3]}
         assert spans.decode_answers(*first, blob, runs=wanted) == [f for f in later if f[0] in wanted]
+        assert json.loads(spans.sql_fetches(*first, blob)) == [[*first, 0], *map(list, later)]
         tail = spans.Tail(*first, None)  # appending one at a time, from a blob read back each time
         for run_id, at, answer in later:
             tail = spans.Tail(*first, tail.append(run_id, spans.to_seconds(at), answer))
-        assert bytes(tail.repeats) == blob
+        assert tail.repeats == blob
 
 
-def test_an_unchanged_answer_costs_no_byte_and_old_blobs_still_decode():
+@pytest.mark.parametrize("answers", [False, True], ids=["first format", "palette format"])
+def test_older_formats_decode_exactly_and_a_tail_goes_on_packed(answers):
+    rng = random.Random(5)
+    for _ in range(300):
+        first, later = random_span(rng, answers)
+        old = old_format(first, later)
+        assert old[:2] != spans.PACKED_FORMAT and (old[0] == spans.PALETTE_FORMAT) == any(f[2] for f in later)
+        assert spans.decode_answers(*first, old) == [(*first, 0), *later]
+        assert spans.count(old) == 1 + len(later)
+        assert json.loads(spans.sql_fetches(*first, old)) == [[*first, 0], *map(list, later)]
+        cut = rng.randrange(1, len(later) + 1)  # a span written before m015, continued after it
+        tail = spans.Tail(*first, old_format(first, later[:cut]))
+        for run_id, at, answer in later[cut:]:
+            tail.append(run_id, spans.to_seconds(at), answer)
+        assert tail.repeats == spans.encode(first, later)
+
+
+def test_an_unchanged_answer_costs_nothing_more():
     first = (1, night(0))
     steady = [(n + 1, night(n)) for n in range(1, 250)]
-    old = spans.encode(first, steady)  # as written before answers: no palette, no format byte
-    assert old[0] != spans.PALETTE_FORMAT and spans.decode_answers(*first, old)[-1] == (250, night(249), 0)
     with_304s = spans.encode(first, [(run, at, 1) for run, at in steady])  # a 200, then 304s every night
-    assert len(with_304s) == len(old) + 2  # the format byte, and answer 1 once
-    # a span started before answers existed takes a new answer: rewritten in the palette format
-    tail = spans.Tail(*first, old)
-    blob = tail.append(251, spans.to_seconds(night(250)), 1)
-    assert spans.decode_answers(*first, blob) == [(*first, 0), *((run, at, 0) for run, at in steady),
-                                                  (251, night(250), 1)]
+    assert len(with_304s) <= len(spans.encode(first, steady)) + 1  # answer 1 said once
+    assert spans.decode_answers(*first, with_304s)[1:] == [(run, at, 1) for run, at in steady]
 
 
 def test_answers_round_trip_exactly_and_leave_out_what_the_span_says():
     rng = random.Random(3)
-    heads = [None, '{"content-type": "text/html"}', '{"etag": "\\"e-1\\"", "last-modified": "Thu"}',
-             '{"a":1}', '{"caf\\u00e9": "\\u00e9"}', "not json", "[1, 2]"]
+    heads = [None, 1, 2, 3, 250, 70000]  # header set ids
     for _ in range(300):
         own = ["ok", 200, rng.choice([None, 0, 1]), rng.randrange(1, 9), rng.choice(heads)]
         answers = [[rng.choice(["ok", "not_modified"]), rng.choice([200, 304]), rng.choice([None, 0, 1]),
@@ -131,13 +172,19 @@ def test_answers_round_trip_exactly_and_leave_out_what_the_span_says():
         stored = spans.dump_answers(answers, own)
         assert spans.load_answers(stored, own) == answers
         assert not answers or len(stored) <= len(json.dumps(answers, separators=(",", ":")))
-    noisy = ["ok", 200, 0, 5, '{"content-type": "text/html"}']
+    noisy = ["ok", 200, 0, 5, 3]
     assert spans.dump_answers([noisy], ["ok", 200, 1, 2, noisy[4]]) == '[["ok",200,0,5]]'
+    # a palette written before m015 holds the kept headers' JSON (as text, or as the object itself)
+    old_own = ["ok", 200, 1, 2, '{"content-type": "text/html"}']
+    assert spans.load_answers('[["not_modified",304,null,2,{"etag": "e"}],["ok",200,0]]', old_own) == [
+        ["not_modified", 304, None, 2, '{"etag": "e"}'], ["ok", 200, 0, 2, old_own[4]]]
 
 
-@pytest.mark.parametrize("blob", [b"\x81", b"\x01", b"\x00\x00", b"\x00\x02", b"\x00\x03\x00", b"\x00\x00\x00"],
+@pytest.mark.parametrize("blob", [b"\x81", b"\x01", b"\x00\x00", b"\x00\x02", b"\x00\x03\x00", b"\x00\x00\x00",
+                                  b"\x00\x01", b"\x00\x01\x00", b"\x00\x01\xff\xff", b"\x00\x01\x1f\xff"],
                          ids=["cut varint", "odd count", "no run step", "palette: no time", "palette: no answer",
-                              "palette: no run step"])
+                              "palette: no run step", "packed: no fetch", "packed: cut escape",
+                              "packed: cut long code", "packed: more than padding"])
 def test_damaged_repeats_do_not_decode(blob):
     with pytest.raises(spans.BadSpan):
         spans.decode(1, night(0), blob)
