@@ -1,4 +1,4 @@
-"""Tables of distinct values (paragraphs, link URLs, listing items): ids found by key, new rows written in bulk.
+"""Tables of distinct values (paragraphs, link URLs, teasers, header sets): ids found by key, new rows written in bulk.
 
 A :class:`DistinctRows` keeps the ids a writer has seen, so a value met
 again costs a dict lookup; values it has not seen are looked up in SQLite
@@ -15,10 +15,16 @@ plus one). Ids remembered from a transaction that rolls back may be given
 again: call :meth:`DistinctRows.forget` then.
 """
 
+import hashlib
 import sqlite3
 
 #: Bound parameters per statement: far below SQLite's cap (32,766; 999 before 3.32).
 CHUNK = 500
+
+
+def text_key(text: str) -> int:
+    """A text's 64-bit lookup key (BLAKE2b, signed), for a table whose rows are told apart by their text too."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
 
 
 class DistinctRows:

@@ -8,40 +8,20 @@ version's ETag and Last-Modified make a set that its 304s share. The text is
 stored exactly as the writer made it, so every reader gets the same JSON.
 """
 
-import hashlib
 import json
 import sqlite3
 
-
-def header_set_key(text: str) -> int:
-    """A set's 64-bit lookup key (``header_sets.hash``)."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+from wwc_archive.archive.distinct import DistinctRows, text_key
 
 
-class HeaderSets:
-    """Finds or stores header sets for a writer, remembering the ids it saw (forget them after a rollback)."""
+def table() -> DistinctRows:
+    """The ``header_sets`` table as a writer keeps it: found by ``hash``, told apart by the text."""
+    return DistinctRows("header_sets", ("hash", "headers"), identity=2)
 
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
-        self._ids: dict[str, int] = {}
 
-    def id_of(self, text: str | None) -> int | None:
-        """The id of the set with this JSON text (None for none), stored now if new."""
-        if text is None:
-            return None
-        found = self._ids.get(text)
-        if found is None:
-            key = header_set_key(text)
-            found = next((row_id for row_id, stored in self.conn.execute(
-                "select id, headers from header_sets where hash = ?", [key]) if stored == text), None)
-            if found is None:
-                found = self.conn.execute("insert into header_sets (hash, headers) values (?, ?)",
-                                          [key, text]).lastrowid
-            self._ids[text] = found
-        return found
-
-    def forget(self) -> None:
-        self._ids.clear()
+def id_of(conn: sqlite3.Connection, sets: DistinctRows, text: str | None) -> int | None:
+    """The id of the set with this JSON text (None for none), given one now if new (written with ``sets``)."""
+    return None if text is None else sets.ids(conn, [(text_key(text), text)])[0]
 
 
 def texts(conn: sqlite3.Connection, ids) -> dict[int, str]:

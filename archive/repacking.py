@@ -15,8 +15,8 @@ import os
 
 from sqlite_utils import Database
 
-from wwc_archive.archive import spans
-from wwc_archive.archive.header_sets import HeaderSets
+from wwc_archive.archive import header_sets, spans
+from wwc_archive.archive.distinct import DistinctRows
 from wwc_archive.archive.upgrades import in_batches
 
 #: Rows converted per batch (``WWC_ARCHIVE_REPACK_ROWS`` overrides it, for tests).
@@ -48,16 +48,17 @@ def repack_batch(db: Database) -> bool:
         db.execute("alter table snapshots drop column headers")
         db.execute(f"drop table {PROGRESS}")
         return False
-    sets = HeaderSets(db.conn)
+    sets = header_sets.table()
     db.conn.executemany("update snapshots set header_set = ?, headers = null, repeats = ?, answers = ? where id = ?",
-                        [(*_converted(sets, *row[1:]), row[0]) for row in rows])
+                        [(*_converted(db.conn, sets, *row[1:]), row[0]) for row in rows])
+    sets.write(db.conn)
     db.execute(f"insert or replace into {PROGRESS} (id, last_snapshot_id) values (1, ?)", [rows[-1][0]])
     return True
 
 
-def _converted(sets: HeaderSets, run_id, fetched_at, repeats, answers, *own) -> tuple:
+def _converted(conn, sets: DistinctRows, run_id, fetched_at, repeats, answers, *own) -> tuple:
     """A row's ``(header_set, repeats, answers)`` as this release stores them."""
-    header_set = sets.id_of(own[-1])
+    header_set = header_sets.id_of(conn, sets, own[-1])
     if repeats and repeats[:len(spans.PACKED_FORMAT)] != spans.PACKED_FORMAT:
         try:
             repeats = spans.Tail(run_id, fetched_at, repeats).repeats
@@ -69,6 +70,6 @@ def _converted(sets: HeaderSets, run_id, fetched_at, repeats, answers, *own) -> 
         except ValueError:
             palette = None  # not JSON: left as it is
         if palette is not None:
-            answers = spans.dump_answers([[*answer[:-1], sets.id_of(answer[-1]) if isinstance(answer[-1], str)
+            answers = spans.dump_answers([[*answer[:-1], header_sets.id_of(conn, sets, answer[-1]) if isinstance(answer[-1], str)
                                            else answer[-1]] for answer in palette], [*own[:-1], header_set])
     return header_set, repeats, answers

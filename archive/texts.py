@@ -11,17 +11,15 @@ upgrade converts them; :func:`content_text` reads both kinds. A hub's long
 list may be a delta on its previous version's (:mod:`wwc_archive.archive.idlists`).
 """
 
-import hashlib
 import json
 import sqlite3
 
 from wwc_archive.archive import idlists, paragraphs
-from wwc_archive.archive.distinct import DistinctRows
+from wwc_archive.archive.distinct import DistinctRows, text_key
 
 
-def paragraph_key(text: str) -> int:
-    """A paragraph's 64-bit lookup key (``paragraphs.hash``); equal keys are told apart by their text."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+#: A paragraph's 64-bit lookup key (``paragraphs.hash``); equal keys are told apart by their text.
+paragraph_key = text_key
 
 
 def paragraph_table() -> DistinctRows:

@@ -5,9 +5,8 @@ import json
 import time
 from typing import TYPE_CHECKING
 
-from wwc_archive.archive import compression, idlists, outlinks, paragraphs, queries, spans, texts
+from wwc_archive.archive import compression, header_sets, idlists, outlinks, paragraphs, queries, spans, texts
 from wwc_archive.archive.distinct import DistinctRows
-from wwc_archive.archive.header_sets import HeaderSets
 from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord
 from wwc_archive.archive.diff import content_summary
@@ -44,13 +43,14 @@ class RunWriter:
         self._last_flush = time.monotonic()
         self._pages = self._load_pages()
         self._heads: dict[str, int] = {}  # header block sha256 -> id, as written
-        self._header_sets = HeaderSets(self.db.conn)
         self._bodies = queries.BodyReader(self.db)  # bases for deltas, the newest stored kept decoded
         self._depths: dict[int, int] = {}  # body id -> deltas between it and its keyframe
-        # Distinct paragraphs, link URLs and teasers: ids known this run, new rows written once a batch.
+        # Distinct paragraphs, link URLs, teasers and kept headers: ids known this run, new rows written once a batch.
         self._paragraphs = texts.paragraph_table()
         self._links = outlinks.link_table()
         self._items = DistinctRows("listing_items", ("sha256", "url", "title", "published", "byline", "summary"))
+        self._header_sets = header_sets.table()
+        self._distinct = (self._paragraphs, self._links, self._items, self._header_sets)
 
     def _load_pages(self) -> dict[str, dict]:
         rows = self.db.query(
@@ -106,7 +106,7 @@ class RunWriter:
             "outcome": record.outcome,
             "error": record.error,
             "final_url": record.final_url if record.final_url != record.url else None,
-            "header_set": self._header_sets.id_of(_kept_headers(record.headers)),
+            "header_set": header_sets.id_of(self.db.conn, self._header_sets, _kept_headers(record.headers)),
             "request_head_id": self._store_head(request_head(record)),
             "source": None if record.source == "crawl" else record.source,
             "memento_url": record.memento_url,
@@ -247,17 +247,16 @@ class RunWriter:
         return None if base_id is None else self._bodies.read(base_id)
 
     def _forget(self) -> None:
-        """Drop what is remembered of rows a rolled-back batch wrote: bodies, header blocks and sets, distinct rows."""
+        """Drop what is remembered of rows a rolled-back batch wrote: bodies, header blocks, distinct rows."""
         self._bodies = queries.BodyReader(self.db)
         self._depths.clear()
         self._heads.clear()
-        self._header_sets.forget()
-        for table in (self._paragraphs, self._links, self._items):
+        for table in self._distinct:
             table.forget()
 
     def _write_distinct(self) -> None:
-        """Insert the paragraphs, link URLs and teasers given ids since the last call."""
-        for table in (self._paragraphs, self._links, self._items):
+        """Insert the paragraphs, link URLs, teasers and header sets given ids since the last call."""
+        for table in self._distinct:
             table.write(self.db.conn)
 
     def _depth(self, body_id: int) -> int:
