@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from wwc_archive.cli.formatting import megabytes
 from wwc_archive.cli.options import CONTEXT_SETTINGS, UsageError, database_path, db_option, open_archive_for_writing
 from wwc_archive.exits import EXIT_BUSY
 
@@ -39,11 +40,7 @@ def compact(db_path):
         raise UsageError(str(error)) from None
     finally:
         archive.close()
-    click.echo(f"Compacted {archive.path}: {mb(done.before)} -> {mb(done.after)} in {done.seconds:.1f} s")
-
-
-def mb(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
+    click.echo(f"Compacted {archive.path}: {megabytes(done.before)} -> {megabytes(done.after)} in {done.seconds:.1f} s")
 
 
 def compact_if_due(path: str, run_id: int) -> None:
@@ -62,4 +59,4 @@ def compact_if_due(path: str, run_id: int) -> None:
     except (ArchiveBusy, ArchiveError, sqlite3.Error) as error:
         click.echo(f"Warning: the monthly compaction did not run: {error}", err=True)
         return
-    click.echo(f"Monthly compaction: {mb(done.before)} -> {mb(done.after)} in {done.seconds:.1f} s")
+    click.echo(f"Monthly compaction: {megabytes(done.before)} -> {megabytes(done.after)} in {done.seconds:.1f} s")

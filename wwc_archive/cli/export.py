@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 
+from wwc_archive.cli.formatting import megabytes
 from wwc_archive.cli.options import CONTEXT_SETTINGS, UsageError, db_option, open_existing_archive
 
 
@@ -40,9 +41,6 @@ def export_warc(db_path, run, since, all_runs, output):
     finally:
         archive.close()
     counts = ", ".join(f"{count} {kind}" for kind, count in sorted(result.records.items()))
-    click.echo(f"Wrote {result.warc} ({_size(result.warc)}) and {result.wacz} ({_size(result.wacz)}): "
+    click.echo(f"Wrote {result.warc} ({megabytes(result.warc.stat().st_size)}) and {result.wacz} "
+               f"({megabytes(result.wacz.stat().st_size)}): "
                f"{selection.description}; {counts}")
-
-
-def _size(path: Path) -> str:
-    return f"{path.stat().st_size / 1e6:.1f} MB"

@@ -9,6 +9,11 @@ from wwc_archive.archive import listing
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def megabytes(size: int) -> str:
+    """A size in bytes as the commands print it: ``12.3 MB``."""
+    return f"{size / 1e6:.1f} MB"
+
+
 def terminal_text(text: str) -> str:
     """Text safe to print on a terminal: control characters removed, newlines and tabs kept."""
     return CONTROL_CHARACTERS.sub("", text)
