@@ -9,6 +9,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
+from contextlib import closing
 from dataclasses import dataclass
 
 import pytest
@@ -39,6 +41,33 @@ def run_cli(*args, timeout=180, env=None, check=False):
     if check and result.returncode != 0:
         raise AssertionError(f"wwc-archive {' '.join(map(str, args))} exited {result.returncode}:\n{result.stderr}")
     return result
+
+
+def kill_upgrade_when(path, env: dict, progress_sql: str, enough=lambda done: done > 0) -> int:
+    """Start ``wwc-archive upgrade --db PATH`` (``env`` added) and SIGKILL it once ``enough(done)``.
+
+    ``done`` is ``progress_sql``'s value, read without writing every 2 ms (0
+    while its table or row does not exist yet); the upgrade is also killed if
+    it ends first. Returns the last ``done`` read, for the test to check that
+    the kill landed half-way.
+    """
+    child = subprocess.Popen([sys.executable, "-m", "wwc_archive", "upgrade", "--db", str(path)],
+                             env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = 0
+    try:
+        while child.poll() is None:
+            try:
+                with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+                    done = conn.execute(progress_sql).fetchone()[0]
+            except (sqlite3.OperationalError, TypeError):
+                done = 0
+            if enough(done):
+                break
+            time.sleep(0.002)
+    finally:
+        child.kill()
+        child.wait()
+    return done
 
 
 def changes_json(db_path, run="latest") -> dict:

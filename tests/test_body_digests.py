@@ -1,16 +1,12 @@
 """A body's address (``bodies.sha256``) stored as the digest's 32 bytes: found, checked and shown as before."""
 
 import hashlib
-import os
 import random
 import sqlite3
-import subprocess
-import sys
-import time
 import zlib
 from contextlib import closing
 
-from tests.conftest import run_cli
+from tests.conftest import kill_upgrade_when, run_cli
 from tests.test_datasette import get, record, rows, write_run
 from tests.test_release_upgrade import released_archive
 from wwc_archive.archive import Archive, Extracted, queries
@@ -80,18 +76,8 @@ def test_an_upgrade_killed_half_way_through_m016_resumes_and_ends_the_same(tmp_p
     run_cli("upgrade", "--db", whole, env=batches, check=True)
     assert addresses(whole) == expected
 
-    child = subprocess.Popen([sys.executable, "-m", "wwc_archive", "upgrade", "--db", str(killed)],  # a body a batch
-                             env={**os.environ, "WWC_ARCHIVE_DIGEST_BATCH": "1"},
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    converted = 0
-    try:
-        while not converted and child.poll() is None:
-            time.sleep(0.002)
-            with closing(sqlite3.connect(f"file:{killed}?mode=ro", uri=True)) as conn:
-                converted = conn.execute("select count(*) from bodies where typeof(sha256) = 'blob'").fetchone()[0]
-    finally:
-        child.kill()
-        child.wait()
+    converted = kill_upgrade_when(killed, {"WWC_ARCHIVE_DIGEST_BATCH": "1"},  # a body a batch
+                                  "select count(*) from bodies where typeof(sha256) = 'blob'")
     with closing(sqlite3.connect(killed)) as conn:
         left = conn.execute("select count(*) from bodies where typeof(sha256) = 'text'").fetchone()[0]
         recorded = conn.execute("select name from _sqlite_migrations where name = 'm016_body_digests'").fetchall()

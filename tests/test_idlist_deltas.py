@@ -1,18 +1,14 @@
 """A hub's long id lists stored as deltas on its previous version's: read back exactly, stored small, chains bounded."""
 
-import os
 import random
 import sqlite3
-import subprocess
-import sys
-import time
 from contextlib import closing
 
 import pytest
 
 from sqlite_utils import Database
 
-from tests.conftest import run_cli
+from tests.conftest import kill_upgrade_when, run_cli
 from tests.test_listing_items import hub_record, write_night
 from tests.test_query_plans import full_scans, traced
 from wwc_archive.archive import Archive, idlists, paragraphs, queries, texts
@@ -217,17 +213,7 @@ def test_an_upgrade_killed_half_way_through_m017_resumes_and_ends_the_same(tmp_p
     expected = read_back(whole, every=7)
     run_cli("upgrade", "--db", whole, env=batches, check=True)
 
-    child = subprocess.Popen([sys.executable, "-m", "wwc_archive", "upgrade", "--db", str(killed)],
-                             env={**os.environ, **batches}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    done = 0
-    try:
-        while not done and child.poll() is None:
-            time.sleep(0.005)
-            with closing(sqlite3.connect(f"file:{killed}?mode=ro", uri=True)) as conn:
-                done = conn.execute("select count(*) from contents where substr(items, 1, 1) = x'02'").fetchone()[0]
-    finally:
-        child.kill()
-        child.wait()
+    done = kill_upgrade_when(killed, batches, "select count(*) from contents where substr(items, 1, 1) = x'02'")
     with closing(sqlite3.connect(killed)) as conn:
         left = conn.execute("select count(*) from contents where substr(items, 1, 1) != x'02'").fetchone()[0]
         recorded = conn.execute("select name from _sqlite_migrations where name = 'm017_listing_deltas'").fetchall()

@@ -1,17 +1,13 @@
 """Texts stored as distinct paragraphs: exact round trips, small edits stored small, search over every version."""
 
-import os
 import random
 import sqlite3
-import subprocess
-import sys
-import time
 from contextlib import closing
 from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import kill_upgrade_when, run_cli
 from tests.test_datasette import get, record, rows, snapshots_of, write_run
 from tests.test_release_upgrade import answers, released_archive
 from wwc_archive.archive import Archive, Extracted, paragraphs, queries, texts
@@ -174,21 +170,8 @@ def test_an_upgrade_killed_half_way_resumes_and_ends_as_an_uninterrupted_one(tmp
     assert expected["tables"] == [] and len(expected["versions"]) > 3000
     assert all(rows for rows in expected["searches"])
 
-    child = subprocess.Popen([sys.executable, "-m", "wwc_archive", "upgrade", "--db", str(killed)],
-                             env={**os.environ, **small_batches}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    converted = 0
-    try:
-        while not converted and child.poll() is None:
-            time.sleep(0.01)
-            with closing(sqlite3.connect(f"file:{killed}?mode=ro", uri=True)) as conn:
-                try:
-                    converted = conn.execute("select count(*) from contents where paragraph_ids is not null"
-                                             ).fetchone()[0]
-                except sqlite3.OperationalError:  # m009 not applied yet
-                    pass
-    finally:
-        child.kill()
-        child.wait()
+    converted = kill_upgrade_when(killed, small_batches,  # 0 until m009 adds the column
+                                  "select count(*) from contents where paragraph_ids is not null")
     with closing(sqlite3.connect(killed)) as conn:
         left = conn.execute("select count(*) from contents where text is not null").fetchone()[0]
         recorded = conn.execute("select name from _sqlite_migrations where name = 'm010_paragraph_texts'").fetchall()

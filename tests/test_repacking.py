@@ -8,13 +8,8 @@ beside it is every fetch as that release's ``queries.fetches`` read it.
 import asyncio
 import gzip
 import json
-import os
 import shutil
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlencode
@@ -22,7 +17,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlite_utils import Database
 
-from tests.conftest import run_cli
+from tests.conftest import kill_upgrade_when, run_cli
 from wwc_archive.archive import Archive, FetchRecord, queries, spans
 from wwc_archive.reports.datasette.app import archive_datasette
 
@@ -142,23 +137,8 @@ def test_killed_mid_way_it_resumes_to_the_same_archive(tmp_path):
     whole, killed = old_archive(tmp_path / "whole.db"), old_archive(tmp_path / "killed.db")
     assert run_cli("upgrade", "--db", whole).returncode == 0
     last = 112  # the fixture's snapshot rows
-    child = subprocess.Popen([sys.executable, "-m", "wwc_archive", "upgrade", "--db", str(killed)],
-                             env={**os.environ, "WWC_ARCHIVE_REPACK_ROWS": "1"},
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    done = 0
-    try:
-        for _ in range(20000):  # poll until some rows, not all, are converted
-            try:
-                with closing(sqlite3.connect(f"file:{killed}?mode=ro", uri=True)) as conn:
-                    done = conn.execute("select last_snapshot_id from _snapshot_repack_progress").fetchone()[0]
-            except (sqlite3.OperationalError, TypeError):
-                done = 0
-            if done > 10 or child.poll() is not None:
-                break
-            time.sleep(0.002)
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.wait()
+    done = kill_upgrade_when(killed, {"WWC_ARCHIVE_REPACK_ROWS": "1"},  # once some rows, not all, are converted
+                             "select last_snapshot_id from _snapshot_repack_progress", lambda done: done > 10)
     assert 0 < done < last, "the upgrade was killed half-way"
     refused = run_cli("runs", "--db", killed)
     assert refused.returncode == 2 and "wwc-archive upgrade" in refused.stderr

@@ -2,19 +2,14 @@
 
 import asyncio
 import json
-import os
 import random
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from contextlib import closing
 
 import pytest
 from sqlite_utils import Database
 
-from tests.conftest import FAST, run_cli
+from tests.conftest import kill_upgrade_when, run_cli
 from wwc_archive.archive import Archive, Extracted, FetchRecord, queries, spans
 from wwc_archive.archive.schema import migrations
 from wwc_archive.reports.datasette.app import archive_datasette
@@ -435,24 +430,9 @@ def test_m008_killed_mid_way_resumes_to_the_same_archive(many_pages, tmp_path):
     whole, killed = tmp_path / "whole.db", tmp_path / "killed.db"
     for copy in (whole, killed):
         copy.write_bytes((many_pages / "old.db").read_bytes())
-    env = {**os.environ, "WWC_ARCHIVE_FOLD_PAGES": "1"}
     assert run_cli("upgrade", "--db", whole).returncode == 0
-    child = subprocess.Popen([sys.executable, "-m", "wwc_archive", "upgrade", "--db", str(killed)], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    done = 0
-    try:
-        for _ in range(20000):  # poll until some pages, not all, are folded
-            try:
-                with closing(sqlite3.connect(f"file:{killed}?mode=ro", uri=True)) as conn:
-                    done = conn.execute("select last_page_id from _snapshot_fold_progress").fetchone()[0]
-            except (sqlite3.OperationalError, TypeError):
-                done = 0
-            if done > 20 or child.poll() is not None:
-                break
-            time.sleep(0.002)
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.wait()
+    done = kill_upgrade_when(killed, {"WWC_ARCHIVE_FOLD_PAGES": "1"},  # once some pages, not all, are folded
+                             "select last_page_id from _snapshot_fold_progress", lambda done: done > 20)
     assert 0 < done < 1500, "the upgrade was killed half-way"
     refused = run_cli("runs", "--db", killed)
     assert refused.returncode == 2 and "wwc-archive upgrade" in refused.stderr
