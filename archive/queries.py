@@ -269,6 +269,9 @@ def decompress(data: bytes, compression: str | None) -> bytes:
     return codec.decompress(data, compression)
 
 
+#: Compressions whose bodies decode against a base (``bodies.base_id``).
+DELTAS = codec.DELTAS
+
 #: The longest chain of deltas a body may sit on: the writer starts a keyframe
 #: well before (:data:`~wwc_archive.archive.writer.KEYFRAME_EVERY`); longer means damage.
 MAX_CHAIN = 256
@@ -283,10 +286,21 @@ class BodyReader:
     def __init__(self, db: Database, keep: int = 64):
         self.db = db
         self.keep = keep
-        self._decoded: OrderedDict[int, bytes] = OrderedDict()
+        self._decoded: OrderedDict[int, _Decoded] = OrderedDict()
 
     def read(self, body_id: int) -> bytes:
         """The body's original bytes; raises ``compression.Undecodable`` for damaged data."""
+        return self._decode(body_id).body()
+
+    def payload(self, body_id: int) -> bytes:
+        """What a ``zstd-n1`` delta on this body is compressed against (:func:`compression.payload`)."""
+        return self._decode(body_id).payload()
+
+    def remember(self, body_id: int, data: bytes, payload: bytes | None = None) -> None:
+        """Keep a body's decoded bytes, and its payload if known (bodies never change once stored)."""
+        self._keep(body_id, _Decoded(body=data, split=payload))
+
+    def _decode(self, body_id: int) -> "_Decoded":
         chain = []  # (id, compression, data), newest first
         next_id, base = body_id, None
         while next_id is not None:
@@ -302,17 +316,38 @@ class BodyReader:
                 raise LookupError(f"no body with id {next_id}")
             compression, data, base_id = row
             chain.append((next_id, compression, data or b""))
-            next_id = base_id if compression == "zstd-delta" else None
+            next_id = base_id if compression in codec.DELTAS else None
         for chain_id, compression, data in reversed(chain):
-            base = codec.decompress(data, compression, base)
-            self.remember(chain_id, base)
+            if compression == codec.SPLIT_DELTA:  # read against the base's split; joined only when asked
+                base = _Decoded(split=codec.decompress_payload(data, base.payload()))
+            else:
+                base = _Decoded(body=codec.decompress(data, compression, base and base.body()))
+            self._keep(chain_id, base)
         return base
 
-    def remember(self, body_id: int, data: bytes) -> None:
-        """Keep a body's decoded bytes (bodies never change once stored)."""
-        self._decoded[body_id] = data
+    def _keep(self, body_id: int, decoded: "_Decoded") -> None:
+        self._decoded[body_id] = decoded
         while len(self._decoded) > self.keep:
             self._decoded.popitem(last=False)
+
+
+class _Decoded:
+    """A decoded body: its bytes, its split payload, or both, each made from the other when first asked."""
+
+    __slots__ = ("_body", "_split")
+
+    def __init__(self, body: bytes | None = None, split: bytes | None = None):
+        self._body, self._split = body, split
+
+    def body(self) -> bytes:
+        if self._body is None:
+            self._body = codec.body_of_payload(self._split)
+        return self._body
+
+    def payload(self) -> bytes:
+        if self._split is None:
+            self._split = codec.payload(self._body)
+        return self._split
 
 
 def body_bytes(db: Database, body_id: int) -> bytes:

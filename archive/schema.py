@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database, Migrations
 
-from wwc_archive.archive import idlists, texts, upgrades
+from wwc_archive.archive import idlists, resplitting, texts, upgrades
 from wwc_archive.archive.transaction import write_transaction
 
 migrations = Migrations("wwc-archive")
@@ -68,7 +68,7 @@ def m001_core_tables(db: Database) -> None:
             "sha256": str,
             "size": int,
             "content_type": str,
-            "compression": str,  # zlib; since m006 also zstd, zstd-delta
+            "compression": str,  # zlib; since m006 also zstd, zstd-delta; since m018 zstd-n1
             "data": bytes,
         },
         pk="id",
@@ -408,6 +408,33 @@ def m017_listing_deltas(db: Database) -> None:
     def step(db: Database) -> bool:
         nonlocal after
         last = idlists.convert_batch(db.conn, after, rows, known)
+        if last is None:
+            return False
+        after = last
+        return True
+
+    upgrades.in_batches(db, step)
+
+
+#: Bodies looked at per batch of m018 (``WWC_ARCHIVE_RESPLIT_BATCH`` overrides it, for tests).
+RESPLIT_BATCH = 2000
+
+
+@migrations(transactional=False)
+def m018_split_bodies(db: Database) -> None:
+    """Bodies stored as ``zstd-delta`` stored again as ``zstd-n1``, split from their noise, when that is smaller.
+
+    See :mod:`wwc_archive.archive.noise_split`: the writer stores HTML deltas so
+    from now on. This pass goes through the older deltas in id order and in
+    batches; a converted body is no longer a ``zstd-delta``, so a killed
+    upgrade resumes with the ones left. Bytes, digests and bases are the same.
+    """
+    rows = int(os.environ.get("WWC_ARCHIVE_RESPLIT_BATCH") or RESPLIT_BATCH)
+    after, bodies = 0, resplitting.reader(db.conn)
+
+    def step(db: Database) -> bool:
+        nonlocal after
+        last = resplitting.convert_batch(db.conn, bodies, after, rows)
         if last is None:
             return False
         after = last

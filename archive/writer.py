@@ -226,7 +226,7 @@ class RunWriter:
             base_id = page["body_id"]
             if base_id is not None and self._depth(base_id) + 1 >= KEYFRAME_EVERY:
                 base_id = None  # a keyframe
-            kind, data = compression.compress(record.body, self._base_bytes(base_id))
+            kind, data = compression.compress(record.body, *self._base(base_id))
             body_id = self._insert(
                 "bodies",
                 {
@@ -242,9 +242,9 @@ class RunWriter:
         self._bodies.remember(body_id, record.body)
         return body_id
 
-    def _base_bytes(self, base_id: int | None) -> bytes | None:
-        """The base's bytes: still in memory when stored lately, else read through its chain."""
-        return None if base_id is None else self._bodies.read(base_id)
+    def _base(self, base_id: int | None) -> tuple[bytes | None, bytes | None]:
+        """The base's bytes and split payload: still in memory when stored lately, else read through its chain."""
+        return (None, None) if base_id is None else (self._bodies.read(base_id), self._bodies.payload(base_id))
 
     def _forget(self) -> None:
         """Drop what is remembered of rows a rolled-back batch wrote: bodies, header blocks, distinct rows."""
@@ -267,7 +267,7 @@ class RunWriter:
             while depth < KEYFRAME_EVERY:
                 row = self.db.conn.execute(
                     "select compression, base_id from bodies where id = ?", [next_id]).fetchone()
-                if row is None or row[0] != "zstd-delta":
+                if row is None or row[0] not in compression.DELTAS:
                     break
                 depth, next_id = depth + 1, row[1]
             self._depths[body_id] = depth

@@ -88,7 +88,7 @@ def render_cell(row, value, column, table, database, datasette):
 def _body_cell(datasette, database, row, value: bytes):
     """A body's start as text: whole bodies decoded from the cell, deltas read through their chain."""
     compression, content_type = _get(row, "compression"), _get(row, "content_type")
-    if compression != "zstd-delta":
+    if compression not in queries.DELTAS:
         return body_preview(lambda: queries.decompress(value, compression), len(value), content_type)
     body_id = _get(row, "id")
 

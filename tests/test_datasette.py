@@ -272,7 +272,7 @@ def test_a_delta_bodys_cell_shows_its_decoded_text(edited_archive):
     _, second = snapshots_of(path, edited_archive.edited_url)
     (body,) = sql(path, "select b.id, b.compression from bodies b join snapshots s on s.body_id = b.id "
                         "where s.id = ?", [second["id"]])
-    assert body["compression"] == "zstd-delta"
+    assert body["compression"] == "zstd-n1"
     cell = lxml.html.fromstring(get(path, f"/wwc-archive/bodies/{body['id']}").text)
     text = cell.xpath("string(//td[contains(@class, 'col-data')])")
     assert text.lstrip().startswith("<!DOCTYPE html>") and "do not decompress" not in text
