@@ -59,20 +59,23 @@ class Undecodable(ValueError):
     """Stored bytes that their compression cannot decode."""
 
 
-def compress(data: bytes, base: bytes | None = None, base_payload: bytes | None = None) -> tuple[str, bytes]:
+def compress(data: bytes, base: bytes | None = None) -> tuple[str, bytes]:
     """``(compression, stored bytes)`` of ``data``: a delta against ``base`` when one is given.
 
-    The delta is a ``zstd-n1`` when ``data`` splits and joins back exactly and
-    that is smaller, against ``base_payload`` (the base's :func:`payload`,
-    computed here when not given); else a ``zstd-delta``.
+    The delta is a ``zstd-n1`` when ``data`` splits and joins back exactly
+    (:func:`split_delta`), else a ``zstd-delta``.
     """
     if base is None:
         return "zstd", zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(data)
-    plain = zstandard.ZstdCompressor(level=DELTA_LEVEL, dict_data=_dictionary(base)).compress(data)
-    split = split_delta(data, payload(base) if base_payload is None else base_payload)
-    if split is not None and len(split[0]) < len(plain):
+    split = split_delta(data, payload(base))
+    if split is not None:
         return SPLIT_DELTA, split[0]
-    return "zstd-delta", plain
+    return plain_delta(data, base)
+
+
+def plain_delta(data: bytes, base: bytes) -> tuple[str, bytes]:
+    """``data`` as a ``zstd-delta`` on ``base``."""
+    return "zstd-delta", zstandard.ZstdCompressor(level=DELTA_LEVEL, dict_data=_dictionary(base)).compress(data)
 
 
 def split_delta(data: bytes, base_payload: bytes) -> tuple[bytes, bytes] | None:

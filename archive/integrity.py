@@ -28,10 +28,15 @@ def problems(archive) -> list[str]:
     return found
 
 
+#: Decoded bodies ``check`` keeps: a night's pages lie between a body and its base,
+#: so a few hundred; fewer would decode a listing page's chain again for every body.
+KEEP_DECODED = 1024
+
+
 def body_problems(db) -> list[str]:
     """Bodies whose bytes do not hash to their SHA-256 address, or cannot be decompressed."""
     found = []
-    reader = queries.BodyReader(db)  # in id order, a delta's base was decoded just before
+    reader = queries.BodyReader(db, keep=KEEP_DECODED)  # in id order, a delta's base was decoded before
     for body_id, address in db.execute("select id, sha256 from bodies order by id").fetchall():
         try:
             actual = hashlib.sha256(reader.read(body_id)).hexdigest()

@@ -12,9 +12,9 @@ from sqlite_utils import Database
 
 from wwc_archive.archive import compression, queries
 
-#: How many decoded bodies a conversion keeps: a night's "Show more" pages come
-#: a few hundred ids apart, each the base of the same page's next version.
-KEEP_DECODED = 4096
+#: How many decoded bodies a conversion keeps: a night's bodies lie between a
+#: body and its base (the same page's version before), a few hundred.
+KEEP_DECODED = 1024
 
 
 def reader(conn: sqlite3.Connection) -> queries.BodyReader:

@@ -226,7 +226,7 @@ class RunWriter:
             base_id = page["body_id"]
             if base_id is not None and self._depth(base_id) + 1 >= KEYFRAME_EVERY:
                 base_id = None  # a keyframe
-            kind, data = compression.compress(record.body, *self._base(base_id))
+            kind, data = self._compress(record.body, base_id)
             body_id = self._insert(
                 "bodies",
                 {
@@ -242,9 +242,17 @@ class RunWriter:
         self._bodies.remember(body_id, record.body)
         return body_id
 
-    def _base(self, base_id: int | None) -> tuple[bytes | None, bytes | None]:
-        """The base's bytes and split payload: still in memory when stored lately, else read through its chain."""
-        return (None, None) if base_id is None else (self._bodies.read(base_id), self._bodies.payload(base_id))
+    def _compress(self, body: bytes, base_id: int | None) -> tuple[str, bytes]:
+        """``body`` whole, or as a delta on ``base_id`` (split from its noise when it splits).
+
+        The base is still in memory when stored lately, else read through its chain.
+        """
+        if base_id is None:
+            return compression.compress(body)
+        split = compression.split_delta(body, self._bodies.payload(base_id))
+        if split is not None:
+            return compression.SPLIT_DELTA, split[0]
+        return compression.plain_delta(body, self._bodies.read(base_id))
 
     def _forget(self) -> None:
         """Drop what is remembered of rows a rolled-back batch wrote: bodies, header blocks, distinct rows."""

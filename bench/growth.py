@@ -7,9 +7,9 @@ Serves the bundled sample site on 127.0.0.1 (200 articles, 15 teasers a
 child process (politeness delays off, 16 concurrent requests). Before each
 night but the first, a new article is published every third night and three
 sentences of random articles are edited. Prints the archive's size every 10
-nights, its growth per night (median and mean over the last 30 nights), the
-bytes the site served in the last night for scale, and the first and last
-crawl times.
+nights, its growth per night (median and mean over the last 30 nights, and
+the bytes stored a night by table and index), the bytes the site served in
+the last night for scale, and the first and last crawl times.
 """
 
 import argparse
@@ -77,7 +77,7 @@ def main() -> None:
 def run(args, db: str) -> None:
     site = DemoSite(n_articles=args.articles, n_people=20, per_page=15, seed=args.seed, special_pages=False)
     rng = random.Random(args.seed + 30)
-    sizes_after, crawl_times = [], []
+    sizes_after, crawl_times, payloads = [], [], {}
     with DemoServer(site) as server:
         start_url = server.url + site.hub_path
         print(f"{'night':>5}  {'archive':>10}  {'growth/night since last line':>29}  {'crawl':>7}", flush=True)
@@ -90,6 +90,8 @@ def run(args, db: str) -> None:
             server.requests.clear()
             crawl_times.append(crawl(db, start_url))
             sizes_after.append(sizes.used_bytes(db))
+            if night + 1 in (args.nights - LAST_NIGHTS, args.nights):
+                payloads[night + 1] = sizes.payload_by_part(db)
             if (night + 1) % 10 == 0 or night + 1 == args.nights:
                 previous = sizes_after[-11] if len(sizes_after) > 10 else sizes_after[0]
                 nights = min(10, len(sizes_after) - 1) or 1
@@ -102,6 +104,12 @@ def run(args, db: str) -> None:
           f"after the last: {sizes.megabytes(sizes_after[-1])}")
     print(f"growth per night over the last {len(growth)} nights: median {statistics.median(growth) / 1e3:,.1f} kB, "
           f"mean {statistics.mean(growth) / 1e3:,.1f} kB")
+    if len(payloads) == 2:
+        before, after = payloads.values()
+        nights = LAST_NIGHTS
+        parts = sorted(((after[name] - before.get(name, 0), name) for name in after), reverse=True)
+        print(f"stored bytes a night over the last {nights} nights, by table or index (no page slack): " + ", ".join(
+            f"{name} {grown / nights / 1e3:,.2f} kB" for grown, name in parts if grown > 0))
     print(f"the site served in the last night: {requests} requests, {sizes.megabytes(html)} of HTML "
           f"({sizes.megabytes(total)} in all; 304s are empty)")
     print(f"crawl time: first night {crawl_times[0]:.1f} s, last night {crawl_times[-1]:.1f} s")

@@ -58,6 +58,15 @@ def _payloads(conn: sqlite3.Connection, schema: dict) -> list[tuple[str, int]]:
     return rows
 
 
+def payload_by_part(path: str) -> dict[str, int]:
+    """Bytes of stored values in each table and index (``dbstat``'s payload, no page slack); {} without dbstat."""
+    with _readonly(path) as conn:
+        try:
+            return dict(conn.execute("select name, sum(payload) from dbstat group by name").fetchall())
+        except sqlite3.OperationalError:
+            return {}
+
+
 def row_counts(path: str) -> dict[str, int]:
     """Rows in each ordinary table (virtual and internal tables left out)."""
     with _readonly(path) as conn:

@@ -66,6 +66,35 @@ def test_bodies_that_do_not_split_stay_plain_deltas():
     assert kind == "zstd-delta"
 
 
+def test_the_writer_stores_html_split_and_a_pdf_as_a_plain_delta(tmp_path):
+    site = DemoSite(n_articles=40, per_page=10, seed=6)
+    pdf = b"%PDF-1.7\n\x00\x01 binary\xff" * 200
+    versions = {URL: [fetch(site, HUB + "?page=2") for _ in range(3)],
+                URL + "&file=report.pdf": [pdf, pdf + b"%% v2\n", pdf + b"%% v3\n"]}
+    archive = Archive(tmp_path / "a.db")
+    try:
+        for night in range(3):
+            run_id = archive.start_run(["what-works-cities"], trigger="manual")
+            writer = archive.writer(run_id)
+            for url, bodies in versions.items():
+                writer.add(FetchRecord(url=url, program="what-works-cities", role="pager", outcome="ok",
+                                       fetched_at=f"2030-03-0{night + 1}T03:00:00Z", http_status=200,
+                                       body=bodies[night], content_type="text/html",
+                                       extracted=Extracted(title="Listing", text=f"{url} night {night}")))
+            writer.flush()
+            archive.finish_run(run_id, "complete")
+        kinds = {url: [row[0] for row in archive.db.execute(
+            "select b.compression from bodies b join snapshots s on s.body_id = b.id join pages p "
+            "on p.id = s.page_id where p.url = ? order by b.id", [url])] for url in versions}
+        assert kinds == {URL: ["zstd", "zstd-n1", "zstd-n1"],
+                         URL + "&file=report.pdf": ["zstd", "zstd-delta", "zstd-delta"]}
+        read = [queries.body_bytes(archive.db, body_id) for (body_id,) in archive.db.execute(
+            "select id from bodies order by id")]
+        assert sorted(read) == sorted(versions[URL] + versions[URL + "&file=report.pdf"])
+    finally:
+        archive.close()
+
+
 def random_markup(rng: random.Random) -> bytes:
     """Markup at the edges of what the split reads: odd quoting, spacing, tokens of every length."""
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
