@@ -60,8 +60,9 @@ def extract_page(text: str, url: str, rules: SiteProfile, find_next: bool = True
     for node in queries.noise(content):
         _drop(node)
     title = _first_value(queries.title, content) or _first_value(queries.page_title, root)
-    links = _links(content, url, rules, queries)
-    items = _teasers(content, url, rules, queries)
+    absolute = _normalizer(url, rules.ignore_query_params)
+    links = _links(content, absolute, queries)
+    items = _teasers(content, absolute, queries)
     text = html_text.etree_to_text(content)
     for pattern in queries.text_patterns:
         text = pattern.sub("", text)
@@ -71,7 +72,7 @@ def extract_page(text: str, url: str, rules: SiteProfile, find_next: bool = True
         extracted=Extracted(title=title, author=author, published=published, text=text,
                             links=tuple(sorted(links)), items=items),
         links=links,
-        next_page=normalize_url(next_href, url, rules.ignore_query_params) if next_href else None,
+        next_page=absolute(next_href) if next_href else None,
     )
 
 
@@ -137,36 +138,55 @@ def compiled(rules: SiteProfile) -> _Queries:
     )
 
 
+#: Any document extension, in any case: a page without one links no document. (Unicode case
+#: folding makes it match a little more than ``text.lower()`` would, never less.)
+_ANY_EXTENSION = re.compile("|".join(map(re.escape, DOCUMENT_EXTENSIONS)), re.IGNORECASE)
+
+
 def document_links(text: str, url: str, rules: SiteProfile) -> tuple[str, ...]:
     """Just the links to documents (PDF, DOCX, …) in a page's content area, for a
     page whose extraction is deferred."""
-    lowered = text.lower()
-    if not any(extension in lowered for extension in DOCUMENT_EXTENSIONS):
-        return ()  # most pages link no document: no need to parse them here
+    if not _ANY_EXTENSION.search(text):
+        return ()  # most pages link no document: no need to parse them here (one scan, no lowered copy)
     queries = compiled(rules)
     content = _content_area(parse_html(text), queries)
-    return _links(content, url, rules, queries, only=is_document)
+    return _links(content, _normalizer(url, rules.ignore_query_params), queries, only=is_document)
 
 
-def _links(content, url: str, rules: SiteProfile, queries: _Queries, only=None) -> tuple[str, ...]:
+def _normalizer(url: str, ignore_params: tuple[str, ...]):
+    """:func:`normalize_url` against the page's URL, each distinct href worked out once
+    (a listing's teasers link the same articles as its content)."""
+    known: dict[str, str | None] = {}
+
+    def absolute(href: str) -> str | None:
+        try:
+            return known[href]
+        except KeyError:
+            link = known[href] = normalize_url(href, url, ignore_params)
+            return link
+
+    return absolute
+
+
+def _links(content, absolute, queries: _Queries, only=None) -> tuple[str, ...]:
     links = {}  # a dict keeps document order and finds a repeat in constant time
     for element in queries.links(content):
         href = element.get("href")
         if href is None or (only is not None and not only(href)):
             continue
-        link = normalize_url(href, url, rules.ignore_query_params)
+        link = absolute(href)
         if link:
             links.setdefault(link)
     return tuple(links)
 
 
-def _teasers(content, url: str, rules: SiteProfile, queries: _Queries) -> tuple[Teaser, ...]:
+def _teasers(content, absolute, queries: _Queries) -> tuple[Teaser, ...]:
     """A listing's items in page order, each once (by URL): every match of the first teaser selector that finds any."""
     rows = next((found for found in (query(content) for query in queries.teasers) if found), [])
     items: dict[str, Teaser] = {}
     for row in rows:
         link = _first_element(queries.teaser_link, row)
-        href = normalize_url(link.get("href") or "", url, rules.ignore_query_params) if link is not None else None
+        href = absolute(link.get("href") or "") if link is not None else None
         if not href or href in items:
             continue
         items[href] = Teaser(

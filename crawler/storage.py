@@ -54,12 +54,16 @@ class StorageProcess:
         """Queue a record; raises :class:`StorageError` once the process has failed.
 
         Records cross to the process in small bundles (a queue transfer costs
-        more than the pickling), at least every ``HANDOVER_DELAY`` seconds.
+        more than the pickling), at least every ``HANDOVER_DELAY`` seconds; the
+        process's answer is read before each bundle (a poll of its pipe per
+        record cost more than the rest of this method).
         """
-        self._check()
+        if self.error is not None:
+            raise StorageError(self.error)
         self._bundle.append(item)
         now = time.monotonic()
         if len(self._bundle) >= HANDOVER_SIZE or now - self._handed_over > HANDOVER_DELAY:
+            self._check()
             self._hand_over(now)
 
     def _hand_over(self, now: float) -> None:
