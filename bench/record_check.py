@@ -9,7 +9,9 @@ same each time) through the spider, the pickled hand-off to the storage
 process and the storage process's extraction of leaf pages, and writes each
 record the archive writer would get as one JSON line (fetch time blanked,
 bodies as SHA-256), sorted. Run it at two commits with the same CACHE_DIR and
-compare the files: ``cmp before.jsonl after.jsonl``.
+compare the files: ``cmp before.jsonl after.jsonl``. ``--archive DB`` also replays
+it through ``wwc-archive crawl`` (the storage process and its writer included) into
+the new archive DB and writes what that stored, page by page, to OUT.jsonl.archive.
 """
 
 import argparse
@@ -18,6 +20,7 @@ import json
 import os
 import pickle
 import subprocess
+import sqlite3
 import sys
 from dataclasses import asdict
 
@@ -80,6 +83,32 @@ def crawl(start_url: str, cache_dir: str, output: str, replay: bool) -> None:
     process.start()
 
 
+#: Per page, what a crawl stored: its last snapshot's answer, body digest and content fingerprint.
+STORED = """
+select p.url, p.role, p.state, p.title, s.http_status, s.outcome, s.error, s.final_url, hex(b.sha256),
+       b.size, b.content_type, c.fingerprint, c.title, c.author, c.published, ch.change, ch.summary
+from pages p join snapshots s on s.id = p.last_snapshot left join bodies b on b.id = s.body_id
+left join contents c on c.id = s.content_id left join changes ch on ch.new_snapshot = s.id
+order by p.url
+"""
+
+
+def archive_crawl(start_url: str, cache_dir: str, db: str, output: str) -> None:
+    """``wwc-archive crawl`` replayed from the cache into a new archive; its pages, listing items and links."""
+    command = [sys.executable, "-m", "wwc_archive", "crawl", "--db", db, "--start-url", start_url]
+    settings = {**CACHE_SETTINGS, "HTTPCACHE_DIR": os.path.abspath(cache_dir), "HTTPCACHE_IGNORE_MISSING": True}
+    for name, value in settings.items():
+        command += ["-s", f"{name}={value}"]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    with sqlite3.connect(db) as conn, open(output, "w", encoding="utf-8") as out:
+        for row in conn.execute(STORED):
+            out.write(json.dumps(row) + "\n")
+        for row in sorted(conn.execute("select url, title, published, byline, summary from listing_items")):
+            out.write(json.dumps(row) + "\n")
+        for row in sorted(conn.execute("select url from link_urls")):
+            out.write(json.dumps(row) + "\n")
+
+
 def run_crawl(start_url: str, cache_dir: str, output: str, replay: bool) -> None:
     command = [sys.executable, __file__, "--crawl", start_url, cache_dir, output] + (["--replay"] if replay else [])
     subprocess.run(command, check=True)
@@ -90,6 +119,7 @@ def main() -> None:
     parser.add_argument("cache_dir")
     parser.add_argument("output")
     parser.add_argument("--articles", type=int, default=120)
+    parser.add_argument("--archive", metavar="DB", help="also crawl into this new archive and dump it")
     parser.add_argument("--crawl", metavar="START_URL", help=argparse.SUPPRESS)
     parser.add_argument("--replay", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -116,6 +146,11 @@ def main() -> None:
     print(f"{len(records)} records ({', '.join(f'{n} {role}' for role, n in sorted(roles.items()))}), "
           f"{sum(1 for r in records if r['extracted'])} with content; "
           f"sha256 {hashlib.sha256(open(args.output, 'rb').read()).hexdigest()[:16]}")
+    if args.archive:
+        archive_crawl(start_url, args.cache_dir, args.archive, args.output + ".archive")
+        with open(args.output + ".archive", "rb") as dumped:
+            print(f"archive: {sum(1 for _ in dumped)} rows; sha256 "
+                  f"{hashlib.sha256(open(args.output + '.archive', 'rb').read()).hexdigest()[:16]}")
 
 
 if __name__ == "__main__":
