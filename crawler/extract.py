@@ -10,7 +10,7 @@ Every selector and pattern comes from the program's
 crawl, so the page is parsed with lxml's plain HTML parser (``lxml.html``
 builds a Python object per element through a Python class lookup, which costs
 more than the parse) and the profile's CSS selectors are compiled to XPath
-once per profile.
+once per profile (:mod:`wwc_archive.crawler.selectors`).
 """
 
 import re
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import html_text
-from cssselect import HTMLTranslator
 from lxml import etree
 
 from wwc_archive.records import Extracted, Teaser
+from wwc_archive.crawler.selectors import Query, query
 from wwc_archive.crawler.urls import DOCUMENT_EXTENSIONS, is_document, normalize_url
 from wwc_archive.profile import SiteProfile, split_attribute
 
@@ -76,21 +76,21 @@ def extract_page(text: str, url: str, rules: SiteProfile, find_next: bool = True
     )
 
 
-#: One profile entry compiled: an XPath, and the attribute to read (None: the element's text).
-_Source = tuple[etree.XPath, str | None]
+#: One profile entry compiled: a query, and the attribute to read (None: the element's text).
+_Source = tuple[Query, str | None]
 
 
 @dataclass(frozen=True)
 class _Queries:
-    content: tuple[etree.XPath, ...]
-    noise: etree.XPath
+    content: tuple[Query, ...]
+    noise: Query
     next_page: tuple[_Source, ...]
     author: tuple[_Source, ...]
     published: tuple[_Source, ...]
     title: tuple[_Source, ...]
     page_title: tuple[_Source, ...]
-    links: etree.XPath
-    teasers: tuple[etree.XPath, ...]
+    links: Query
+    teasers: tuple[Query, ...]
     teaser_link: tuple[_Source, ...]
     teaser_date: tuple[_Source, ...]
     teaser_byline: tuple[_Source, ...]
@@ -99,14 +99,12 @@ class _Queries:
     text_patterns: tuple[re.Pattern, ...]
 
 
-def _xpath(selectors, prefix: str = "descendant-or-self::") -> etree.XPath:
-    translator = HTMLTranslator()
-    return etree.XPath(" | ".join(translator.css_to_xpath(css, prefix=prefix)
-                                  for css in selectors) or "self::*[false()]")
+def _xpath(selectors, prefix: str = "descendant-or-self::") -> Query:
+    return query(selectors, prefix)
 
 
 def _sources(specs, attribute: str | None = None, prefix: str = "descendant-or-self::") -> tuple[_Source, ...]:
-    """Each ``css[@attr]`` entry as an XPath and the attribute it reads (``attribute`` by default)."""
+    """Each ``css[@attr]`` entry as a query and the attribute it reads (``attribute`` by default)."""
     sources = []
     for spec in specs:
         css, attr = split_attribute(spec)
@@ -116,12 +114,10 @@ def _sources(specs, attribute: str | None = None, prefix: str = "descendant-or-s
 
 @lru_cache(maxsize=32)
 def compiled(rules: SiteProfile) -> _Queries:
-    """The profile's CSS selectors as XPath, and its patterns as regexes."""
-    translator = HTMLTranslator()
-    noise = " | ".join(translator.css_to_xpath(css, prefix="descendant::") for css in rules.ignore_selectors)
+    """The profile's CSS selectors as queries, and its patterns as regexes."""
     return _Queries(
         content=tuple(_xpath([css]) for css in rules.content_selectors),
-        noise=etree.XPath(noise or "self::*[false()]"),
+        noise=_xpath(rules.ignore_selectors, "descendant::"),
         next_page=_sources(rules.next_page_selectors, attribute="href"),
         author=_sources(rules.author_selectors),
         published=_sources(rules.date_selectors),
