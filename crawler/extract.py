@@ -10,7 +10,7 @@ Every selector and pattern comes from the program's
 crawl, so the page is parsed with lxml's plain HTML parser (``lxml.html``
 builds a Python object per element through a Python class lookup, which costs
 more than the parse) and the profile's CSS selectors are compiled to XPath
-once per profile.
+once per profile (:mod:`wwc_archive.crawler.selectors`).
 """
 
 import re
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import html_text
-from cssselect import HTMLTranslator
 from lxml import etree
 
 from wwc_archive.records import Extracted, Teaser
+from wwc_archive.crawler.selectors import Query, query
 from wwc_archive.crawler.urls import DOCUMENT_EXTENSIONS, is_document, normalize_url
 from wwc_archive.profile import SiteProfile, split_attribute
 
@@ -60,8 +60,9 @@ def extract_page(text: str, url: str, rules: SiteProfile, find_next: bool = True
     for node in queries.noise(content):
         _drop(node)
     title = _first_value(queries.title, content) or _first_value(queries.page_title, root)
-    links = _links(content, url, rules, queries)
-    items = _teasers(content, url, rules, queries)
+    absolute = _normalizer(url, rules.ignore_query_params)
+    links = _links(content, absolute, queries)
+    items = _teasers(content, absolute, queries)
     text = html_text.etree_to_text(content)
     for pattern in queries.text_patterns:
         text = pattern.sub("", text)
@@ -71,25 +72,25 @@ def extract_page(text: str, url: str, rules: SiteProfile, find_next: bool = True
         extracted=Extracted(title=title, author=author, published=published, text=text,
                             links=tuple(sorted(links)), items=items),
         links=links,
-        next_page=normalize_url(next_href, url, rules.ignore_query_params) if next_href else None,
+        next_page=absolute(next_href) if next_href else None,
     )
 
 
-#: One profile entry compiled: an XPath, and the attribute to read (None: the element's text).
-_Source = tuple[etree.XPath, str | None]
+#: One profile entry compiled: a query, and the attribute to read (None: the element's text).
+_Source = tuple[Query, str | None]
 
 
 @dataclass(frozen=True)
 class _Queries:
-    content: tuple[etree.XPath, ...]
-    noise: etree.XPath
+    content: tuple[Query, ...]
+    noise: Query
     next_page: tuple[_Source, ...]
     author: tuple[_Source, ...]
     published: tuple[_Source, ...]
     title: tuple[_Source, ...]
     page_title: tuple[_Source, ...]
-    links: etree.XPath
-    teasers: tuple[etree.XPath, ...]
+    links: Query
+    teasers: tuple[Query, ...]
     teaser_link: tuple[_Source, ...]
     teaser_date: tuple[_Source, ...]
     teaser_byline: tuple[_Source, ...]
@@ -98,14 +99,12 @@ class _Queries:
     text_patterns: tuple[re.Pattern, ...]
 
 
-def _xpath(selectors, prefix: str = "descendant-or-self::") -> etree.XPath:
-    translator = HTMLTranslator()
-    return etree.XPath(" | ".join(translator.css_to_xpath(css, prefix=prefix)
-                                  for css in selectors) or "self::*[false()]")
+def _xpath(selectors, prefix: str = "descendant-or-self::") -> Query:
+    return query(selectors, prefix)
 
 
 def _sources(specs, attribute: str | None = None, prefix: str = "descendant-or-self::") -> tuple[_Source, ...]:
-    """Each ``css[@attr]`` entry as an XPath and the attribute it reads (``attribute`` by default)."""
+    """Each ``css[@attr]`` entry as a query and the attribute it reads (``attribute`` by default)."""
     sources = []
     for spec in specs:
         css, attr = split_attribute(spec)
@@ -115,12 +114,10 @@ def _sources(specs, attribute: str | None = None, prefix: str = "descendant-or-s
 
 @lru_cache(maxsize=32)
 def compiled(rules: SiteProfile) -> _Queries:
-    """The profile's CSS selectors as XPath, and its patterns as regexes."""
-    translator = HTMLTranslator()
-    noise = " | ".join(translator.css_to_xpath(css, prefix="descendant::") for css in rules.ignore_selectors)
+    """The profile's CSS selectors as queries, and its patterns as regexes."""
     return _Queries(
         content=tuple(_xpath([css]) for css in rules.content_selectors),
-        noise=etree.XPath(noise or "self::*[false()]"),
+        noise=_xpath(rules.ignore_selectors, "descendant::"),
         next_page=_sources(rules.next_page_selectors, attribute="href"),
         author=_sources(rules.author_selectors),
         published=_sources(rules.date_selectors),
@@ -137,36 +134,55 @@ def compiled(rules: SiteProfile) -> _Queries:
     )
 
 
+#: Any document extension, in any case: a page without one links no document. (Unicode case
+#: folding makes it match a little more than ``text.lower()`` would, never less.)
+_ANY_EXTENSION = re.compile("|".join(map(re.escape, DOCUMENT_EXTENSIONS)), re.IGNORECASE)
+
+
 def document_links(text: str, url: str, rules: SiteProfile) -> tuple[str, ...]:
     """Just the links to documents (PDF, DOCX, …) in a page's content area, for a
     page whose extraction is deferred."""
-    lowered = text.lower()
-    if not any(extension in lowered for extension in DOCUMENT_EXTENSIONS):
-        return ()  # most pages link no document: no need to parse them here
+    if not _ANY_EXTENSION.search(text):
+        return ()  # most pages link no document: no need to parse them here (one scan, no lowered copy)
     queries = compiled(rules)
     content = _content_area(parse_html(text), queries)
-    return _links(content, url, rules, queries, only=is_document)
+    return _links(content, _normalizer(url, rules.ignore_query_params), queries, only=is_document)
 
 
-def _links(content, url: str, rules: SiteProfile, queries: _Queries, only=None) -> tuple[str, ...]:
+def _normalizer(url: str, ignore_params: tuple[str, ...]):
+    """:func:`normalize_url` against the page's URL, each distinct href worked out once
+    (a listing's teasers link the same articles as its content)."""
+    known: dict[str, str | None] = {}
+
+    def absolute(href: str) -> str | None:
+        try:
+            return known[href]
+        except KeyError:
+            link = known[href] = normalize_url(href, url, ignore_params)
+            return link
+
+    return absolute
+
+
+def _links(content, absolute, queries: _Queries, only=None) -> tuple[str, ...]:
     links = {}  # a dict keeps document order and finds a repeat in constant time
     for element in queries.links(content):
         href = element.get("href")
         if href is None or (only is not None and not only(href)):
             continue
-        link = normalize_url(href, url, rules.ignore_query_params)
+        link = absolute(href)
         if link:
             links.setdefault(link)
     return tuple(links)
 
 
-def _teasers(content, url: str, rules: SiteProfile, queries: _Queries) -> tuple[Teaser, ...]:
+def _teasers(content, absolute, queries: _Queries) -> tuple[Teaser, ...]:
     """A listing's items in page order, each once (by URL): every match of the first teaser selector that finds any."""
     rows = next((found for found in (query(content) for query in queries.teasers) if found), [])
     items: dict[str, Teaser] = {}
     for row in rows:
         link = _first_element(queries.teaser_link, row)
-        href = normalize_url(link.get("href") or "", url, rules.ignore_query_params) if link is not None else None
+        href = absolute(link.get("href") or "") if link is not None else None
         if not href or href in items:
             continue
         items[href] = Teaser(

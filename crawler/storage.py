@@ -23,6 +23,10 @@ _STOP = None
 _QUIET = object()
 HANDOVER_SIZE = 32
 HANDOVER_DELAY = 0.5
+#: Once it has caught up with the crawl, the storage process writes what it holds when that is
+#: this many records, so the end of a crawl waits for the write of about this many instead of a
+#: whole batch (transactions of a bundle each would cost more CPU than they save).
+CAUGHT_UP_WRITE = 64
 
 
 class StorageError(RuntimeError):
@@ -54,12 +58,16 @@ class StorageProcess:
         """Queue a record; raises :class:`StorageError` once the process has failed.
 
         Records cross to the process in small bundles (a queue transfer costs
-        more than the pickling), at least every ``HANDOVER_DELAY`` seconds.
+        more than the pickling), at least every ``HANDOVER_DELAY`` seconds; the
+        process's answer is read before each bundle (a poll of its pipe per
+        record cost more than the rest of this method).
         """
-        self._check()
+        if self.error is not None:
+            raise StorageError(self.error)
         self._bundle.append(item)
         now = time.monotonic()
         if len(self._bundle) >= HANDOVER_SIZE or now - self._handed_over > HANDOVER_DELAY:
+            self._check()
             self._hand_over(now)
 
     def _hand_over(self, now: float) -> None:
@@ -101,6 +109,7 @@ def run_storage(db_path, run_id, rules_by_program, batch_size, max_delay, parent
     try:
         archive = Archive(db_path)
         writer = archive.writer(run_id, batch_size=batch_size, max_delay=max_delay)
+        held = 0  # records added since the last write (about: the writer also writes on its own)
         while True:
             try:
                 item = inbox.get(timeout=max_delay)
@@ -114,9 +123,14 @@ def run_storage(db_path, run_id, rules_by_program, batch_size, max_delay, parent
                 break
             if item is _QUIET:
                 writer.flush()  # a quiet spell: put what is buffered on disk
+                held = 0
                 continue
             for record in item:
                 writer.add(extracted_record(record, rules_by_program))
+            held = (held + len(item)) % max(batch_size, 1)
+            if held >= CAUGHT_UP_WRITE and inbox.empty():
+                writer.flush()
+                held = 0
         writer.flush()
         outbox.put(("ok", None))
     except BaseException as error:  # reported to the crawl, which stops

@@ -74,6 +74,11 @@ class ProgramSpider(scrapy.Spider):
         self.requested: set[str] = set()
         self._revisited = False
         self.max_listing_pages = self.max_links_per_page = 0  # no limit unless the settings say
+        # Each callback bound once: Scrapy remembers that a callback is no generator returning a value
+        # by a weak reference to it, so a bound method made per request had its source parsed again
+        # whenever the requests holding the last one were done (0.35 s of CPU in a 2,000-page crawl).
+        self._callbacks = {"program": self.parse_program, "pager": self.parse_pager, "page": self.parse_page}
+        self._errback = self.failed
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -105,11 +110,10 @@ class ProgramSpider(scrapy.Spider):
                 headers["If-None-Match"] = known.etag
             if known.last_modified:
                 headers["If-Modified-Since"] = known.last_modified
-        callback = {"program": self.parse_program, "pager": self.parse_pager}.get(role, self.parse_page)
         return scrapy.Request(
             url,
-            callback=callback,
-            errback=self.failed,
+            callback=self._callbacks.get(role, self._callbacks["page"]),
+            errback=self._errback,
             headers=headers,
             dont_filter=True,
             meta={"url": url, "program": program.name, "role": role, "depth": depth,
@@ -263,9 +267,9 @@ class ProgramSpider(scrapy.Spider):
         if outcome == "failed" and error is None:
             error = f"HTTP {response.status}"
         headers = {
-            name: response.headers.get(name).decode("latin-1")
+            name: value.decode("latin-1")
             for name in KEPT_HEADERS
-            if response.headers.get(name)
+            if (value := response.headers.get(name))
         }
         ok = outcome == "ok"
         return FetchRecord(
