@@ -84,14 +84,14 @@ def split_delta(data: bytes, base_payload: bytes) -> tuple[bytes, bytes] | None:
     parts = noise_split.split(data)
     if parts is None or noise_split.join(parts) != data:
         return None
-    own = _serialize(parts)
+    own = noise_split.pack(parts)
     return _split_compressor(base_payload).compress(own), own
 
 
 def payload(body: bytes) -> bytes:
     """What a ``zstd-n1`` delta on ``body`` is compressed against: its split, or itself if it has none."""
     parts = noise_split.split(body)
-    return body if parts is None else _serialize(parts)
+    return body if parts is None else noise_split.pack(parts)
 
 
 def decompress_payload(data: bytes, base_payload: bytes) -> bytes:
@@ -106,13 +106,7 @@ def decompress_payload(data: bytes, base_payload: bytes) -> bytes:
 def body_of_payload(data: bytes) -> bytes:
     """The body a ``zstd-n1`` payload holds."""
     try:
-        skeleton_length, at = _read_varint(data, 0)
-        choices_length, at = _read_varint(data, at)
-        end = at + skeleton_length + choices_length
-        if end > len(data):
-            raise noise_split.Unsplittable("its parts are shorter than their lengths")
-        return noise_split.join(noise_split.Split(data[at:at + skeleton_length], data[at + skeleton_length:end],
-                                                  data[end:]))
+        return noise_split.join(noise_split.unpack(data))
     except noise_split.Unsplittable as error:
         raise Undecodable(f"its {SPLIT_DELTA} parts cannot be joined ({error})") from error
 
@@ -126,33 +120,6 @@ def _split_compressor(base_payload: bytes) -> zstandard.ZstdCompressor:
         SPLIT_LEVEL, source_size=len(base_payload), dict_size=len(base_payload), format=_SPLIT_FORMAT,
         write_content_size=False, write_dict_id=False)
     return zstandard.ZstdCompressor(compression_params=parameters, dict_data=_dictionary(base_payload))
-
-
-def _serialize(parts: noise_split.Split) -> bytes:
-    return (_varint(len(parts.skeleton)) + _varint(len(parts.choices)) + parts.skeleton + parts.choices
-            + parts.tokens)
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def _read_varint(data: bytes, at: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if at >= len(data):
-            raise noise_split.Unsplittable("it ends in a length")
-        byte = data[at]
-        at += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, at
-        shift += 7
 
 
 def compress_headers(data: bytes) -> tuple[str, bytes]:

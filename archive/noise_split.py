@@ -73,6 +73,19 @@ class Unsplittable(ValueError):
     """Streams :func:`join` cannot make a body from."""
 
 
+def pack(parts: Split) -> bytes:
+    """The three parts as one byte string: the first two's lengths, then the parts."""
+    return _varint(len(parts.skeleton)) + _varint(len(parts.choices)) + parts.skeleton + parts.choices + parts.tokens
+
+
+def unpack(data: bytes) -> Split:
+    """The :class:`Split` that :func:`pack` gave ``data`` for."""
+    reader = _Reader(data)
+    skeleton_length, choices_length = reader.varint(), reader.varint()
+    skeleton, choices = reader.take(skeleton_length), reader.take(choices_length)
+    return Split(skeleton, choices, data[reader.at:])
+
+
 def split(body: bytes) -> Split | None:
     """``body`` split; ``None`` for a body that holds the marker byte (not HTML text)."""
     if MARKER in body:
@@ -240,7 +253,7 @@ class _Reader:
                 raise Unsplittable(f"unknown whitespace code {code}")
             return _WHITESPACE[code]
         length = self.varint()
-        return self._bytes(length)
+        return self.take(length)
 
     def varint(self) -> int:
         value = shift = 0
@@ -254,12 +267,13 @@ class _Reader:
     def number(self, bits: int) -> int:
         """A value :func:`_pack` wrote with ``bits`` bits."""
         padding = -bits % 8
-        return int.from_bytes(self._bytes((bits + padding) // 8), "big") >> padding
+        return int.from_bytes(self.take((bits + padding) // 8), "big") >> padding
 
     def _byte(self) -> int:
-        return self._bytes(1)[0]
+        return self.take(1)[0]
 
-    def _bytes(self, length: int) -> bytes:
+    def take(self, length: int) -> bytes:
+        """The next ``length`` bytes."""
         if self.at + length > len(self.data):
             raise Unsplittable("it ends early")
         self.at += length
