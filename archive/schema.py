@@ -403,17 +403,8 @@ def m017_listing_deltas(db: Database) -> None:
     resumes. Fingerprints and the ids read back are untouched.
     """
     rows = int(os.environ.get("WWC_ARCHIVE_IDLIST_BATCH") or IDLIST_BATCH)
-    after, known = 0, {}
-
-    def step(db: Database) -> bool:
-        nonlocal after
-        last = idlists.convert_batch(db.conn, after, rows, known)
-        if last is None:
-            return False
-        after = last
-        return True
-
-    upgrades.in_batches(db, step)
+    known = {}
+    upgrades.in_id_batches(db, lambda after: idlists.convert_batch(db.conn, after, rows, known))
 
 
 #: Bodies looked at per batch of m018 (``WWC_ARCHIVE_RESPLIT_BATCH`` overrides it, for tests).
@@ -430,17 +421,8 @@ def m018_split_bodies(db: Database) -> None:
     upgrade resumes with the ones left. Bytes, digests and bases are the same.
     """
     rows = int(os.environ.get("WWC_ARCHIVE_RESPLIT_BATCH") or RESPLIT_BATCH)
-    after, bodies = 0, resplitting.reader(db.conn)
-
-    def step(db: Database) -> bool:
-        nonlocal after
-        last = resplitting.convert_batch(db.conn, bodies, after, rows)
-        if last is None:
-            return False
-        after = last
-        return True
-
-    upgrades.in_batches(db, step)
+    bodies = resplitting.reader(db.conn)
+    upgrades.in_id_batches(db, lambda after: resplitting.convert_batch(db.conn, bodies, after, rows))
 
 
 def ensure_schema(db: Database) -> None:

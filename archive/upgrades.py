@@ -25,3 +25,19 @@ def in_batches(db: Database, step: Callable[[Database], bool]) -> None:
             more = step(db)
         if not more:
             return
+
+
+def in_id_batches(db: Database, convert: Callable[[int], int | None]) -> None:
+    """:func:`in_batches` for a pass in id order: ``convert(after)`` does the batch after id
+    ``after`` and returns its last id, or None when nothing is left."""
+    after = 0
+
+    def step(db: Database) -> bool:
+        nonlocal after
+        last = convert(after)
+        if last is None:
+            return False
+        after = last
+        return True
+
+    in_batches(db, step)
