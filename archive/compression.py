@@ -1,6 +1,7 @@
 """How stored bytes are compressed: ``zlib`` (older archives), ``zstd`` whole, ``zstd-delta`` against a base,
 ``zstd-n1`` against a base with the page's per-request noise split out (:mod:`~wwc_archive.archive.noise_split`),
-``zstd-h1`` (header sets) against a built-in dictionary of common HTTP headers.
+``zstd-h1`` (header sets) against a built-in dictionary of common HTTP headers, ``zstd-hd`` (header sets)
+against that dictionary and a base set.
 
 Pure functions, no SQL: :func:`wwc_archive.archive.queries.body_bytes` finds a
 delta body's base and hands both here.
@@ -43,6 +44,10 @@ HEADERS_DICTIONARY_V1 = (
     b'"chunked"],["Connection","keep-alive"],["Age","0"],["Via","1.1 varnish"],["X-Cache","HIT"]]}'
 )
 HEADERS_COMPRESSION = "zstd-h1"
+#: A header set as a delta: zstd against :data:`HEADERS_DICTIONARY_V1` followed by
+#: its base set's JSON (:mod:`~wwc_archive.archive.header_blocks`), in a magicless
+#: frame without content size: about half a ``zstd-h1`` block.
+HEADER_DELTA = "zstd-hd"
 
 #: A body split from its noise, as a zstd delta on its base's split (the base's
 #: :func:`payload`): a "Show more" page shifted by one article stores in about
@@ -97,7 +102,7 @@ def payload(body: bytes) -> bytes:
 def decompress_payload(data: bytes, base_payload: bytes) -> bytes:
     """The payload of a ``zstd-n1`` body, from its stored bytes and its base's payload."""
     try:
-        return zstandard.ZstdDecompressor(dict_data=_dictionary(base_payload), format=_SPLIT_FORMAT).decompressobj(
+        return zstandard.ZstdDecompressor(dict_data=_dictionary(base_payload), format=_MAGICLESS).decompressobj(
             ).decompress(data)
     except zstandard.ZstdError as error:
         raise Undecodable(f"its {SPLIT_DELTA} data cannot be decompressed ({error})") from error
@@ -111,20 +116,27 @@ def body_of_payload(data: bytes) -> bytes:
         raise Undecodable(f"its {SPLIT_DELTA} parts cannot be joined ({error})") from error
 
 
-#: ``zstd-n1`` frames have no magic number and no content size: 4-6 bytes a body.
-_SPLIT_FORMAT = zstandard.FORMAT_ZSTD1_MAGICLESS
+#: ``zstd-n1`` and ``zstd-hd`` frames have no magic number and no content size: 4-6 bytes saved a frame.
+_MAGICLESS = zstandard.FORMAT_ZSTD1_MAGICLESS
 
 
 def _split_compressor(base_payload: bytes) -> zstandard.ZstdCompressor:
     parameters = zstandard.ZstdCompressionParameters.from_level(
-        SPLIT_LEVEL, source_size=len(base_payload), dict_size=len(base_payload), format=_SPLIT_FORMAT,
+        SPLIT_LEVEL, source_size=len(base_payload), dict_size=len(base_payload), format=_MAGICLESS,
         write_content_size=False, write_dict_id=False)
     return zstandard.ZstdCompressor(compression_params=parameters, dict_data=_dictionary(base_payload))
 
 
-def compress_headers(data: bytes) -> tuple[str, bytes]:
-    """``(compression, stored bytes)`` of a header set's JSON: zstd against :data:`HEADERS_DICTIONARY_V1`."""
-    return HEADERS_COMPRESSION, zstandard.ZstdCompressor(level=ZSTD_LEVEL, dict_data=_headers_dictionary()).compress(data)
+def compress_headers(data: bytes, base: bytes | None = None) -> tuple[str, bytes]:
+    """``(compression, stored bytes)`` of a header set's JSON: zstd against :data:`HEADERS_DICTIONARY_V1`,
+    followed by the JSON of ``base`` (a :data:`HEADER_DELTA`) when one is given."""
+    if base is None:
+        return HEADERS_COMPRESSION, zstandard.ZstdCompressor(level=ZSTD_LEVEL, dict_data=_headers_dictionary()).compress(data)
+    dictionary = _dictionary(HEADERS_DICTIONARY_V1 + base)
+    parameters = zstandard.ZstdCompressionParameters.from_level(
+        ZSTD_LEVEL, source_size=len(data), dict_size=len(dictionary), format=_MAGICLESS,
+        write_content_size=False, write_dict_id=False)
+    return HEADER_DELTA, zstandard.ZstdCompressor(compression_params=parameters, dict_data=dictionary).compress(data)
 
 
 def decompress(data: bytes, compression: str | None, base: bytes | None = None) -> bytes:
@@ -136,8 +148,11 @@ def decompress(data: bytes, compression: str | None, base: bytes | None = None) 
             return zstandard.ZstdDecompressor().decompress(data)
         if compression == HEADERS_COMPRESSION:
             return zstandard.ZstdDecompressor(dict_data=_headers_dictionary()).decompress(data)
-        if compression in DELTAS and base is None:
+        if (compression in DELTAS or compression == HEADER_DELTA) and base is None:
             raise Undecodable(f"a {compression} needs its base")
+        if compression == HEADER_DELTA:
+            return zstandard.ZstdDecompressor(dict_data=_dictionary(HEADERS_DICTIONARY_V1 + base),
+                                              format=_MAGICLESS).decompressobj().decompress(data)
         if compression == "zstd-delta":
             return zstandard.ZstdDecompressor(dict_data=_dictionary(base)).decompress(data)
         if compression == SPLIT_DELTA:

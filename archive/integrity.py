@@ -1,13 +1,14 @@
 """``wwc-archive check``: is the archive file sound, and is every stored body what its address says?
 
 Read-only: SQLite's own integrity and foreign-key checks, each body's SHA-256
-over its decompressed bytes, and runs left ``running`` by a crawl process
-that is gone. Only :func:`repair_dead_runs` writes, under the crawl lock.
+over its decompressed bytes, each header block's key over its decoded JSON,
+and runs left ``running`` by a crawl process that is gone. Only :func:`repair_dead_runs` writes, under the crawl lock.
 """
 
 import hashlib
+import json
 
-from wwc_archive.archive import queries, spans
+from wwc_archive.archive import header_blocks, queries, spans
 from wwc_archive.archive.compression import Undecodable
 
 
@@ -21,6 +22,7 @@ def problems(archive) -> list[str]:
     for table, rowid, parent, _fk in db.execute("PRAGMA foreign_key_check").fetchall():
         found.append(f"foreign key: {table} row {rowid} points at a missing {parent} row")
     found += body_problems(db)
+    found += header_block_problems(db)
     found += span_problems(db)
     for run in archive.dead_runs():
         found.append(f"run {run['id']} (started {run['started']}, pid {run['pid']}) is marked running, "
@@ -46,6 +48,22 @@ def body_problems(db) -> list[str]:
         address = queries.body_address(address)
         if actual != address:
             found.append(f"body {body_id}: its bytes hash to {actual[:12]}…, not its address {address[:12]}…")
+    return found
+
+
+def header_block_problems(db) -> list[str]:
+    """Header blocks that cannot be decoded, or whose JSON does not hash to their ``hash`` (the key they are found by)."""
+    found = []
+    reader = header_blocks.Reader(db.conn)  # in id order, a delta's base was decoded just before
+    for block_id, key in db.execute("select id, hash from header_blocks order by id").fetchall():
+        try:
+            data = reader.data(block_id)
+            json.loads(data)
+        except (Undecodable, ValueError) as error:
+            found.append(f"header block {block_id}: it cannot be decoded ({error})")
+            continue
+        if header_blocks.key(data) != key:
+            found.append(f"header block {block_id}: its headers hash to {header_blocks.key(data)}, not its key {key}")
     return found
 
 

@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from wwc_archive.archive import compression as codec
 from wwc_archive.archive import spans
-from wwc_archive.archive import header_sets, idlists, outlinks, texts
+from wwc_archive.archive import header_blocks, header_sets, idlists, outlinks, texts
 from wwc_archive.archive.diff import unified_diff
 
 RUN_COLUMNS = (
@@ -523,10 +523,13 @@ def first_snapshots_with_body(db: Database, run_ids: list[int]) -> dict[tuple[in
 
 
 def header_block(db: Database, block_id: int) -> dict:
-    """A stored set of headers (``header_blocks``), decoded."""
-    data, compression = db.execute(
-        "select data, compression from header_blocks where id = ?", [block_id]).fetchone()
-    return json.loads(decompress(data, compression))
+    """A stored set of headers (``header_blocks``), decoded; :func:`header_reader` for many."""
+    return header_reader(db).head(block_id)
+
+
+def header_reader(db: Database) -> header_blocks.Reader:
+    """Reads header blocks (``.head(block_id)``), keeping the bases of their deltas decoded."""
+    return header_blocks.Reader(db.conn)
 
 
 def body_count(db: Database) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database, Migrations
 
-from wwc_archive.archive import idlists, resplitting, texts, upgrades
+from wwc_archive.archive import compression, header_blocks, idlists, resplitting, texts, upgrades
 from wwc_archive.archive.transaction import write_transaction
 
 migrations = Migrations("wwc-archive")
@@ -423,6 +423,37 @@ def m018_split_bodies(db: Database) -> None:
     rows = int(os.environ.get("WWC_ARCHIVE_RESPLIT_BATCH") or RESPLIT_BATCH)
     bodies = resplitting.reader(db.conn)
     upgrades.in_id_batches(db, lambda after: resplitting.convert_batch(db.conn, bodies, after, rows))
+
+
+@migrations()
+def m019_header_keys(db: Database) -> None:
+    """``header_blocks`` found by a 64-bit ``hash`` instead of a 64-character ``sha256``, and able to be deltas.
+
+    ``hash`` is the first 64 bits of the SHA-256 that ``sha256`` held in hex (a
+    block whose ``sha256`` is not hex gets its hash from its decoded bytes). A
+    block stored from now on may be a ``zstd-hd`` delta on ``base_id`` (see
+    :mod:`wwc_archive.archive.header_blocks`); blocks stored before keep their bytes.
+    """
+    db.execute("drop index if exists idx_header_blocks_sha256")
+    db["header_blocks"].add_column("hash", int)
+    db["header_blocks"].add_column("base_id", int)
+    reader = header_blocks.Reader(db.conn)
+    keys = []
+    for block_id, sha256 in db.execute("select id, sha256 from header_blocks").fetchall():
+        keys.append((_block_key(reader, block_id, sha256), block_id))
+    db.conn.executemany("update header_blocks set hash = ? where id = ?", keys)
+    db.execute("alter table header_blocks drop column sha256")
+    db["header_blocks"].create_index(["hash"])
+
+
+def _block_key(reader: "header_blocks.Reader", block_id: int, sha256: str | None) -> int | None:
+    digest = _digest_bytes(sha256) if isinstance(sha256, str) else None
+    if digest is not None:
+        return int.from_bytes(digest[:8], "big", signed=True)
+    try:
+        return header_blocks.key(reader.data(block_id))
+    except compression.Undecodable:
+        return None  # for check to report
 
 
 def ensure_schema(db: Database) -> None:

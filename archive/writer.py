@@ -5,7 +5,7 @@ import json
 import time
 from typing import TYPE_CHECKING
 
-from wwc_archive.archive import compression, header_sets, idlists, outlinks, paragraphs, queries, spans, texts
+from wwc_archive.archive import compression, header_blocks, header_sets, idlists, outlinks, paragraphs, queries, spans, texts
 from wwc_archive.archive.distinct import DistinctRows
 from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord
@@ -42,7 +42,7 @@ class RunWriter:
         self._buffer: list[FetchRecord] = []
         self._last_flush = time.monotonic()
         self._pages = self._load_pages()
-        self._heads: dict[str, int] = {}  # header block sha256 -> id, as written
+        self._heads = header_blocks.Store(self.db.conn)
         self._bodies = queries.BodyReader(self.db)  # bases for deltas, the newest stored kept decoded
         self._depths: dict[int, int] = {}  # body id -> deltas between it and its keyframe
         # Distinct paragraphs, link URLs, teasers and kept headers: ids known this run, new rows written once a batch.
@@ -107,7 +107,7 @@ class RunWriter:
             "error": record.error,
             "final_url": record.final_url if record.final_url != record.url else None,
             "header_set": header_sets.id_of(self.db.conn, self._header_sets, _kept_headers(record.headers)),
-            "request_head_id": self._store_head(request_head(record)),
+            "request_head_id": self._heads.id_of(request_head(record)),
             "source": None if record.source == "crawl" else record.source,
             "memento_url": record.memento_url,
         }
@@ -127,7 +127,7 @@ class RunWriter:
                 snapshot["body_id"] = self._store_body(record, page, sha)
                 body_sha256 = sha
                 snapshot["body_exact"] = 1 if snapshot["body_id"] else None
-                snapshot["response_head_id"] = self._store_head(response_head(record))
+                snapshot["response_head_id"] = self._heads.id_of(response_head(record))
                 snapshot["content_id"] = self._store_content(content, fingerprint, page["id"])
                 change = "changed" if page["state"] == "live" and page["fingerprint"] else "added"
             if page["state"] != "live" and change is None:
@@ -139,7 +139,7 @@ class RunWriter:
         elif record.outcome == "not_modified":
             snapshot["body_id"], snapshot["content_id"] = page["body_id"], page["content_id"]
         elif record.outcome == "gone" and page["state"] == "live":
-            snapshot["response_head_id"] = self._store_head(response_head(record))  # the removal's answer
+            snapshot["response_head_id"] = self._heads.id_of(response_head(record))  # the removal's answer
         snapshot_id = self._fold(page, snapshot) if change is None else None
         if snapshot_id is None:
             snapshot_id = self._insert("snapshots", snapshot)
@@ -258,7 +258,7 @@ class RunWriter:
         """Drop what is remembered of rows a rolled-back batch wrote: bodies, header blocks, distinct rows."""
         self._bodies = queries.BodyReader(self.db)
         self._depths.clear()
-        self._heads.clear()
+        self._heads.forget()
         for table in self._distinct:
             table.forget()
 
@@ -280,23 +280,6 @@ class RunWriter:
                 depth, next_id = depth + 1, row[1]
             self._depths[body_id] = depth
         return depth
-
-    def _store_head(self, head: dict | None) -> int | None:
-        """Store a set of headers once (see :func:`response_head`); returns its ``header_blocks`` id."""
-        if head is None:
-            return None
-        data = json.dumps(head, separators=(",", ":")).encode("utf-8")
-        sha = hashlib.sha256(data).hexdigest()
-        head_id = self._heads.get(sha)
-        if head_id is None:
-            row = self.db.conn.execute("select id from header_blocks where sha256 = ?", [sha]).fetchone()
-            if row:
-                head_id = row[0]
-            else:
-                kind, packed = compression.compress_headers(data)
-                head_id = self._insert("header_blocks", {"sha256": sha, "compression": kind, "data": packed})
-            self._heads[sha] = head_id
-        return head_id
 
     def _store_content(self, e: Extracted | None, fingerprint: str, page_id: int) -> int:
         """The version with this fingerprint, stored now (its text as paragraphs, a hub's long

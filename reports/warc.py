@@ -139,6 +139,7 @@ class _WarcExport:
     def __init__(self, db: Database, selection: Selection, archive_name: str, counts: Counter):
         self.db = db
         self.bodies = queries.BodyReader(db)  # a page's bodies come in chain order: each base decoded once
+        self._heads = queries.header_reader(db)  # a run's header blocks are a chain of deltas
         self.selection = selection
         self.archive_name = archive_name
         self.counts = counts
@@ -218,7 +219,7 @@ class _WarcExport:
         if snapshot["request_head_id"] is None:
             writer.write_record(record)  # fetched before the archive kept request headers
             return
-        head = queries.header_block(self.db, snapshot["request_head_id"])
+        head = self._heads.head(snapshot["request_head_id"])
         parts = urlsplit(_uri(snapshot))
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         request = writer.create_warc_record(
@@ -243,7 +244,7 @@ class _WarcExport:
     def _response_http_headers(self, snapshot: dict, body: bytes, warc_headers: dict) -> StatusAndHeaders:
         """The stored status line and headers, made true of the decoded bytes the archive keeps."""
         if snapshot["response_head_id"] is not None:
-            head = queries.header_block(self.db, snapshot["response_head_id"])
+            head = self._heads.head(snapshot["response_head_id"])
             protocol, status, pairs = head["protocol"] or "HTTP/1.1", head["status"], head["headers"]
         else:
             warc_headers["WWC-Archive-Headers"] = (

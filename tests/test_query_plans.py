@@ -11,6 +11,7 @@ import pytest
 from sqlite_utils import Database
 
 from tests.test_archive import URL, record, run
+from tests.test_header_blocks import fetch
 from wwc_archive.archive import Archive, queries, spans
 from wwc_archive.archive.canned import FTS_FUNCTION, canned_queries, fts_query
 from wwc_archive.reports import links
@@ -18,7 +19,8 @@ from wwc_archive.reports.datasette import views
 
 #: Tables that grow with the archive's age (pages: every page leads to its fetches);
 #: a plan line "SCAN <one of them>" reads all of it.
-GROWING = {"snapshots", "changes", "contents", "pages", "listing_items", "paragraphs", "paragraph_pages", "link_urls"}
+GROWING = {"snapshots", "changes", "contents", "pages", "listing_items", "paragraphs", "paragraph_pages", "link_urls",
+           "header_blocks"}
 ALIASES = {"s": "snapshots", "ns": "snapshots", "os": "snapshots", "ch": "changes", "c": "changes or contents",
            "nc": "contents", "oc": "contents", "p": "pages", "pp": "paragraph_pages"}
 
@@ -145,4 +147,14 @@ def test_storing_and_reading_texts_use_indexes(archive):
     statements = [sql for sql in statements if "paragraph" in sql]  # (a run starts by reading every page)
     assert any("from paragraphs where hash" in sql for sql in statements)
     assert any("json_each" in sql for sql in statements)
+    assert {sql: full_scans(db.conn, sql) for sql in statements if full_scans(db.conn, sql)} == {}
+
+
+def test_a_run_finds_its_request_and_response_heads_by_hash(archive):
+    """Every fetch's request head is looked up (most are the night before's): by the hash index."""
+    db = archive.db
+    run(archive, fetch(1), fetch(2))
+    statements = [sql for sql in traced(db, lambda: run(archive, fetch(1), fetch(2, text="Edited")))
+                  if "header_blocks" in sql]
+    assert any("from header_blocks where hash" in sql for sql in statements)
     assert {sql: full_scans(db.conn, sql) for sql in statements if full_scans(db.conn, sql)} == {}

@@ -1,6 +1,7 @@
 """Snapshot rows as run-length spans: the encoding, the writer's folding, m008's batched upgrade."""
 
 import asyncio
+import hashlib
 import json
 import random
 import sqlite3
@@ -10,7 +11,7 @@ import pytest
 from sqlite_utils import Database
 
 from tests.conftest import kill_upgrade_when, run_cli
-from wwc_archive.archive import Archive, Extracted, FetchRecord, queries, spans
+from wwc_archive.archive import Archive, Extracted, FetchRecord, compression, header_blocks, queries, spans
 from wwc_archive.archive.schema import migrations
 from wwc_archive.reports.datasette.app import archive_datasette
 
@@ -365,6 +366,11 @@ def unfold(source: str, target: str) -> None:
                     f"insert into snapshots ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
                     [[{**f, "id": f["id"] * 1000 + f["repeat"]}[name] for name in columns]
                      for f in queries.fetches(src)])
+            elif table == "header_blocks":  # as releases before m019 stored them: whole, by hex SHA-256
+                for (block_id,) in src.execute("select id from header_blocks"):
+                    data = header_blocks.dump(queries.header_block(src, block_id))
+                    conn.execute("insert into header_blocks (id, sha256, compression, data) values (?, ?, ?, ?)",
+                                 [block_id, hashlib.sha256(data).hexdigest(), *compression.compress_headers(data)])
             else:
                 conn.execute(f"insert into {table} ({', '.join(columns)}) select {', '.join(columns)} from src.{table}")
         conn.execute("update changes set old_snapshot = old_snapshot * 1000, new_snapshot = new_snapshot * 1000")
