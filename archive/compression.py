@@ -22,6 +22,9 @@ ZSTD_LEVEL = 3
 #: tighter than level 3 at no measurable cost (the base's dictionary dominates);
 #: levels 15-22 save 2-4% more at 5-20x the time.
 DELTA_LEVEL = 12
+#: Level 6 for a delta on another page's body (a new page's first): 0.13 ms an article
+#: for 1.28 kB, against 0.64 ms for 1.26 kB at 12 or 2.9 ms for 1.15 kB split.
+ALIKE_LEVEL = 6
 
 
 #: What a header set (``header_blocks``) is compressed against, as ``zstd-h1``: the
@@ -78,9 +81,9 @@ def compress(data: bytes, base: bytes | None = None) -> tuple[str, bytes]:
     return plain_delta(data, base)
 
 
-def plain_delta(data: bytes, base: bytes) -> tuple[str, bytes]:
+def plain_delta(data: bytes, base: bytes, level: int = DELTA_LEVEL) -> tuple[str, bytes]:
     """``data`` as a ``zstd-delta`` on ``base``."""
-    return "zstd-delta", zstandard.ZstdCompressor(level=DELTA_LEVEL, dict_data=_dictionary(base)).compress(data)
+    return "zstd-delta", zstandard.ZstdCompressor(level=level, dict_data=_dictionary(base)).compress(data)
 
 
 def split_delta(data: bytes, base_payload: bytes) -> tuple[bytes, bytes] | None:

@@ -17,10 +17,13 @@ if TYPE_CHECKING:
     from wwc_archive.archive.store import Archive
 
 #: A page's bodies form chains of zstd deltas, each against the page's previous
-#: body; every 128th body of a chain is stored whole (a keyframe), so reading one
-#: decodes at most 127 deltas (about 4 ms for a listing page). A "Show more" page
-#: changes whenever an article is published: at 16 its keyframes were a third of
-#: its bytes, at 128 they are a twentieth.
+#: body; a chain is at most 128 bodies long, so reading one decodes at most 127
+#: deltas (about 4 ms for a listing page). A "Show more" page changes whenever an
+#: article is published: at 16 its keyframes were a third of its bytes, at 128
+#: they are a twentieth. A page's first body, and the body that would make its
+#: chain too long, is a delta on the last body the run stored for a page of the
+#: same role and type when that is smaller than whole (a new article is about a
+#: third of its size), so chains may cross pages.
 KEYFRAME_EVERY = 128
 #: A page's latest span as the writer keeps it: what a fetch must equal to fold, and the span's own answer.
 _SPAN_FIELDS = (*spans.SAME_FIELDS, *spans.ANSWER_FIELDS)
@@ -45,6 +48,7 @@ class RunWriter:
         self._heads = header_blocks.Store(self.db.conn)
         self._bodies = queries.BodyReader(self.db)  # bases for deltas, the newest stored kept decoded
         self._depths: dict[int, int] = {}  # body id -> deltas between it and its keyframe
+        self._alike: dict[tuple, int] = {}  # (role, content type) -> the last body stored for such a page
         # Distinct paragraphs, link URLs, teasers and kept headers: ids known this run, new rows written once a batch.
         self._paragraphs = texts.paragraph_table()
         self._links = outlinks.link_table()
@@ -216,17 +220,23 @@ class RunWriter:
         return page
 
     def _store_body(self, record: FetchRecord, page: dict, sha: str | None) -> int | None:
-        """The id of the body with this SHA-256, stored now (as a delta on the page's last) if new."""
+        """The id of the body with this SHA-256, stored now if new: as a delta on the page's last
+        body, or (a new page, or its chain is full) on the last body this run stored for a page like it."""
         if record.body is None:
             return None
         existing = self.db.conn.execute("select id from bodies where sha256 = ?", [sha]).fetchone()
         if existing:
             body_id = existing[0]
         else:
-            base_id = page["body_id"]
-            if base_id is not None and self._depth(base_id) + 1 >= KEYFRAME_EVERY:
-                base_id = None  # a keyframe
-            kind, data = self._compress(record.body, base_id)
+            alike = (page["role"], record.content_type)
+            base_id = self._open_base(page["body_id"])
+            if base_id is not None:
+                kind, data = self._compress(record.body, base_id)
+            else:
+                base_id = self._open_base(self._alike.get(alike))
+                kind, data = self._compress_alike(record.body, base_id)
+                if kind == "zstd":
+                    base_id = None  # a keyframe
             body_id = self._insert(
                 "bodies",
                 {
@@ -239,25 +249,43 @@ class RunWriter:
                 },
             )
             self._depths[body_id] = 0 if base_id is None else self._depth(base_id) + 1
+            self._alike[alike] = body_id
         self._bodies.remember(body_id, record.body)
         return body_id
 
-    def _compress(self, body: bytes, base_id: int | None) -> tuple[str, bytes]:
-        """``body`` whole, or as a delta on ``base_id`` (split from its noise when it splits).
+    def _open_base(self, body_id: int | None) -> int | None:
+        """``body_id`` if a delta on it keeps its chain shorter than :data:`KEYFRAME_EVERY`, else None."""
+        return body_id if body_id is not None and self._depth(body_id) + 1 < KEYFRAME_EVERY else None
+
+    def _compress(self, body: bytes, base_id: int) -> tuple[str, bytes]:
+        """``body`` as a delta on ``base_id`` (split from its noise when it splits).
 
         The base is still in memory when stored lately, else read through its chain.
         """
-        if base_id is None:
-            return compression.compress(body)
         split = compression.split_delta(body, self._bodies.payload(base_id))
         if split is not None:
             return compression.SPLIT_DELTA, split[0]
         return compression.plain_delta(body, self._bodies.read(base_id))
 
+    def _compress_alike(self, body: bytes, base_id: int | None) -> tuple[str, bytes]:
+        """``body`` whole, or as a quick ``zstd-delta`` on another page's body when that is smaller.
+
+        A new article against the article stored before it takes about a third
+        of its size whole (its template, menus and footer are the base's). The
+        delta is a plain one at :data:`~wwc_archive.archive.compression.ALIKE_LEVEL`:
+        a first crawl stores thousands of them, and splitting costs 2-3 ms a page.
+        """
+        whole = compression.compress(body)
+        if base_id is None:
+            return whole
+        delta = compression.plain_delta(body, self._bodies.read(base_id), level=compression.ALIKE_LEVEL)
+        return delta if len(delta[1]) < len(whole[1]) else whole
+
     def _forget(self) -> None:
         """Drop what is remembered of rows a rolled-back batch wrote: bodies, header blocks, distinct rows."""
         self._bodies = queries.BodyReader(self.db)
         self._depths.clear()
+        self._alike.clear()
         self._heads.forget()
         for table in self._distinct:
             table.forget()

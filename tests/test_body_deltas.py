@@ -1,4 +1,5 @@
-"""Bodies stored as zstd deltas against their page's previous body: byte-exact, bounded, small, and old archives still read."""
+"""Bodies stored as zstd deltas against their page's previous body (a new page's against a page like it):
+byte-exact, bounded, small, and old archives still read."""
 
 import gzip
 import hashlib
@@ -72,6 +73,39 @@ def test_a_chain_past_the_keyframe_bound_starts_a_new_keyframe(tmp_path):
     archive = Archive(path)
     assert [queries.body_bytes(archive.db, row["id"]) for row in stored(path)] == bodies
     archive.close()
+
+
+def article(n: int) -> bytes:
+    """Article ``n``: the site's template around text of its own."""
+    menu = "".join(f'<li><a href="/topics/{t}">Topic {t}</a></li>' for t in range(60))
+    text = "".join(f"<p>City {n * 7 + i} measured {n * 13 + i} permits in {n % 9 + i} days.</p>" for i in range(12))
+    return (f'<!DOCTYPE html><html><head><title>Article {n}</title></head><body><nav><ul>{menu}</ul></nav>'
+            f'<main><h1>Article {n}</h1>{text}</main><footer>{menu}</footer></body></html>').encode()
+
+
+def test_a_new_pages_first_body_is_a_delta_on_the_last_body_stored_for_a_page_like_it(tmp_path):
+    path = tmp_path / "archive.db"
+    archive = Archive(path)
+    run_id = archive.start_run(["what-works-cities"], trigger="manual")
+    writer = archive.writer(run_id)
+    pdf = b"%PDF-1.4 " + bytes(range(256)) * 8
+    records = [(f"{URL}/article-{n}", "page", "text/html", article(n)) for n in range(3)]
+    records.insert(1, (f"{URL}/report.pdf", "document", "application/pdf", pdf))
+    for url, role, content_type, body in records:
+        writer.add(FetchRecord(url=url, program="what-works-cities", role=role, fetched_at="2030-01-01T03:00:00Z",
+                               outcome="ok", http_status=200, body=body, content_type=content_type,
+                               extracted=Extracted(title=url, text=url) if role == "page" else None))
+    writer.flush()
+    archive.finish_run(run_id, "complete")
+    assert [queries.body_bytes(archive.db, row["id"]) for row in stored(path)] == [r[-1] for r in records]
+    archive.close()
+    first, document, second, third = stored(path)
+    assert (first["compression"], first["base_id"]) == ("zstd", None)
+    assert document["base_id"] is None, "a PDF is not a delta on a web page"
+    assert (second["compression"], second["base_id"]) == ("zstd-delta", first["id"])
+    assert (third["compression"], third["base_id"]) == ("zstd-delta", second["id"])
+    assert second["stored"] < first["stored"] / 2 and third["stored"] < first["stored"] / 2
+    assert run_cli("check", "--db", path).returncode == 0
 
 
 def test_ten_versions_of_a_large_page_take_under_a_fifth_of_whole_zlib(tmp_path):

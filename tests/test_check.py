@@ -21,10 +21,12 @@ def digest(path) -> str:
 
 
 def damage(path) -> int:
-    """Alter one stored body and leave a run `running` as a killed crawl would; returns the body id."""
+    """Alter one stored delta that no other body is a delta on, and leave a run `running` as a killed
+    crawl would; returns the body id."""
     Archive(path).close()
     with closing(sqlite3.connect(path)) as conn, conn:
-        body_id = conn.execute("select min(id) from bodies where compression in ('zstd-delta', 'zstd-n1')").fetchone()[0]
+        body_id = conn.execute("select min(id) from bodies b where compression in ('zstd-delta', 'zstd-n1') "
+                               "and not exists (select 1 from bodies d where d.base_id = b.id)").fetchone()[0]
         conn.execute("update bodies set data = ? where id = ?", [zlib.compress(b"<p>altered</p>"), body_id])
         conn.execute("update bodies set compression = 'zlib' where id = ?", [body_id])
         conn.execute("insert into runs (started, status, programs, trigger, pid) "
