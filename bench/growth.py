@@ -8,8 +8,9 @@ child process (politeness delays off, 16 concurrent requests). Before each
 night but the first, a new article is published every third night and three
 sentences of random articles are edited. Prints the archive's size every 10
 nights, its growth per night (median and mean over the last 30 nights, and
-the bytes stored a night by table and index), the bytes the site served in
-the last night for scale, and the first and last crawl times.
+the bytes stored a night by table and index, and what the bodies stored are
+made of: see ``body_floor.py``), the bytes the site served in the last night
+for scale, and the first and last crawl times.
 """
 
 import argparse
@@ -23,6 +24,7 @@ import time
 
 from wwc_archive.demo_site import DemoServer, DemoSite
 
+import body_floor
 import sizes
 from decade import PUBLISH_EVERY, EDITS_PER_NIGHT, edit_sentence, publish
 
@@ -110,6 +112,7 @@ def run(args, db: str) -> None:
         parts = sorted(((after[name] - before.get(name, 0), name) for name in after), reverse=True)
         print(f"stored bytes a night over the last {nights} nights, by table or index (no page slack): " + ", ".join(
             f"{name} {grown / nights / 1e3:,.2f} kB" for grown, name in parts if grown > 0))
+    print(body_floor.summary(db, LAST_NIGHTS))
     print(f"the site served in the last night: {requests} requests, {sizes.megabytes(html)} of HTML "
           f"({sizes.megabytes(total)} in all; 304s are empty)")
     print(f"crawl time: first night {crawl_times[0]:.1f} s, last night {crawl_times[-1]:.1f} s")

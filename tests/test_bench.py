@@ -1,5 +1,6 @@
 """The storage benchmarks still run against the archive as it is, and measure what they claim."""
 
+import re
 import sqlite3
 import subprocess
 import sys
@@ -50,3 +51,13 @@ def test_probe_measures_every_page_and_command(decade_archive):
                                                                      "runs"))]
     assert len(rows) == 14 + 5
     assert all(" ms " in row for row in rows), "\n".join(rows)
+
+
+def test_body_floor_splits_the_nights_bodies_into_noise_and_change(decade_archive):
+    path, _ = decade_archive
+    line = bench("bench/body_floor.py", path, "--nights", 3).strip()
+    stored, tokens, choices, skeletons = map(float, re.findall(r"\d+\.\d\d", line))
+    assert line.startswith("bodies stored in the last 3 nights: "), line
+    # Every night edits pages: their bodies carry their tokens, and the change is in the skeletons.
+    assert tokens > 0 and skeletons > 0 and stored > 0
+    assert tokens + choices < stored, "the noise is part of what is stored"
