@@ -6,11 +6,16 @@ Serves the bundled sample site on 127.0.0.1 (200 articles, 15 teasers a
 "Show more" page) and crawls it once a night with ``wwc-archive crawl`` in a
 child process (politeness delays off, 16 concurrent requests). Before each
 night but the first, a new article is published every third night and three
-sentences of random articles are edited. Prints the archive's size every 10
-nights, its growth per night (median and mean over the last 30 nights, and
-the bytes stored a night by table and index, and what the bodies stored are
-made of: see ``body_floor.py``), the bytes the site served in the last night
-for scale, and the first and last crawl times.
+sentences of random articles are edited. Prints:
+
+- the archive's size every 10 nights;
+- its growth per night over the last 30 nights: median and mean, and between
+  compacted copies (its crawls run seconds apart, so the monthly compaction of
+  ``crawl`` never runs in it);
+- the bytes stored a night by table and index, and what the bodies stored are
+  made of (see ``body_floor.py``);
+- the bytes the site served in the last night, for scale, and the first and
+  last crawl times.
 """
 
 import argparse
@@ -79,7 +84,7 @@ def main() -> None:
 def run(args, db: str) -> None:
     site = DemoSite(n_articles=args.articles, n_people=20, per_page=15, seed=args.seed, special_pages=False)
     rng = random.Random(args.seed + 30)
-    sizes_after, crawl_times, payloads = [], [], {}
+    sizes_after, crawl_times, payloads, compacted = [], [], {}, {}
     with DemoServer(site) as server:
         start_url = server.url + site.hub_path
         print(f"{'night':>5}  {'archive':>10}  {'growth/night since last line':>29}  {'crawl':>7}", flush=True)
@@ -94,6 +99,7 @@ def run(args, db: str) -> None:
             sizes_after.append(sizes.used_bytes(db))
             if night + 1 in (args.nights - LAST_NIGHTS, args.nights):
                 payloads[night + 1] = sizes.payload_by_part(db)
+                compacted[night + 1] = sizes.compacted_bytes(db)
             if (night + 1) % 10 == 0 or night + 1 == args.nights:
                 previous = sizes_after[-11] if len(sizes_after) > 10 else sizes_after[0]
                 nights = min(10, len(sizes_after) - 1) or 1
@@ -106,6 +112,10 @@ def run(args, db: str) -> None:
           f"after the last: {sizes.megabytes(sizes_after[-1])}")
     print(f"growth per night over the last {len(growth)} nights: median {statistics.median(growth) / 1e3:,.1f} kB, "
           f"mean {statistics.mean(growth) / 1e3:,.1f} kB")
+    if len(compacted) == 2:
+        before, after = compacted.values()
+        print(f"growth per night over the last {LAST_NIGHTS} nights, compacted before and after as crawl does "
+              f"monthly: {(after - before) / LAST_NIGHTS / 1e3:,.1f} kB")
     if len(payloads) == 2:
         before, after = payloads.values()
         nights = LAST_NIGHTS

@@ -4,7 +4,9 @@ Read-only helpers for the benchmarks; they know table names only from
 ``sqlite_schema``, so they keep working when the archive's schema changes.
 """
 
+import os
 import sqlite3
+import tempfile
 
 
 def used_bytes(path: str) -> int:
@@ -14,6 +16,15 @@ def used_bytes(path: str) -> int:
         pages, free, size = (conn.execute(f"pragma {name}").fetchone()[0]
                              for name in ("page_count", "freelist_count", "page_size"))
     return (pages - free) * size
+
+
+def compacted_bytes(path: str) -> int:
+    """Bytes the archive would take compacted (as ``crawl`` does monthly): a ``VACUUM INTO`` copy's size."""
+    with tempfile.TemporaryDirectory() as workdir:
+        copy = os.path.join(workdir, "compacted.db")
+        with _readonly(path) as conn:
+            conn.execute("vacuum into ?", [copy])
+        return os.path.getsize(copy)
 
 
 def _readonly(path: str) -> sqlite3.Connection:
