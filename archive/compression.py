@@ -134,7 +134,8 @@ def compress_headers(data: bytes, base: bytes | None = None) -> tuple[str, bytes
     """``(compression, stored bytes)`` of a header set's JSON: zstd against :data:`HEADERS_DICTIONARY_V1`,
     followed by the JSON of ``base`` (a :data:`HEADER_DELTA`) when one is given."""
     if base is None:
-        return HEADERS_COMPRESSION, zstandard.ZstdCompressor(level=ZSTD_LEVEL, dict_data=_headers_dictionary()).compress(data)
+        compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, dict_data=_headers_dictionary())
+        return HEADERS_COMPRESSION, compressor.compress(data)
     dictionary = _dictionary(HEADERS_DICTIONARY_V1 + base)
     parameters = zstandard.ZstdCompressionParameters.from_level(
         ZSTD_LEVEL, source_size=len(data), dict_size=len(dictionary), format=_MAGICLESS,

@@ -2,7 +2,8 @@
 
 Read-only: SQLite's own integrity and foreign-key checks, each body's SHA-256
 over its decompressed bytes, each header block's key over its decoded JSON,
-and runs left ``running`` by a crawl process that is gone. Only :func:`repair_dead_runs` writes, under the crawl lock.
+and runs left ``running`` by a crawl process that is gone. Only
+:func:`repair_dead_runs` writes, under the crawl lock.
 """
 
 import hashlib
@@ -52,7 +53,7 @@ def body_problems(db) -> list[str]:
 
 
 def header_block_problems(db) -> list[str]:
-    """Header blocks that cannot be decoded, or whose JSON does not hash to their ``hash`` (the key they are found by)."""
+    """Header blocks that cannot be decoded, or whose JSON does not hash to the key they are found by (``hash``)."""
     found = []
     reader = header_blocks.Reader(db.conn)  # in id order, a delta's base was decoded just before
     for block_id, key in db.execute("select id, hash from header_blocks order by id").fetchall():

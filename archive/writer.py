@@ -5,7 +5,8 @@ import json
 import time
 from typing import TYPE_CHECKING
 
-from wwc_archive.archive import compression, header_blocks, header_sets, idlists, outlinks, paragraphs, queries, spans, texts
+from wwc_archive.archive import (compression, header_blocks, header_sets, idlists, outlinks, paragraphs, queries, spans,
+                                 texts)
 from wwc_archive.archive.distinct import DistinctRows
 from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord
@@ -235,8 +236,8 @@ class RunWriter:
             else:
                 base_id = self._open_base(self._alike.get(alike))
                 kind, data = self._compress_alike(record.body, base_id)
-                if kind == "zstd":
-                    base_id = None  # a keyframe
+                if kind not in compression.DELTAS:
+                    base_id = None  # stored whole
             body_id = self._insert(
                 "bodies",
                 {

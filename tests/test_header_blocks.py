@@ -62,8 +62,9 @@ def test_blocks_stored_with_zlib_before_still_read(tmp_path):
 
 def fetch(n: int, *, when: str = "2030-01-15T03:00:00Z", etag: str | None = None, text: str = "Page") -> FetchRecord:
     """Page ``n``'s first fetch: its own length, date and ETag, as a real crawl's heads differ."""
-    response = tuple((name, {"Content-Length": str(8000 + 37 * n), "Date": f"Tue, 15 Jan 2030 03:{n % 60:02}:00 GMT",
-                             "Etag": etag or f'"{n:04x}-{n * 7919:020x}"'}.get(name, value)) for name, value in RESPONSE)
+    own = {"Content-Length": str(8000 + 37 * n), "Date": f"Tue, 15 Jan 2030 03:{n % 60:02}:00 GMT",
+           "Etag": etag or f'"{n:04x}-{n * 7919:020x}"'}
+    response = tuple((name, own.get(name, value)) for name, value in RESPONSE)
     return FetchRecord(url=f"https://datasmart.hks.harvard.edu/news/article/a-{n}", program="what-works-cities",
                        role="page", fetched_at=when, outcome="ok", http_status=200, body=f"<p>{text} {n}</p>".encode(),
                        protocol="HTTP/1.1", response_headers=response, request_method="GET",
