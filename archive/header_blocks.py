@@ -49,6 +49,8 @@ class Reader:
                 "select compression, data, base_id from header_blocks where id = ?", [next_id]).fetchone()
             if row is None:
                 raise compression.Undecodable(f"header block {next_id} is missing")
+            if len(chain) == KEYFRAME_EVERY:
+                raise compression.Undecodable(f"its chain of deltas is longer than {KEYFRAME_EVERY} blocks")
             chain.append((next_id, row))
             if row[0] != compression.HEADER_DELTA:
                 break

@@ -183,7 +183,10 @@ def test_check_reports_a_block_that_no_longer_decodes_or_hashes_to_its_key(tmp_p
                                           "union all select min(id) from header_blocks where base_id is null")
         conn.execute("update header_blocks set data = x'00ff' where id = ?", [delta])
         conn.execute("update header_blocks set hash = hash + 1 where id = ?", [whole])
+        looped = conn.execute("select min(id) from header_blocks where compression = 'zstd-hd'").fetchone()[0]
+        conn.execute("update header_blocks set base_id = id where id = ?", [looped])
     result = run_cli("check", "--db", path)
     assert result.returncode != 0
     assert f"header block {delta}: it cannot be decoded" in result.stdout
     assert f"header block {whole}: its headers hash to" in result.stdout
+    assert f"header block {looped}: it cannot be decoded (its chain of deltas is longer than 16" in result.stdout
