@@ -5,6 +5,10 @@ sorted set of outgoing in-scope links. Markup, attributes, comments, scripts,
 the page chrome and the noise rules' matches are not content, so per-request
 noise never changes the fingerprint; neither do line breaks, so wrappers that
 move text between blocks are not changes. A document's content is its bytes.
+
+A fingerprint reads ``html:<sha256 hex>`` or ``bytes:<sha256 hex>``;
+``contents.fingerprint`` stores it packed (:func:`pack_fingerprint`, since
+``m020``): its kind as one byte, then the digest's 32 bytes.
 """
 
 import hashlib
@@ -48,3 +52,30 @@ def normalized_fingerprint(e: Extracted) -> str:
 
 def document_fingerprint(body: bytes) -> str:
     return "bytes:" + hashlib.sha256(body).hexdigest()
+
+
+#: A fingerprint's kind, packed as one byte.
+_KINDS = {"html:": b"h", "bytes:": b"b"}
+
+
+def pack_fingerprint(fingerprint: str) -> bytes | str:
+    """A fingerprint as ``contents.fingerprint`` stores it: 33 bytes, or the text itself if it is not one
+    this module makes (so it still compares equal to itself)."""
+    for prefix, kind in _KINDS.items():
+        if fingerprint.startswith(prefix):
+            try:
+                packed = kind + bytes.fromhex(fingerprint[len(prefix):])
+            except ValueError:
+                return fingerprint
+            return packed if len(packed) == 33 and unpack_fingerprint(packed) == fingerprint else fingerprint
+    return fingerprint
+
+
+def unpack_fingerprint(stored: bytes | str | None) -> str | None:
+    """The fingerprint ``contents.fingerprint`` holds, as text (``html:…`` or ``bytes:…``)."""
+    if isinstance(stored, bytes):
+        for prefix, kind in _KINDS.items():
+            if stored[:1] == kind:
+                return prefix + stored[1:].hex()
+        return stored.hex()
+    return stored

@@ -12,6 +12,7 @@ from wwc_archive.archive import compression as codec
 from wwc_archive.archive import spans
 from wwc_archive.archive import header_blocks, header_sets, idlists, outlinks, texts
 from wwc_archive.archive.diff import unified_diff
+from wwc_archive.archive.fingerprint import unpack_fingerprint
 
 RUN_COLUMNS = (
     "id, pid, exit_status, started, finished, status, programs, trigger, pages_checked, pages_fetched, "
@@ -494,7 +495,10 @@ def runs_started_since(db: Database, since: str | None = None) -> list[dict]:
 
 def export_snapshots(db: Database, run_ids: list[int]) -> list[dict]:
     """The fetches of these runs (see :func:`fetches`), by run and time."""
-    return fetches(db, run_ids=run_ids, select=EXPORT_COLUMNS, joins=EXPORT_JOINS)
+    found = fetches(db, run_ids=run_ids, select=EXPORT_COLUMNS, joins=EXPORT_JOINS)
+    for fetch in found:
+        fetch["fingerprint"] = unpack_fingerprint(fetch["fingerprint"])
+    return found
 
 
 def export_snapshot(db: Database, snapshot_id: int) -> dict:
@@ -502,7 +506,7 @@ def export_snapshot(db: Database, snapshot_id: int) -> dict:
     row = next(db.query(EXPORT_SELECT + " where s.id = ?", [snapshot_id]))
     row.pop("repeats")
     row.pop("answers")
-    return {**row, "repeat": 0}
+    return {**row, "fingerprint": unpack_fingerprint(row["fingerprint"]), "repeat": 0}
 
 
 def first_snapshots_with_body(db: Database, run_ids: list[int]) -> dict[tuple[int, int], int]:

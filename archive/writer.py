@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from wwc_archive.archive import (compression, header_blocks, header_sets, idlists, outlinks, paragraphs, queries, spans,
                                  texts)
 from wwc_archive.archive.distinct import DistinctRows
-from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint
+from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint, pack_fingerprint
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord
 from wwc_archive.archive.diff import content_summary
 from wwc_archive.archive.listing import listing_summary
@@ -310,7 +310,7 @@ class RunWriter:
             self._depths[body_id] = depth
         return depth
 
-    def _store_content(self, e: Extracted | None, fingerprint: str, page_id: int) -> int:
+    def _store_content(self, e: Extracted | None, fingerprint: bytes | str, page_id: int) -> int:
         """The version with this fingerprint, stored now (its text as paragraphs, a hub's long
         lists as deltas on the page's version before) if new; indexed for the page."""
         existing = self.db.conn.execute("select id from contents where fingerprint = ?", [fingerprint]).fetchone()
@@ -387,10 +387,11 @@ def _folds_into(outcome: str, span_outcome: str, page_state: str) -> bool:
     return outcome in spans.FOLDING_OUTCOMES and span_outcome in spans.FOLDING_OUTCOMES
 
 
-def _fingerprint(record: FetchRecord, content: Extracted | None) -> str:
+def _fingerprint(record: FetchRecord, content: Extracted | None) -> bytes | str:
+    """The fetch's content fingerprint, packed as ``contents.fingerprint`` stores it."""
     if record.role == "document" or content is None:
-        return document_fingerprint(record.body or b"")
-    return normalized_fingerprint(content)
+        return pack_fingerprint(document_fingerprint(record.body or b""))
+    return pack_fingerprint(normalized_fingerprint(content))
 
 
 def response_head(record: FetchRecord) -> dict | None:

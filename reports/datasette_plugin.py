@@ -13,6 +13,7 @@ from sqlite_utils import Database
 
 from wwc_archive.archive import outlinks, queries, spans, texts
 from wwc_archive.archive.canned import FTS_FUNCTION, fts_query
+from wwc_archive.archive.fingerprint import unpack_fingerprint
 from wwc_archive.reports import links
 from wwc_archive.reports.datasette import ARCHIVE_TABLES, TEMPLATES_DIR
 from wwc_archive.reports.datasette.bodies import body_preview
@@ -24,6 +25,8 @@ MAX_VALUE_BYTES = 16 * 1024 * 1024
 TEXT_FUNCTION = "wwc_content_text"
 #: And its outgoing links, as a JSON list: ``select wwc_content_links(id) from contents``.
 LINKS_FUNCTION = "wwc_content_links"
+#: And a stored fingerprint as text: ``select wwc_fingerprint(fingerprint) from contents``.
+FINGERPRINT_FUNCTION = "wwc_fingerprint"
 #: SQLite's own memory, across every connection of the process.
 HEAP_LIMIT_BYTES = 512 * 1024 * 1024
 
@@ -38,6 +41,7 @@ def prepare_connection(conn, database, datasette):
     conn.create_function(TEXT_FUNCTION, 1, lambda content_id: texts.content_text(conn, content_id))
     conn.create_function(LINKS_FUNCTION, 1,
                          lambda content_id: json.dumps(outlinks.content_links(conn, content_id)))
+    conn.create_function(FINGERPRINT_FUNCTION, 1, unpack_fingerprint, deterministic=True)
     if ARCHIVE_TABLES <= set(Database(conn, recursive_triggers=False, execute_plugins=False).table_names()):
         conn.execute("PRAGMA query_only = 1")
 
@@ -71,6 +75,8 @@ def render_cell(row, value, column, table, database, datasette):
         return _body_cell(datasette, database, row, value)
     if column == "sha256" and isinstance(value, bytes) and len(value) == 32:
         return queries.body_address(value)  # a body's address, stored as its 32 bytes, shown as hex
+    if column == "fingerprint" and isinstance(value, bytes):
+        return unpack_fingerprint(value)  # a version's fingerprint, stored packed, shown as html:/bytes: hex
     if isinstance(value, str) and column.endswith("_page") and value.startswith(links.PREFIX):
         return Markup(f'<a href="{escape(datasette.urls.path(value))}">{escape(value)}</a>')
     if column == "snapshot" and table is None and isinstance(value, int):

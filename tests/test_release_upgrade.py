@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from tests.conftest import run_cli
 from wwc_archive.archive import Archive, FetchRecord, Extracted, queries, texts
+from wwc_archive.archive.fingerprint import unpack_fingerprint
 
 FIXTURE = Path(__file__).parent / "fixtures" / "archive-0.1.0.db.gz"
 
@@ -39,7 +40,9 @@ def answers(path) -> dict:
         "runs": "select id, started, finished, status, trigger, pages_checked, pages_fetched, pages_unchanged, "
                 "pages_failed, added, changed, removed, note from runs order by id",
         # Since m010 a version's text is stored as paragraphs: read back whole through wwc_content_text.
-        "versions": "select id, fingerprint, title, author, published, coalesce(text, wwc_content_text(id)), links "
+        # Since m020 a fingerprint is stored packed: read back as the text 0.1.0 stored.
+        "versions": "select id, wwc_fingerprint(fingerprint), title, author, published, "
+                    "coalesce(text, wwc_content_text(id)), links "
                     "from contents order by id",
         "changes": "select id, run_id, page_id, change, old_snapshot, new_snapshot, summary, diff from changes "
                    "order by id",
@@ -50,6 +53,7 @@ def answers(path) -> dict:
     }
     with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
         conn.create_function("wwc_content_text", 1, lambda content_id: texts.content_text(conn, content_id))
+        conn.create_function("wwc_fingerprint", 1, unpack_fingerprint)
         found = {name: conn.execute(query).fetchall() for name, query in sql.items()}
         columns = {row[1] for row in conn.execute("pragma table_info(snapshots)")}
         select = "s.id, s.run_id, s.fetched_at, s.last_run, s.repeats, p.url, s.http_status, s.outcome, s.error, " \

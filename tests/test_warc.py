@@ -20,7 +20,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from tests.conftest import FAST, run_cli
 from wwc_archive.archive import Archive, Extracted, FetchRecord, queries, texts
-from wwc_archive.archive.fingerprint import normalized
+from wwc_archive.archive.fingerprint import normalized, unpack_fingerprint
 from wwc_archive.archive.schema import migrations
 from wwc_archive.cli import cli
 from wwc_archive.config import programs_for_start_urls
@@ -135,6 +135,10 @@ def test_records_carry_status_headers_and_point_to_their_originals(nights):
             assert "WARC-Payload-Digest" not in headers  # no noisy or 304 fetch claims the earlier bytes
     statuses = {run: status for run, kind, _, status in by_url(records)[nights["urls"]["removed"]]}
     assert statuses["3"] == "404"
+    with closing(sqlite3.connect(nights["db"])) as conn:  # each version's fingerprint, as text
+        stored = {unpack_fingerprint(value) for (value,) in conn.execute("select fingerprint from contents")}
+    sent = {h["WWC-Archive-Content-Fingerprint"] for h, _, _ in records if "WWC-Archive-Content-Fingerprint" in h}
+    assert len(sent) > 10 and sent <= stored and all(f.startswith(("html:", "bytes:")) for f in sent)
     info = records[0][2].decode()
     assert "selection: all runs (run ids 1, 2, 3)" in info
     assert SAME_CONTENT_PROFILE in info and "noise rules" in info
