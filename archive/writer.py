@@ -275,11 +275,15 @@ class RunWriter:
         of its size whole (its template, menus and footer are the base's). The
         delta is a plain one at :data:`~wwc_archive.archive.compression.ALIKE_LEVEL`:
         a first crawl stores thousands of them, and splitting costs 2-3 ms a page.
+        A delta of under a tenth of the body is kept without compressing the
+        body whole too (zstd alone packs a Drupal page to about a fifth).
         """
-        whole = compression.compress(body)
         if base_id is None:
-            return whole
+            return compression.compress(body)
         delta = compression.plain_delta(body, self._bodies.read(base_id), level=compression.ALIKE_LEVEL)
+        if len(delta[1]) < len(body) // 10:
+            return delta
+        whole = compression.compress(body)
         return delta if len(delta[1]) < len(whole[1]) else whole
 
     def _forget(self) -> None:
