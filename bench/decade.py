@@ -15,6 +15,9 @@ advance a day at a time) the site first changes and is then crawled:
 - the hub and its "Show more" pages (15 teasers a page) are full 200s every
   night; articles and the 50 PDFs are conditional requests (304 unless
   changed); the 400 people pages have no validators and are 200s;
+- each record carries the exchange as the spider records it from Scrapy
+  (status line, every response header, the request's headers with its
+  validators and Referer), which the archive keeps for WARC export;
 - 1% of page fetches fail (503 or timeout); on 1% of nights one listing
   page fails, which fails the whole listing, as in a real crawl;
 - after the first run of each month the archive is compacted, as
@@ -28,6 +31,7 @@ per table and bytes per night.
 """
 
 import argparse
+import email.utils
 import os
 import random
 import re
@@ -44,6 +48,7 @@ except ImportError:
 from wwc_archive.archive import Archive, compaction
 from wwc_archive.config import DEFAULT_PROGRAM, NoiseRules
 from wwc_archive.crawler.extract import extract_page
+from wwc_archive.crawler.settings import user_agent
 from wwc_archive.crawler.spiders.program import add_items, add_paragraphs, merged_listing, outcome_for
 from wwc_archive.demo_site import DemoSite, Person, content
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord, utcnow
@@ -63,6 +68,10 @@ REMOVE_EVERY = 60
 FAILURE_RATE = 0.01
 FIRST_NIGHT = datetime(2027, 1, 1, 3, 0, tzinfo=timezone.utc)
 SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
+#: The request headers the crawl sends after its own (validators, Referer), as Scrapy orders them.
+REQUEST_HEADERS = (("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+                   ("Accept-Language", "en"), ("User-Agent", user_agent()),
+                   ("Accept-Encoding", "gzip, deflate, br, zstd"))
 
 
 # The site and its changes -------------------------------------------------------
@@ -121,8 +130,8 @@ class Crawl:
     def __init__(self, site: DemoSite, rng: random.Random):
         self.site = site
         self.rng = rng
-        self.etags: dict[str, str] = {}  # URL -> ETag held, for conditional requests
-        self.versions: dict[str, tuple] = {}  # URL -> (version key, extracted, body, headers, next page)
+        self.validators: dict[str, tuple] = {}  # URL -> (ETag, Last-Modified) held, for conditional requests
+        self.versions: dict[str, tuple] = {}  # URL -> (version key, extracted, body, response, next page)
         self.listing: tuple = ((), None)  # (version keys of its pages, merged Extracted)
 
     def night(self, writer) -> None:
@@ -140,7 +149,7 @@ class Crawl:
         pages = self.site.hub_page_count
         failing = self.rng.randrange(pages) if self.rng.random() < FAILURE_RATE else None
         hub = BASE + self.site.hub_path
-        url, keys, first = hub, [], None
+        url, keys, first, previous = hub, [], None, hub
         for page_no in range(pages):
             role = "program" if page_no == 0 else "pager"
             if page_no == failing:
@@ -151,17 +160,17 @@ class Crawl:
                                            error=f"Show more page {url} failed: HTTP 503"))
                 return
             key = self.listing_key(page_no)
-            _, extracted, body, headers, next_page = self.version(url, key)
+            _, extracted, body, response, next_page = self.version(url, key)
             keys.append((url, key))
             if role == "pager":
-                writer.add(self.ok(url, role, body, headers, extracted))
+                writer.add(self.ok(url, role, body, response, extracted, referer=previous))
             else:
-                first = (body, headers, extracted)
+                first = (body, response, extracted)
             if not next_page:
                 break
-            url = next_page
-        body, headers, extracted = first
-        writer.add(self.ok(hub, "program", body, headers, self.merged_listing(keys, extracted)))
+            previous, url = url, next_page
+        body, response, extracted = first
+        writer.add(self.ok(hub, "program", body, response, self.merged_listing(keys, extracted), referer=None))
 
     def listing_key(self, page_no: int) -> tuple:
         """What a listing page shows: its teasers and whether it has a next page."""
@@ -198,7 +207,7 @@ class Crawl:
         if cached is None or cached[0] != key:
             response = self.site.handle("GET", url.removeprefix(BASE), {"Host": HOST})
             page = extract_page(response.body.decode("utf-8"), url, RULES)
-            cached = (key, page.extracted, response.body, kept_headers(response.headers), page.next_page)
+            cached = (key, page.extracted, response.body, response.headers, page.next_page)
             self.versions[url] = cached
         return cached
 
@@ -207,8 +216,8 @@ class Crawl:
         if self.fails():
             writer.add(self.failed(url, role))
             return
-        _, extracted, body, headers, _ = self.version(url, key)
-        writer.add(self.ok(url, role, body, headers, extracted))
+        _, extracted, body, response, _ = self.version(url, key)
+        writer.add(self.ok(url, role, body, response, extracted))
 
     def fetch_conditional(self, writer, path: str, role: str) -> None:
         """A page or document fetched with the ETag held: a 304 unless it changed."""
@@ -216,27 +225,28 @@ class Crawl:
         if self.fails():
             writer.add(self.failed(url, role))
             return
-        request = {"Host": HOST}
-        if url in self.etags:
-            request["If-None-Match"] = self.etags[url]
-        response = self.site.handle("GET", path, request)
+        validators = self.validators.get(url)
+        conditional = ()
+        if validators:
+            conditional = tuple((name, value) for name, value in zip(("If-None-Match", "If-Modified-Since"), validators)
+                                if value)
+        response = self.site.handle("GET", path, {"Host": HOST, **dict(conditional)})
         headers = kept_headers(response.headers)
         outcome = outcome_for(response.status)
-        if outcome == "gone":
-            self.etags.pop(url, None)  # the crawl sends validators only for live pages
-            writer.add(FetchRecord(url=url, program=DEFAULT_PROGRAM, role=role, fetched_at=utcnow(),
-                                   outcome="gone", http_status=response.status, final_url=url, headers=headers))
+        if outcome in ("gone", "not_modified"):
+            if outcome == "gone":
+                self.validators.pop(url, None)  # the crawl sends validators only for live pages
+            writer.add(FetchRecord(url=url, program=DEFAULT_PROGRAM, role=role, fetched_at=utcnow(), outcome=outcome,
+                                   http_status=response.status, final_url=url, headers=headers,
+                                   **exchange(response.status, response.body, response.headers,
+                                              conditional + referred(BASE))))
             return
-        if outcome == "not_modified":
-            writer.add(FetchRecord(url=url, program=DEFAULT_PROGRAM, role=role, fetched_at=utcnow(),
-                                   outcome="not_modified", http_status=304, final_url=url, headers=headers))
-            return
-        self.etags[url] = headers.get("etag")
+        self.validators[url] = (headers.get("etag"), headers.get("last-modified"))
         if role == "document":
             extracted = Extracted(title=PurePosixPath(path).name)
         else:
             extracted = extract_page(response.body.decode("utf-8"), url, RULES, find_next=False).extracted
-        writer.add(self.ok(url, role, response.body, headers, extracted))
+        writer.add(self.ok(url, role, response.body, response.headers, extracted, request=conditional))
 
     # Records --------------------------------------------------------------------------
 
@@ -244,17 +254,38 @@ class Crawl:
         return self.rng.random() < FAILURE_RATE
 
     def failed(self, url: str, role: str) -> FetchRecord:
+        request = {"request_method": "GET", "request_headers": REQUEST_HEADERS}
         if self.rng.random() < 0.5:
             return FetchRecord(url=url, program=DEFAULT_PROGRAM, role=role, fetched_at=utcnow(), outcome="failed",
-                               http_status=503, final_url=url, error="HTTP 503")
+                               http_status=503, final_url=url, error="HTTP 503", **request)
         return FetchRecord(url=url, program=DEFAULT_PROGRAM, role=role, fetched_at=utcnow(), outcome="failed",
-                           error=f"TimeoutError: Getting {url} took longer than 180.0 seconds.")
+                           error=f"TimeoutError: Getting {url} took longer than 180.0 seconds.", **request)
 
     @staticmethod
-    def ok(url: str, role: str, body: bytes, headers: dict, extracted: Extracted) -> FetchRecord:
+    def ok(url: str, role: str, body: bytes, response: list[tuple[str, str]], extracted: Extracted,
+           referer: str | None = BASE, request: tuple = ()) -> FetchRecord:
+        """A 200 as the spider records it; ``referer`` is the page that linked it (the hub for a known page)."""
+        headers = kept_headers(response)
         return FetchRecord(url=url, program=DEFAULT_PROGRAM, role=role, fetched_at=utcnow(), outcome="ok",
                            http_status=200, final_url=url, headers=headers, body=body,
-                           content_type=headers.get("content-type"), extracted=extracted)
+                           content_type=headers.get("content-type"), extracted=extracted,
+                           **exchange(200, body, response, request + referred(referer)))
+
+
+def referred(referer: str | None) -> tuple:
+    """The crawl's request headers after its validators: Referer (``BASE`` for the hub), then Scrapy's defaults."""
+    if referer == BASE:
+        referer = BASE + "/what-works-cities"
+    return ((("Referer", referer),) if referer else ()) + REQUEST_HEADERS
+
+
+def exchange(status: int, body: bytes, response: list[tuple[str, str]], request: tuple) -> dict:
+    """A record's exchange fields as the spider fills them from Scrapy: the server's
+    Content-Length, Date and Server first (the demo server's order), names as Scrapy spells them."""
+    first = ([("Content-Length", str(len(body)))] if status != 304 else []) + [
+        ("Date", email.utils.formatdate(time.time(), usegmt=True)), ("Server", "Apache")]
+    pairs = tuple((name.title(), value) for name, value in first + response)
+    return {"protocol": "HTTP/1.1", "response_headers": pairs, "request_method": "GET", "request_headers": request}
 
 
 def kept_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
