@@ -77,9 +77,10 @@ def test_the_writer_stores_html_split_and_a_pdf_as_a_plain_delta(tmp_path):
             run_id = archive.start_run(["what-works-cities"], trigger="manual")
             writer = archive.writer(run_id)
             for url, bodies in versions.items():
+                content_type = "application/pdf" if url.endswith(".pdf") else "text/html"
                 writer.add(FetchRecord(url=url, program="what-works-cities", role="pager", outcome="ok",
                                        fetched_at=f"2030-03-0{night + 1}T03:00:00Z", http_status=200,
-                                       body=bodies[night], content_type="text/html",
+                                       body=bodies[night], content_type=content_type,
                                        extracted=Extracted(title="Listing", text=f"{url} night {night}")))
             writer.flush()
             archive.finish_run(run_id, "complete")
