@@ -35,6 +35,7 @@ def normalized(extracted: Extracted) -> Extracted:
         text=normalize_text(extracted.text),
         links=tuple(sorted(set(extracted.links))),
         items=extracted.items,  # kept with the content, not part of its fingerprint
+        times=extracted.times,  # read when comparing versions (archive.comparison)
     )
 
 

@@ -475,6 +475,33 @@ def m020_packed_fingerprints(db: Database) -> None:
     db["contents"].create_index(["fingerprint"], unique=True)
 
 
+@migrations()
+def m021_dismissals(db: Database) -> None:
+    """What a run saw differ and did not call a change, and why.
+
+    ``contents`` gains ``compare_key`` (the 16-byte digest of the version folded
+    for comparison, :func:`~wwc_archive.archive.comparison.comparison_key`;
+    versions stored before get theirs when next compared) and ``times`` (the
+    page's ``<time datetime>`` texts, JSON). ``dismissals`` holds, for each fetch
+    whose difference was dismissed, the rule that dismissed it (``typography``,
+    ``dates``, ``counters``, ``template``, ``outage``, ``soft-404-outage``) and a
+    line saying what it saw. ``kept_cookies`` holds the cookies sites set to
+    last, for the next crawl to send (:mod:`wwc_archive.crawler.cookies`).
+    Schema only: past changes are not rewritten.
+    """
+    db["contents"].add_column("compare_key", bytes)
+    db["contents"].add_column("times", str)
+    db["dismissals"].create(
+        {"id": int, "run_id": int, "page_id": int, "snapshot_id": int, "rules": str, "detail": str},
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id"), ("page_id", "pages", "id"), ("snapshot_id", "snapshots", "id")],
+    )
+    db["dismissals"].create_index(["run_id"])
+    db["dismissals"].create_index(["page_id"])
+    db["kept_cookies"].create({"origin": str, "name": str, "value": str, "path": str, "expires": float},
+                              pk=("origin", "name"))
+
+
 def ensure_schema(db: Database) -> None:
     """Create or upgrade the archive's tables, one migration at a time.
 

@@ -11,7 +11,7 @@ from filelock import FileLock, Timeout
 from sqlite_utils import Database
 
 from wwc_archive.records import parse_utc, utcnow
-from wwc_archive.archive import queries, schema
+from wwc_archive.archive import queries, run_review, schema
 from wwc_archive.archive.opening import ArchiveError, Upgrade, backup, check_writable, open_readonly
 from wwc_archive.archive.schema import ensure_schema
 from wwc_archive.archive.transaction import write_transaction
@@ -213,18 +213,34 @@ class Archive:
         )
         return [KnownPage(**row) for row in rows]
 
+    def kept_cookies(self) -> list[dict]:
+        """The cookies sites set to last, as the last crawl left them (see :mod:`wwc_archive.crawler.cookies`)."""
+        return [dict(row) for row in self.db.query("select origin, name, value, path, expires from kept_cookies")]
+
+    def keep_cookies(self, rows: list[dict]) -> None:
+        """Replace the kept cookies with those a crawl ends with."""
+        with write_transaction(self.db):
+            self.db.execute("delete from kept_cookies")
+            self.db.conn.executemany(
+                "insert into kept_cookies (origin, name, value, path, expires) values (?, ?, ?, ?, ?)",
+                [(r["origin"], r["name"], r["value"], r["path"], r["expires"]) for r in rows])
+
     def writer(self, run_id: int, batch_size: int = 200, max_delay: float = 2.0) -> RunWriter:
         """A writer for this run's fetch records."""
         return RunWriter(self, run_id, batch_size=batch_size, max_delay=max_delay)
 
     def finish_run(self, run_id: int, status: str, note: str | None = None, exit_status: int | None = None,
                    finished: str | None = None) -> dict:
-        """Close a run: count its snapshots and, if it completed, record removals.
+        """Close a run: review its changes together, count its snapshots and, if it completed, record removals.
 
         Removals are decided here and only for a complete run, so an
-        interrupted run never reports a page as gone.
+        interrupted run never reports a page as gone. Outage answers and
+        template changes are dismissed here (:mod:`~wwc_archive.archive.run_review`),
+        and the run's note says so.
         """
         with write_transaction(self.db):
+            reviewed = run_review.review_run(self.db, run_id)
+            note = "; ".join(filter(None, [note, *reviewed])) or None
             if status == "complete":
                 self._record_removals(run_id)
             counts = self._run_counts(run_id)

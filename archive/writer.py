@@ -5,8 +5,8 @@ import json
 import time
 from typing import TYPE_CHECKING
 
-from wwc_archive.archive import (compression, header_blocks, header_sets, idlists, outlinks, paragraphs, queries, spans,
-                                 texts)
+from wwc_archive.archive import (comparison, compression, header_blocks, header_sets, idlists, outlinks, paragraphs,
+                                 queries, spans, texts)
 from wwc_archive.archive.distinct import DistinctRows
 from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint, pack_fingerprint
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord
@@ -117,7 +117,7 @@ class RunWriter:
             "memento_url": record.memento_url,
         }
         page_update = {"last_run": self.run_id}
-        change = None
+        change = dismissed = None
         fingerprint, body_sha256 = page["fingerprint"], page["body_sha256"]
         if record.outcome == "ok":
             content = normalized(record.extracted) if record.extracted is not None else None
@@ -133,8 +133,12 @@ class RunWriter:
                 body_sha256 = sha
                 snapshot["body_exact"] = 1 if snapshot["body_id"] else None
                 snapshot["response_head_id"] = self._heads.id_of(response_head(record))
-                snapshot["content_id"] = self._store_content(content, fingerprint, page["id"])
+                key = comparison.comparison_key(content) if content is not None and record.role != "document" else None
+                snapshot["content_id"] = self._store_content(content, fingerprint, page["id"], key)
                 change = "changed" if page["state"] == "live" and page["fingerprint"] else "added"
+                if change == "changed" and key is not None and key == self._compare_key(page["content_id"]):
+                    change = None  # the same words, dates and counts: recorded, not reported
+                    dismissed = comparison.rules_that_dismiss(self._extracted(page["content_id"]), content)
             if page["state"] != "live" and change is None:
                 change = "added"  # back after a removal, with the same content
             page_update.update(state="live", etag=record.headers.get("etag"),
@@ -155,6 +159,10 @@ class RunWriter:
             page_update["last_good_snapshot"] = snapshot_id
         if change and page["role"] != "pager":
             self._record_change(page, change, snapshot_id, snapshot["content_id"])
+        elif dismissed is not None and page["role"] != "pager":
+            self._insert("dismissals", {"run_id": self.run_id, "page_id": page["id"], "snapshot_id": snapshot_id,
+                                        "rules": ",".join(dismissed),
+                                        "detail": "differed only in " + ", ".join(dismissed)})
         self._update("pages", page["id"], page_update)
         if "last_good_snapshot" in page_update:
             page.update(
@@ -314,7 +322,29 @@ class RunWriter:
             self._depths[body_id] = depth
         return depth
 
-    def _store_content(self, e: Extracted | None, fingerprint: bytes | str, page_id: int) -> int:
+    def _compare_key(self, content_id: int | None) -> bytes | None:
+        """A stored version's :func:`~wwc_archive.archive.comparison.comparison_key`, worked out now and kept
+        if it was stored before keys were."""
+        if content_id is None:
+            return None
+        row = self.db.conn.execute("select compare_key from contents where id = ?", [content_id]).fetchone()
+        if row is None:
+            return None
+        if row[0] is None:
+            key = comparison.comparison_key(self._extracted(content_id))
+            self._update("contents", content_id, {"compare_key": key})
+            return key
+        return row[0]
+
+    def _extracted(self, content_id: int) -> Extracted:
+        """A stored version as the crawler extracted it (without its teasers)."""
+        row = self._content(content_id)
+        return Extracted(title=row["title"] or "", author=row["author"] or "", published=row["published"] or "",
+                         text=row["text"] or "", links=tuple(row["links"]),
+                         times=tuple(map(tuple, json.loads(row["times"]))) if row.get("times") else ())
+
+    def _store_content(self, e: Extracted | None, fingerprint: bytes | str, page_id: int,
+                       compare_key: bytes | None = None) -> int:
         """The version with this fingerprint, stored now (its text as paragraphs, a hub's long
         lists as deltas on the page's version before) if new; indexed for the page."""
         existing = self.db.conn.execute("select id from contents where fingerprint = ?", [fingerprint]).fetchone()
@@ -331,6 +361,8 @@ class RunWriter:
                 "published": e.published if e else None,
                 "link_ids": outlinks.store(self.db.conn, e.links, self._links) if e else None,
                 "items": self._store_items(e.items) if e and e.items else None,
+                "compare_key": compare_key,
+                "times": json.dumps(e.times, ensure_ascii=False) if e and e.times else None,
             },
         )
         ids = texts.store(self.db.conn, content_id, e.text if e else None, e.title if e else None, self._paragraphs)

@@ -59,10 +59,13 @@ def extract_page(text: str, url: str, rules: SiteProfile, find_next: bool = True
     published = _first_value(queries.published, root)
     for node in queries.noise(content):
         _drop(node)
+    for node in queries.volatile(content):
+        _drop(node)
     title = _first_value(queries.title, content) or _first_value(queries.page_title, root)
     absolute = _normalizer(url, rules.ignore_query_params)
     links = _links(content, absolute, queries)
     items = _teasers(content, absolute, queries)
+    times = _times(content)
     text = html_text.etree_to_text(content)
     for pattern in queries.text_patterns:
         text = pattern.sub("", text)
@@ -70,7 +73,7 @@ def extract_page(text: str, url: str, rules: SiteProfile, find_next: bool = True
         title = queries.title_suffix.sub("", title)
     return PageContent(
         extracted=Extracted(title=title, author=author, published=published, text=text,
-                            links=tuple(sorted(links)), items=items),
+                            links=tuple(sorted(links)), items=items, times=times),
         links=links,
         next_page=absolute(next_href) if next_href else None,
     )
@@ -84,6 +87,7 @@ _Source = tuple[Query, str | None]
 class _Queries:
     content: tuple[Query, ...]
     noise: Query
+    volatile: Query
     next_page: tuple[_Source, ...]
     author: tuple[_Source, ...]
     published: tuple[_Source, ...]
@@ -103,6 +107,23 @@ def _xpath(selectors, prefix: str = "descendant-or-self::") -> Query:
     return query(selectors, prefix)
 
 
+def _class_words(words) -> Query:
+    """Elements below a node whose class or id contains one of ``words`` (case-insensitive)."""
+    if not words:
+        return lambda node: []
+    pattern = re.compile("|".join(map(re.escape, words)), re.IGNORECASE)
+
+    def find(node) -> list:
+        found = []
+        for element in node.iterdescendants(etree.Element):
+            marks = (element.get("class") or "") + " " + (element.get("id") or "")
+            if len(marks) > 1 and pattern.search(marks):
+                found.append(element)
+        return found
+
+    return find
+
+
 def _sources(specs, attribute: str | None = None, prefix: str = "descendant-or-self::") -> tuple[_Source, ...]:
     """Each ``css[@attr]`` entry as a query and the attribute it reads (``attribute`` by default)."""
     sources = []
@@ -118,6 +139,7 @@ def compiled(rules: SiteProfile) -> _Queries:
     return _Queries(
         content=tuple(_xpath([css]) for css in rules.content_selectors),
         noise=_xpath(rules.ignore_selectors, "descendant::"),
+        volatile=_class_words(rules.volatile_class_words),
         next_page=_sources(rules.next_page_selectors, attribute="href"),
         author=_sources(rules.author_selectors),
         published=_sources(rules.date_selectors),
@@ -193,6 +215,17 @@ def _teasers(content, absolute, queries: _Queries) -> tuple[Teaser, ...]:
             summary=_clean(_first_value(queries.teaser_summary, row), queries),
         )
     return tuple(items.values())
+
+
+def _times(content) -> tuple[tuple[str, str], ...]:
+    """Each ``<time datetime>`` in the content area: its text (whitespace collapsed) and its ``datetime``, once."""
+    found = {}
+    for element in content.iter("time"):
+        machine = (element.get("datetime") or "").strip()
+        shown = " ".join(" ".join(element.itertext()).split())
+        if machine and shown:
+            found.setdefault((shown, machine))
+    return tuple(found)
 
 
 def _first_element(sources: tuple[_Source, ...], root):

@@ -5,6 +5,7 @@ import logging
 
 from wwc_archive.archive import FetchRecord
 from wwc_archive.crawler.items import PageToExtract
+from wwc_archive.crawler.not_found import NotFoundPage
 from wwc_archive.crawler.storage import StorageError, StorageProcess
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ class ArchivePipeline:
         self.storage = StorageProcess(self.db_path, self.run_id, rules, batch_size=self.batch_size)
 
     def process_item(self, item, spider=None):
-        if isinstance(item, (FetchRecord, PageToExtract)) and not self.crawler.stats.get_value(WRITE_ERROR_STAT):
+        if isinstance(item, (FetchRecord, PageToExtract, NotFoundPage)) and not self.crawler.stats.get_value(WRITE_ERROR_STAT):
             try:
                 self.storage.add(item)
             except StorageError as error:

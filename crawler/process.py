@@ -67,7 +67,8 @@ def _run_locked(archive, programs, db_path, crawl_options, overrides, trigger, n
             closed["reason"] = reason
 
         crawler.signals.connect(on_closed, signal=signals.spider_closed)
-        process.crawl(crawler, programs=programs, known_pages=archive.known_pages(names))
+        process.crawl(crawler, programs=programs, known_pages=archive.known_pages(names),
+                      cookies=archive.kept_cookies())
         try:
             with crawl_heap():
                 process.start()
@@ -77,6 +78,8 @@ def _run_locked(archive, programs, db_path, crawl_options, overrides, trigger, n
         finally:
             if line is not None:
                 line.clear()
+        if crawler.spider is not None:
+            archive.keep_cookies(crawler.spider.cookies.rows())
         reason = closed.get("reason")
         limits = limits_note(crawler.stats, settings, reason)
         write_error = crawler.stats.get_value(WRITE_ERROR_STAT)

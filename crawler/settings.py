@@ -45,7 +45,9 @@ def crawl_settings(crawl_options: dict) -> dict:
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
         "LOG_LEVEL": "WARNING",
-        "DOWNLOADER_MIDDLEWARES": {"wwc_archive.crawler.middlewares.OriginScopeMiddleware": 50},
+        # Cookies a site sets to last are kept from night to night (crawler/cookies.py); no others.
+        "DOWNLOADER_MIDDLEWARES": {"wwc_archive.crawler.middlewares.OriginScopeMiddleware": 50,
+                                   "wwc_archive.crawler.cookies.KeptCookiesMiddleware": 700},
         "ITEM_PIPELINES": {"wwc_archive.crawler.pipelines.ArchivePipeline": 300},
     }
     # Hard limits that make every crawl end (see crawler/limits.py).

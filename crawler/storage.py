@@ -18,6 +18,8 @@ from dataclasses import replace
 from wwc_archive.archive import Archive, FetchRecord
 from wwc_archive.crawler.extract import extract_page
 from wwc_archive.crawler.items import PageToExtract
+from wwc_archive.config import origin_of
+from wwc_archive.crawler.not_found import NotFoundPage, answers_not_found
 
 _STOP = None
 _QUIET = object()
@@ -110,6 +112,7 @@ def run_storage(db_path, run_id, rules_by_program, batch_size, max_delay, parent
         archive = Archive(db_path)
         writer = archive.writer(run_id, batch_size=batch_size, max_delay=max_delay)
         held = 0  # records added since the last write (about: the writer also writes on its own)
+        not_found: dict[str, NotFoundPage] = {}  # origin -> its not-found page, once the spider learned it
         while True:
             try:
                 item = inbox.get(timeout=max_delay)
@@ -126,7 +129,10 @@ def run_storage(db_path, run_id, rules_by_program, batch_size, max_delay, parent
                 held = 0
                 continue
             for record in item:
-                writer.add(extracted_record(record, rules_by_program))
+                if isinstance(record, NotFoundPage):
+                    not_found[record.origin] = record
+                else:
+                    writer.add(soft_404_as_gone(extracted_record(record, rules_by_program), not_found))
             held = (held + len(item)) % max(batch_size, 1)
             if held >= CAUGHT_UP_WRITE and inbox.empty():
                 writer.flush()
@@ -156,6 +162,15 @@ def exit_with_parent(parent_pid: int, interval: float = 0.5) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="wwc-archive-parent-watch", daemon=True).start()
+
+
+def soft_404_as_gone(record: FetchRecord, not_found: dict) -> FetchRecord:
+    """A page that answered with its site's not-found page, as ``gone`` (see :mod:`~wwc_archive.crawler.not_found`)."""
+    page = not_found.get(origin_of(record.url))
+    if page is None or not answers_not_found(page, record):
+        return record
+    return replace(record, outcome="gone", body=None, extracted=None,
+                   error=f"soft 404: answered {record.http_status} with the site's \"not found\" page")
 
 
 def extracted_record(item, rules_by_program) -> FetchRecord:

@@ -45,6 +45,7 @@ def _css(spec: str) -> str:
 Selector = Annotated[str, Field(min_length=1), AfterValidator(_css)]
 Selectors = Annotated[tuple[Selector, ...], Field(strict=False)]
 Patterns = Annotated[tuple[Pattern, ...], Field(strict=False)]
+Words = Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(strict=False)]
 QueryParams = Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(strict=False)]
 
 
@@ -64,6 +65,15 @@ class SiteProfile(Model):
         "script", "style", "noscript", "template", "form", "nav", "header", "footer",
         "aside", ".visually-hidden", ".contextual", ".contextual-links",
         ".js-pager__items", ".pager", ".views-exposed-form", ".field--name-field-share",
+    )
+    #: Widgets the site recomputes inside the content area (most read, related, popular, trending; view,
+    #: comment and share counters), by the words Drupal views and common themes put in their class or id:
+    #: an element whose class or id contains one of these (case-insensitive) is removed like the above.
+    volatile_class_words: Words = (
+        "most-read", "mostread", "most-popular", "most-viewed", "popular-content", "trending",
+        "related-articles", "related-content", "related-posts", "related-stories", "recommended",
+        "read-next", "statistics-counter", "view-count", "views-count", "comment-count", "share-count",
+        "social-share", "sharethis", "addtoany",
     )
     #: Regular expressions; matching text is removed from the extracted text.
     ignore_text_patterns: Patterns = (

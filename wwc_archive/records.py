@@ -48,8 +48,9 @@ class Teaser:
 class Extracted:
     """What a page says, with the per-request noise already filtered out.
 
-    ``items`` are a listing's teasers in page order; they are not part of the
-    content's fingerprint (the text already holds what they say).
+    ``items`` are a listing's teasers in page order, and ``times`` the dates the
+    page marks up; neither is part of the content's fingerprint (the text
+    already holds what they say).
     """
 
     title: str = ""
@@ -58,6 +59,8 @@ class Extracted:
     text: str = ""
     links: tuple[str, ...] = ()
     items: tuple[Teaser, ...] = ()
+    #: Each ``<time datetime>`` element's text and its ``datetime``: compared as the date it stands for.
+    times: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

@@ -13,7 +13,10 @@ from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord, Teaser, ut
 from wwc_archive.crawler.extract import document_links, extract_page
 from wwc_archive.crawler.items import PageToExtract
 from wwc_archive.crawler.limits import record_limit
+from wwc_archive.config import origin_of
+from wwc_archive.crawler.cookies import KeptCookies
 from wwc_archive.crawler.middlewares import OutOfScope
+from wwc_archive.crawler.not_found import NotFoundPage, digest, probe_url
 from wwc_archive.crawler.urls import in_scope, is_document, normalize_url
 
 #: The message of the IgnoreRequest with which Scrapy's RobotsTxtMiddleware refuses a request.
@@ -56,17 +59,24 @@ def add_items(items: dict[str, Teaser], page_items) -> None:
         items.setdefault(item.url, item)
 
 
-def merged_listing(first: Extracted, paragraphs: list[str], links, items: dict[str, Teaser]) -> Extracted:
-    """The program record's content: the first page's title and byline, every page's text, links and teasers."""
+def merged_listing(first: Extracted, paragraphs: list[str], links, items: dict[str, Teaser],
+                   times: dict | None = None) -> Extracted:
+    """The program record's content: the first page's title and byline, every page's text, links, teasers
+    and dates."""
     return Extracted(title=first.title, author=first.author, published=first.published,
-                     text="\n\n".join(paragraphs), links=tuple(sorted(links)), items=tuple(items.values()))
+                     text="\n\n".join(paragraphs), links=tuple(sorted(links)), items=tuple(items.values()),
+                     times=tuple(times or ()))
 
 
 class ProgramSpider(scrapy.Spider):
     name = "wwc-archive"
 
-    def __init__(self, programs=(), known_pages=(), **kwargs):
+    def __init__(self, programs=(), known_pages=(), cookies=(), **kwargs):
         super().__init__(**kwargs)
+        #: The cookies sites set to last, kept from the last crawl (see crawler/cookies.py).
+        self.cookies = KeptCookies(cookies)
+        #: Each origin's not-found page, learned by a probe; sent to storage once a program page reads otherwise.
+        self.not_found: dict[str, NotFoundPage | None] = {}
         self.programs = {program.name: program for program in programs}
         self.known = {page.url: page for page in known_pages}
         #: Every origin some program may fetch from: no request leaves them.
@@ -89,11 +99,52 @@ class ProgramSpider(scrapy.Spider):
         return spider
 
     async def start(self):
+        """First, once per origin, a URL that cannot exist (the site's not-found answer, and any cookie it
+        sets); then that origin's program pages."""
+        origins = {}
         for program in self.programs.values():
             for url in program.start_urls:
-                request = self.page_request(url, program, role="program", depth=0)
-                if request is not None:
-                    yield request
+                origins.setdefault(origin_of(url), program)
+        for origin, program in origins.items():
+            yield scrapy.Request(probe_url(origin), callback=self.parse_probe, errback=self.probe_failed,
+                                 dont_filter=True, meta={"origin": origin, "probe_program": program.name,
+                                                         "origins": program.origins})
+
+    def start_requests_for(self, origin: str):
+        for program in self.programs.values():
+            for url in program.start_urls:
+                if origin_of(url) == origin:
+                    request = self.page_request(url, program, role="program", depth=0)
+                    if request is not None:
+                        yield request
+
+    def parse_probe(self, response):
+        """The origin's answer to a URL that cannot exist: a 200 HTML page is its not-found page."""
+        origin = response.meta["origin"]
+        if self.is_html_page(response):
+            program = self.programs[response.meta["probe_program"]]
+            asked = response.request.meta.get("redirect_urls", [response.request.url])[0]
+            content = extract_page(response.text, response.url, program.noise, find_next=False)
+            self.not_found[origin] = NotFoundPage(origin, digest(content.extracted, asked),
+                                                  response.url if response.url != asked else None)
+        yield from self.start_requests_for(origin)
+
+    def probe_failed(self, failure):
+        yield from self.start_requests_for(failure.request.meta["origin"])
+
+    def confirm_not_found(self, response, extracted: Extracted):
+        """Hand the origin's not-found page to storage, unless this program page reads as it (an outage)."""
+        origin = origin_of(response.url)
+        page = self.not_found.pop(origin, None)
+        if page is None:
+            return
+        same = (response.url == page.final_url if page.final_url is not None
+                else digest(extracted, response.meta["url"]) == page.digest)
+        if same:
+            self.logger.warning("%s reads as the site's not-found page: soft 404s are not judged this run",
+                                response.url)
+            return
+        yield page
 
     # Requests ------------------------------------------------------------------
 
@@ -162,8 +213,9 @@ class ProgramSpider(scrapy.Spider):
             return
         program = self.programs[response.meta["program"]]
         content = extract_page(response.text, response.url, program.noise)
+        yield from self.confirm_not_found(response, content.extracted)
         listing = {"response": response, "extracted": content.extracted, "paragraphs": [], "links": set(),
-                   "items": {}, "pages": 0}
+                   "items": {}, "times": {}, "pages": 0}
         yield from self.continue_listing(listing, content, program, response.url)
 
     def parse_pager(self, response):
@@ -189,6 +241,7 @@ class ProgramSpider(scrapy.Spider):
         add_paragraphs(listing["paragraphs"], content.extracted.text)
         listing["links"].update(content.extracted.links)
         add_items(listing["items"], content.extracted.items)
+        listing["times"].update(dict.fromkeys(content.extracted.times))
         if content.next_page and self.max_listing_pages and listing["pages"] >= self.max_listing_pages:
             record_limit(self.crawler.stats, "max_listing_pages", listing["response"].url)
         elif content.next_page:
@@ -197,7 +250,8 @@ class ProgramSpider(scrapy.Spider):
                 listing["pages"] += 1
                 yield request
                 return
-        extracted = merged_listing(listing["extracted"], listing["paragraphs"], listing["links"], listing["items"])
+        extracted = merged_listing(listing["extracted"], listing["paragraphs"], listing["links"], listing["items"],
+                                   listing["times"])
         yield self.record(listing["response"], extracted=extracted)
 
     def listing_failed(self, listing, error):

@@ -1,0 +1,185 @@
+"""When two versions of a page say the same thing: their text folded for comparison only.
+
+A version's stored text is what the page said. To decide whether a new
+version is a *change*, both are folded first, and a difference that folding
+removes is dismissed, with the rules that removed it:
+
+- ``typography``: Unicode NFKC (composed accents, compatibility forms), every
+  kind of space and invisible character, typographic quotes, dashes and
+  ellipses. An added letter or accent still differs.
+- ``dates``: a date is compared as a date, not as its format. A ``<time
+  datetime>`` element's text reads as its ``datetime``; an absolute date in the
+  text ("November 19, 2025", "Nov 19, 2025", "19/11/2025"…) as ``2025-11-19``;
+  a relative one ("3 days ago", "yesterday") is not content. Dates are parsed by
+  dateparser (many formats and languages, and it tells a relative date from an
+  absolute one by the base it is read against), after a pattern has found
+  where a date may stand.
+- ``counters``: a count of views, comments, shares… standing in a line of its
+  own ("1,234 views · 5 comments") is not content; a number in a sentence
+  ("received 200 comments") is.
+
+The folded version's digest, :func:`comparison_key`, is kept with each
+version (``contents.compare_key``); equal keys mean no change.
+"""
+
+import hashlib
+import json
+import re
+import unicodedata
+from datetime import datetime
+from functools import lru_cache
+
+from wwc_archive.records import Extracted
+
+#: The rules, in the order they are applied.
+RULES = ("typography", "dates", "counters")
+
+#: Spaces of every kind, and characters that show nothing.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
+_SPACES = re.compile(r"[\s\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_TYPOGRAPHY = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u02bc": "'", "`": "'",
+    "\u00b4": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"',
+    "\u00bb": '"', "\u2039": "'", "\u203a": "'", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
+    "\u2014": "-", "\u2015": "-", "\u2212": "-", "\u2026": "...",
+})
+_DASH_RUNS = re.compile(r"\s*-{2,}\s*|\s+-\s+")
+
+
+def fold_typography(text: str) -> str:
+    """``text`` with Unicode forms, spaces, quotes, dashes and ellipses folded (no letter changed)."""
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_TYPOGRAPHY)
+    text = _DASH_RUNS.sub(" - ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+# Dates --------------------------------------------------------------------------------------------
+
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_WEEKDAY = r"(?:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday)?\.?,?\s+)?"
+#: Where an absolute date may stand: a month name with a day and a year, or numbers in a date's shape.
+_ABSOLUTE = (
+    rf"{_WEEKDAY}{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    rf"|{_WEEKDAY}\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}"
+    r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+    r"|\d{1,2}[/.]\d{1,2}[/.]\d{4}"
+)
+_UNIT = r"(?:sec(?:ond)?s?|min(?:ute)?s?|hours?|hrs?|days?|weeks?|wks?|months?|years?|yrs?)"
+_COUNT = r"(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a few|several)"
+#: Where a relative date may stand.
+_RELATIVE = (
+    rf"(?:about\s+|over\s+|almost\s+)?{_COUNT}\s+{_UNIT}(?:\s*,?\s*(?:and\s+)?{_COUNT}\s+{_UNIT})*\s+ago"
+    rf"|in\s+{_COUNT}\s+{_UNIT}"
+    r"|just\s+now|today|yesterday|tomorrow|(?:last|this|next)\s+(?:week|month|year|night)"
+)
+_DATES = re.compile(rf"\b(?:(?P<relative>{_RELATIVE})|(?P<absolute>{_ABSOLUTE}))\b", re.IGNORECASE)
+#: Two bases to read a date against: an absolute date reads the same on both.
+_BASES = (datetime(2001, 2, 3, 4, 5, 6), datetime(2013, 9, 17, 18, 19, 20))
+
+
+@lru_cache(maxsize=4096)
+def parse_date(phrase: str) -> str | None:
+    """An absolute date's ISO day (``2025-11-19``), or None for a relative date or none at all."""
+    import dateparser  # loaded on the first comparison, not by every command
+
+    read = [dateparser.parse(phrase, languages=["en"], settings={"RELATIVE_BASE": base,
+                                                                 "PREFER_DAY_OF_MONTH": "first"})
+            for base in _BASES]
+    if read[0] is None or read[0] != read[1]:
+        return None
+    return read[0].date().isoformat()
+
+
+def fold_dates(text: str, times: tuple[tuple[str, str], ...] = ()) -> str:
+    """``text`` with each ``<time>`` element's text as its ``datetime``'s day, absolute dates as their
+    day, and relative dates left out."""
+    for shown, machine in times:
+        day = parse_date(machine) if machine else None
+        if shown and day:
+            text = text.replace(shown, _day_token(day))
+
+    def replace(match: re.Match) -> str:
+        if match.group("relative"):
+            return "\u27e8\u27e9"
+        day = parse_date(match.group("absolute"))
+        return _day_token(day) if day else match.group(0)
+
+    return _DATES.sub(replace, text)
+
+
+def _day_token(day: str) -> str:
+    """A day as folded text: ``⟨20251119⟩``, which no date pattern reads again."""
+    return f"\u27e8{day.replace('-', '')}\u27e9"
+
+
+# Counters -----------------------------------------------------------------------------------------
+
+_COUNTED = (r"(?:views?|page\s?views|reads?|visits?|hits?|comments?|repl(?:y|ies)|responses?|shares?|likes?|"
+            r"reactions?|retweets?|reposts?|followers?|downloads?|votes?|clicks?|bookmarks?|saves?|claps?|"
+            r"upvotes?|times\s+(?:viewed|read|shared))")
+_NUMBER = r"\d[\d,.\u00a0\u202f ]*(?:[kKmM]\b)?\+?"
+_COUNTER = re.compile(rf"(?<![\w$€£¥]){_NUMBER}\s*(?P<after>{_COUNTED})\b|\b(?P<before>{_COUNTED})\s*[:(]?\s*{_NUMBER}\)?",
+                      re.IGNORECASE)
+#: A line that is counters and at most this many other words is a counter line.
+_COUNTER_LINE_WORDS = 3
+
+
+def fold_counters(text: str) -> str:
+    """``text`` without counter lines' numbers: a line whose words are mostly counts of views, comments…"""
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
+        if not _COUNTER.search(line):
+            continue
+        rest = _COUNTER.sub(" ", line)
+        if len(re.findall(r"\w+", rest)) <= _COUNTER_LINE_WORDS:
+            lines[index] = _COUNTER.sub(lambda m: "# " + _singular(m.group("after") or m.group("before")), line)
+    return "\n".join(lines)
+
+
+def _singular(word: str) -> str:
+    """"1 view" and "2 views" count the same thing."""
+    word = " ".join(word.lower().split())
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") else word
+
+
+# Versions -----------------------------------------------------------------------------------------
+
+def folded(e: Extracted, rules: tuple[str, ...] = RULES) -> list:
+    """A version's title, author, date, text and links with ``rules`` applied, as one comparable value."""
+    text = e.text
+    fields = [e.title, e.author, e.published]
+    if "counters" in rules:
+        text = fold_counters(text)
+    if "dates" in rules:
+        text = fold_dates(text, e.times)
+        fields = [fold_dates(field, e.times) for field in fields]
+        if e.published and parse_date(e.published):
+            fields[2] = parse_date(e.published)
+    words = " ".join(text.split())
+    if "typography" in rules:
+        words = fold_typography(words)
+        fields = [fold_typography(field) for field in fields]
+    else:
+        fields = [" ".join(field.split()) for field in fields]
+    return [*fields, words, sorted(set(e.links))]
+
+
+def comparison_key(e: Extracted) -> bytes:
+    """16 bytes that two versions share exactly when they say the same, folded by every rule."""
+    payload = json.dumps(folded(e), ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(payload).digest()[:16]
+
+
+def rules_that_dismiss(old: Extracted, new: Extracted) -> tuple[str, ...]:
+    """The rules whose folding makes ``old`` and ``new`` equal (each needed one), or () if they still differ."""
+    if folded(old) != folded(new):
+        return ()
+    needed = []
+    for rule in RULES:
+        others = tuple(r for r in RULES if r != rule)
+        if folded(old, others) != folded(new, others):
+            needed.append(rule)
+    return tuple(needed) or RULES

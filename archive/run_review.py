@@ -1,0 +1,197 @@
+"""A run's changes reviewed together when it ends: outages and template changes are not edits.
+
+Some differences only show when a run's pages are seen side by side:
+
+- **An outage that answers 200.** When several pages newly read the very same
+  version ("Site under maintenance", a login wall, an error template), those
+  fetches read the site's outage page, not the pages: they become failed
+  fetches, their pages keep their last good snapshot, and nothing is
+  reported. Their bodies stay stored.
+- **A template or widget.** When every line that differs on a page is one that
+  differs the same way on many of the run's pages (a "Most read" block
+  recomputed for the whole site), or is the title of another archived page
+  that was neither added nor removed this run (a "Related" list reshuffled),
+  and every link that differs is to such a page, the site changed around the
+  page, not the page: the change is dismissed.
+
+Each dismissal is a ``dismissals`` row naming its rule (``outage``,
+``template``, ``widget``), so a researcher can audit it.
+"""
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+from wwc_archive.archive import comparison, outlinks, texts
+from wwc_archive.records import Extracted
+
+#: Pages that must newly read one identical version for it to be an outage page.
+OUTAGE_PAGES = 3
+#: A line that differs on at least this many pages (and this share of the run's pages) is the template's.
+TEMPLATE_PAGES = 4
+TEMPLATE_SHARE = 0.25
+
+
+def review_run(db, run_id: int) -> list[str]:
+    """Dismiss this run's outage fetches and template changes; lines for the run's note."""
+    notes = []
+    outage = _dismiss_outages(db, run_id)
+    if outage:
+        notes.append(outage)
+    template = _dismiss_template_changes(db, run_id)
+    if template:
+        notes.append(template)
+    return notes
+
+
+# Outages --------------------------------------------------------------------------------------------
+
+def _dismiss_outages(db, run_id: int) -> str | None:
+    rows = db.execute(
+        """
+        select c.id, c.page_id, c.new_snapshot, s.http_status, v.compare_key, v.title
+        from changes c
+        join snapshots s on s.id = c.new_snapshot
+        join contents v on v.id = s.content_id
+        where c.run_id = ? and c.change in ('added', 'changed') and v.compare_key is not null
+        """,
+        [run_id],
+    ).fetchall()
+    groups: dict[bytes, list] = {}
+    for row in rows:
+        groups.setdefault(row[4], []).append(row)
+    dismissed, titles = 0, []
+    for group in groups.values():
+        if len({row[1] for row in group}) < OUTAGE_PAGES:
+            continue
+        title = group[0][5] or "an untitled page"
+        titles.append(title)
+        for change_id, page_id, snapshot_id, status, _key, _title in group:
+            detail = f'answered {status} with "{title}", as {len(group)} pages did: an outage, not the page'
+            _as_failed_fetch(db, run_id, change_id, page_id, snapshot_id, detail)
+            dismissed += 1
+    if not dismissed:
+        return None
+    shown = ", ".join(f'"{title}"' for title in titles)
+    return (f"{dismissed} pages answered the same outage page ({shown}) instead of their own: "
+            "recorded as failed fetches, the last good snapshots stand")
+
+
+def _as_failed_fetch(db, run_id: int, change_id: int, page_id: int, snapshot_id: int, detail: str) -> None:
+    """Make a fetch that read an outage page a failed fetch; its page goes back to its last good snapshot."""
+    db.execute("delete from changes where id = ?", [change_id])
+    db.execute("update snapshots set outcome = 'failed', error = ?, content_id = null where id = ?",
+               [f"outage: {detail}", snapshot_id])
+    previous = db.execute(
+        "select s.id, v.title from snapshots s left join contents v on v.id = s.content_id "
+        "where s.page_id = ? and s.id < ? and s.outcome in ('ok', 'not_modified') and s.content_id is not null "
+        "order by s.id desc limit 1",
+        [page_id, snapshot_id],
+    ).fetchone()
+    if previous is None:
+        update = {"state": "unseen", "last_good_snapshot": None, "title": None}
+    else:
+        last = db.execute("select change from changes where page_id = ? and run_id < ? order by id desc limit 1",
+                          [page_id, run_id]).fetchone()
+        update = {"state": "removed" if last and last[0] == "removed" else "live",
+                  "last_good_snapshot": previous[0], "title": previous[1]}
+    update.update(etag=None, last_modified=None)
+    assignments = ", ".join(f"{name} = ?" for name in update)
+    db.execute(f"update pages set {assignments} where id = ?", [*update.values(), page_id])
+    db.execute("insert into dismissals (run_id, page_id, snapshot_id, rules, detail) values (?, ?, ?, 'outage', ?)",
+               [run_id, page_id, snapshot_id, detail])
+
+
+# Templates and widgets --------------------------------------------------------------------------------
+
+@dataclass
+class _Difference:
+    change_id: int
+    page_id: int
+    snapshot_id: int
+    lines: set  # folded lines that entered or left, signed: ("+", line) / ("-", line)
+    links: set  # ("+", url) / ("-", url)
+    fixed: bool  # something no template explains: title, byline, date, or the order of the same lines
+
+
+def _dismiss_template_changes(db, run_id: int) -> str | None:
+    rows = db.execute(
+        """
+        select c.id, c.page_id, c.new_snapshot, o.content_id, n.content_id
+        from changes c
+        join pages p on p.id = c.page_id
+        join snapshots o on o.id = c.old_snapshot
+        join snapshots n on n.id = c.new_snapshot
+        where c.run_id = ? and c.change = 'changed' and p.role in ('page', 'program')
+        """,
+        [run_id],
+    ).fetchall()
+    if not rows:
+        return None
+    differences = [_difference(db, *row) for row in rows]
+    read = db.execute("select count(distinct page_id) from snapshots where run_id = ? and outcome in "
+                      "('ok', 'not_modified')", [run_id]).fetchone()[0]
+    enough = max(TEMPLATE_PAGES, math.ceil(TEMPLATE_SHARE * read))
+    shared = Counter(item for d in differences for item in d.lines | d.links)
+    others = _other_pages(db, run_id)
+    dismissed = 0
+    for d in differences:
+        if d.fixed or not (d.lines or d.links):
+            continue
+        titled = {line for _sign, line in d.lines if line in others["titles"]}
+        explained_lines = all(shared[item] >= enough or item[1] in titled for item in d.lines)
+        explained_links = all(shared[item] >= enough or others["urls"].get(item[1]) in titled for item in d.links)
+        if not (explained_lines and explained_links):
+            continue
+        rule = "template" if all(shared[item] >= enough for item in d.lines | d.links) else "widget"
+        detail = (f"every difference also differed on {enough} or more of the run's pages: the site's template"
+                  if rule == "template" else
+                  "every difference is a link to, or the title of, another archived page: a list the site recomputes")
+        db.execute("delete from changes where id = ?", [d.change_id])
+        db.execute("insert into dismissals (run_id, page_id, snapshot_id, rules, detail) values (?, ?, ?, ?, ?)",
+                   [run_id, d.page_id, d.snapshot_id, rule, detail])
+        dismissed += 1
+    if not dismissed:
+        return None
+    return f"{dismissed} page(s) changed only in blocks the site recomputes (a template or a list of its pages): not reported"
+
+
+def _difference(db, change_id: int, page_id: int, snapshot_id: int, old_id: int, new_id: int) -> _Difference:
+    old, new = _version(db, old_id), _version(db, new_id)
+    old_fields, new_fields = comparison.folded(old), comparison.folded(new)
+    fixed = old_fields[:3] != new_fields[:3]
+    old_lines, new_lines = _lines(old), _lines(new)
+    lines = {("+", line) for line in set(new_lines) - set(old_lines)} | {("-", line) for line in set(old_lines) - set(new_lines)}
+    if not lines and old_lines != new_lines:
+        fixed = True  # the same lines in another order: a story moved, not a widget
+    links = {("+", url) for url in set(new.links) - set(old.links)} | {("-", url) for url in set(old.links) - set(new.links)}
+    return _Difference(change_id, page_id, snapshot_id, lines, links, fixed)
+
+
+def _version(db, content_id: int) -> Extracted:
+    row = db.execute("select title, author, published from contents where id = ?", [content_id]).fetchone()
+    return Extracted(title=row[0] or "", author=row[1] or "", published=row[2] or "",
+                     text=texts.content_text(db.conn, content_id) or "",
+                     links=tuple(outlinks.content_links(db.conn, content_id)))
+
+
+def _lines(e: Extracted) -> list[str]:
+    """A version's lines, each folded as versions are compared; empty ones left out."""
+    lines = []
+    for line in comparison.fold_counters(e.text).split("\n"):
+        line = comparison.fold_typography(comparison.fold_dates(line))
+        if line:
+            lines.append(line)
+    return lines
+
+
+def _other_pages(db, run_id: int) -> dict:
+    """The titles (folded) and URLs of archived pages that were neither added nor removed in this run."""
+    rows = db.execute(
+        "select url, title from pages where state = 'live' and role in ('page', 'program') and title is not null "
+        "and id not in (select page_id from changes where run_id = ? and change in ('added', 'removed'))",
+        [run_id],
+    ).fetchall()
+    titles = {comparison.fold_typography(title) for _url, title in rows if title}
+    urls = {url: comparison.fold_typography(title) for url, title in rows if title}
+    return {"titles": titles, "urls": urls}
