@@ -1,10 +1,12 @@
 """Tests of the bundled fake Data-Smart City Solutions site (real server on 127.0.0.1)."""
 
+import datetime as dt
 import gzip
 import http.client
 import socket
 import threading
 import time
+import unicodedata
 import urllib.error
 import urllib.request
 
@@ -328,3 +330,305 @@ def test_determinism_and_options():
             assert 150 <= len(art.text.split()) <= 450
     assert "/sites/default/files/2026-11/wwc-annual-report.pdf" in a.documents
     assert any(p.endswith((".docx", ".xlsx")) for p in a.documents)
+
+
+# --- options: what a real site changes without an edit (DemoSite.handle, no server) ----------
+
+def fetch(site, path, headers=None):
+    """site.handle() without a server: the response and its parsed document (or None)."""
+    resp = site.handle("GET", path, headers or {})
+    ctype = dict(resp.headers).get("Content-Type", "")
+    doc = lxml.html.document_fromstring(resp.body.decode("utf-8")) if ctype.startswith("text/html") else None
+    return resp, doc
+
+
+def node(doc):
+    """The full article node."""
+    return doc.xpath('//article[contains(@class, "node--view-mode-full")]')[0]
+
+
+def block_links(doc, block_class):
+    return node(doc).xpath(f'.//div[contains(@class, "{block_class}")]//li/a/@href')
+
+
+def headline(doc):
+    return doc.xpath('string(//h1[@class="page-title"])')
+
+
+def dates(doc):
+    """(datetime attribute, text) of every <time> in <main>."""
+    return [(t.get("datetime"), t.text) for t in doc.xpath("//main//time")]
+
+
+def test_widgets_drupal_blocks_per_night(site):
+    site.widgets = "drupal"
+    first, second = (site.article_path(a) for a in site.articles[:2])
+    _, one = fetch(site, first)
+    _, two = fetch(site, second)
+    most_read = block_links(one, "block-views-blockmost-read-block-1")
+    assert len(most_read) == 4 and most_read == block_links(two, "block-views-blockmost-read-block-1")
+    related = block_links(one, "block-views-blockrelated-articles-block-1")
+    assert len(related) == 3 and first not in related
+    assert node(one).xpath('.//div[contains(@class, "block-views-blockmost-read-block-1")]/h2/text()') == ["Most read"]
+    assert node(one).xpath('.//div[contains(@class, "block-views-blockrelated-articles-block-1")]/h2/text()') == [
+        "Related articles"]
+    assert block_links(fetch(site, first)[1], "block-views-blockrelated-articles-block-1") == related  # stable tonight
+    site.next_night()
+    _, tomorrow = fetch(site, first)
+    assert block_links(tomorrow, "block-views-blockmost-read-block-1") != most_read
+    assert block_links(tomorrow, "block-views-blockrelated-articles-block-1") != related
+    # The body field is untouched: the blocks follow it inside the node.
+    assert node(tomorrow).xpath('string(.//div[contains(@class, "field--name-body")])').strip() == "\n".join(
+        site.articles[0].paragraphs)
+
+
+def test_widgets_plain_boxes_carry_no_meaning(site):
+    site.widgets = "drupal"
+    path = site.article_path(site.articles[0])
+    drupal_most_read = block_links(fetch(site, path)[1], "block-views-blockmost-read-block-1")
+    site.widgets = "plain"
+    resp, doc = fetch(site, path)
+    assert b"views-element-container block block-views" not in resp.body
+    assert node(doc).xpath('.//div[@class="box box-a"]/h3/text()') == ["Readers also viewed"]
+    assert node(doc).xpath('.//div[@class="box box-b"]/h3/text()') == ["You might also like"]
+    assert node(doc).xpath('.//div[@class="box box-a"]//a/@href') == drupal_most_read
+    assert len(node(doc).xpath('.//div[@class="box box-b"]//a')) == 3
+    with pytest.raises(ValueError):
+        site.widgets = "fancy"
+
+
+def test_counters_grow_per_request_and_night(site):
+    site.counters = True
+    path = site.article_path(site.articles[0])
+
+    def stats():
+        resp, doc = fetch(site, path)
+        meta = node(doc).xpath('.//div[@class="node__meta"]/div[@class="node__stats"]')[0]
+        numbers = [int(meta.xpath(f'string(span[@class="{c}"])').split()[0].replace(",", ""))
+                   for c in ("statistics-counter", "comment-count", "share-count")]
+        return resp, numbers
+
+    r1, (views1, comments1, shares1) = stats()
+    r2, (views2, comments2, shares2) = stats()
+    assert views2 == views1 + 1 and (comments2, shares2) == (comments1, shares1)
+    assert dict(r1.headers)["ETag"] != dict(r2.headers)["ETag"]
+    assert fetch(site, path, {"If-None-Match": dict(r2.headers)["ETag"]})[0].status == 200
+    assert fetch(site, path, {"If-Modified-Since": dict(r2.headers)["Last-Modified"]})[0].status == 200
+    for _ in range(5):
+        site.next_night()
+    _, (views3, comments3, shares3) = stats()
+    assert views3 > views2 + 1 and comments3 >= comments2 and shares3 > shares2
+
+
+@pytest.mark.parametrize("days, text", [
+    (0, "today"), (1, "yesterday"), (3, "3 days ago"), (6, "6 days ago"), (7, "1 week ago"),
+    (20, "2 weeks ago"), (45, "1 month ago"), (200, "6 months ago"), (365, "1 year ago"), (800, "2 years ago"),
+], ids=lambda v: str(v))
+def test_relative_date_table(days, text):
+    from wwc_archive.demo_site.display import relative_date
+    assert relative_date(dt.date(2026, 1, 1), dt.date(2026, 1, 1) + dt.timedelta(days=days)) == text
+
+
+def test_relative_dates_move_with_the_night(site):
+    site.relative_dates = True
+    a = site.hub_listing()[0]
+    iso = f"{a.published.isoformat()}T12:00:00Z"
+    site.today = a.published + dt.timedelta(days=3)
+    path = site.article_path(a)
+    r1, doc = fetch(site, path)
+    assert dates(doc) == [(iso, "3 days ago")]
+    assert fetch(site, path, {"If-None-Match": dict(r1.headers)["ETag"]})[0].status == 304  # same night
+    site.next_night()
+    r2, doc = fetch(site, path)
+    assert dates(doc) == [(iso, "4 days ago")] and dict(r2.headers)["ETag"] != dict(r1.headers)["ETag"]
+    assert fetch(site, path, {"If-None-Match": dict(r1.headers)["ETag"]})[0].status == 200
+    assert dates(fetch(site, site.hub_path)[1])[0] == (iso, "4 days ago")
+    _, person = fetch(site, f"/people/{a.author}")
+    assert person.xpath('//ul[@class="person-articles"]/li[1]/span[@class="date"]/text()') == ["4 days ago"]
+
+
+def test_date_format(site):
+    a = site.hub_listing()[0]
+    iso = f"{a.published.isoformat()}T12:00:00Z"
+    path = site.article_path(a)
+    r1, doc = fetch(site, path)
+    assert dates(doc) == [(iso, f"{a.published:%B} {a.published.day}, {a.published.year}")]
+    site.date_format = "%b %-d, %Y"
+    r2, doc = fetch(site, path)
+    assert dates(doc) == [(iso, f"{a.published:%b} {a.published.day}, {a.published.year}")]
+    assert dict(r2.headers)["ETag"] != dict(r1.headers)["ETag"]
+    assert fetch(site, path, {"If-Modified-Since": dict(r1.headers)["Last-Modified"]})[0].status == 200
+    site.date_format = "%d %B %Y"
+    assert dates(fetch(site, site.hub_path)[1])[0] == (iso, f"{a.published:%d %B %Y}")
+    assert fetch(site, f"/people/{a.author}")[1].xpath('string(//span[@class="date"])') == f"{a.published:%d %B %Y}"
+
+
+def test_nfd_and_nbsp_change_bytes_not_text(site):
+    a = site.articles[0]
+    site.rename_person(a.author, "José Ramírez")
+    path = site.article_path(a)
+    before = main_text(fetch(site, path)[0].body)
+    hub_before = main_text(fetch(site, site.hub_path)[0].body)
+    site.unicode_form, site.nbsp = "NFD", True
+    resp, doc = fetch(site, path)
+    byline = doc.xpath('string(//div[contains(@class, "field--name-field-author")]//a)')
+    assert byline == unicodedata.normalize("NFD", "José Ramírez") != "José Ramírez"
+    after = main_text(resp.body)
+    assert "\u00a0" in after and after != before
+    assert unicodedata.normalize("NFC", after).replace("\u00a0", " ") == before
+    hub_after = main_text(fetch(site, site.hub_path)[0].body)
+    assert unicodedata.normalize("NFC", hub_after).replace("\u00a0", " ") == hub_before
+    with pytest.raises(ValueError):
+        site.unicode_form = "NFX"
+
+
+@pytest.mark.parametrize("straight, curly", [
+    ("didn't", "didn’t"), ('"Yes," she said', "“Yes,” she said"), ("'quoted'", "‘quoted’"),
+    ("Tulsa's plan", "Tulsa’s plan"), ("a -- b", "a — b"), ("wait...", "wait…"),
+], ids=["apostrophe", "double", "single", "possessive", "dash", "ellipsis"])
+def test_curl_table(straight, curly):
+    from wwc_archive.demo_site.display import curl
+    assert curl(straight) == curly
+
+
+def test_curly_quotes_filter(site):
+    a = site.hub_listing()[0]
+    site.quote_text(a.slug)  # a real edit, crawled before the filter is switched on
+    site.set_title(a.slug, "Tulsa's \"Open Data\" Push")
+    path = site.article_path(a)
+    straight = main_text(fetch(site, path)[0].body)
+    assert "didn't" in straight and '"but' in straight
+    site.curly_quotes = True
+    resp, doc = fetch(site, path)
+    assert headline(doc) == "Tulsa’s “Open Data” Push"
+    body = node(doc).xpath('string(.//div[contains(@class, "field--name-body")])')
+    assert "“We didn’t know what we’d find,” one analyst said — “but the city’s data… changed" in body
+    assert "'" not in body and '"' not in body
+    _, hub = fetch(site, site.hub_path)
+    assert hub.xpath('string(//article[contains(@class, "node--view-mode-teaser")][1]//h3)') == headline(doc)
+    summary = hub.xpath('string(//article[contains(@class, "node--view-mode-teaser")][1]'
+                        '//div[contains(@class, "field--name-body")])')
+    assert summary.startswith("“We didn’t know")
+
+
+def test_ab_test_headline(site):
+    a = site.hub_listing()[0]
+    path = site.article_path(a)
+    site.ab_test[a.slug] = "Variant B Headline"
+    seen = {}
+    for _ in range(40):
+        resp, doc = fetch(site, path)
+        cookie = dict(resp.headers)["Set-Cookie"]
+        assert cookie in ("ABTEST_variant=A; Path=/; Max-Age=2592000", "ABTEST_variant=B; Path=/; Max-Age=2592000")
+        seen.setdefault(cookie[15], set()).add((headline(doc), dict(resp.headers)["ETag"]))
+    assert seen == {"A": {(a.title, site.etag(a))}, "B": {("Variant B Headline", next(iter(seen["B"]))[1])}}
+    etag_a, etag_b = site.etag(a), next(iter(seen["B"]))[1]
+    assert etag_a != etag_b
+    for variant, title in (("A", a.title), ("B", "Variant B Headline")):
+        cookie = {"Cookie": f"has_js=1; ABTEST_variant={variant}"}
+        assert {headline(fetch(site, path, cookie)[1]) for _ in range(10)} == {title}
+        _, hub = fetch(site, site.hub_path, cookie)
+        assert hub.xpath('string(//article[contains(@class, "node--view-mode-teaser")][1]//h3)') == title
+        _, person = fetch(site, f"/people/{a.author}", cookie)
+        assert title in person.xpath('//ul[@class="person-articles"]//a/text()')
+    # No 304 for the other variant; a 304 for one's own.
+    assert fetch(site, path, {"Cookie": "ABTEST_variant=B", "If-None-Match": etag_a})[0].status == 200
+    assert fetch(site, path, {"Cookie": "ABTEST_variant=B", "If-None-Match": etag_b})[0].status == 304
+    resp, _ = fetch(site, "/no/such/page", {"Cookie": "ABTEST_variant=B"})
+    assert resp.status == 404 and ("Set-Cookie", "ABTEST_variant=B; Path=/; Max-Age=2592000") in resp.headers
+    site.end_ab_test(a.slug)
+    resp, doc = fetch(site, path)
+    assert headline(doc) == a.title == "Variant B Headline" and site.ab_test == {}
+    assert "Set-Cookie" not in dict(resp.headers) and dict(resp.headers)["ETag"] not in (etag_a, etag_b)
+
+
+def test_maintenance_answers_200(site):
+    site.redirects["/old-path"] = site.hub_path
+    site.maintenance = True
+    for path in (site.article_path(site.articles[0]), site.hub_path, "/", "/old-path", "/no/such/page"):
+        resp, doc = fetch(site, path)
+        assert resp.status == 200 and headline(doc) == "Site under maintenance", path
+        assert "under maintenance" in doc.xpath('string(//div[contains(@class, "field--name-body")]/p)')
+    assert fetch(site, "/robots.txt")[0].body.startswith(b"#")
+    assert dict(fetch(site, "/core/misc/drupal.js")[0].headers)["Content-Type"] == "application/javascript"
+    assert dict(fetch(site, "/sites/default/files/styles/wide/public/x.jpg")[0].headers)["Content-Type"] == "image/jpeg"
+    site.maintenance = False
+    assert headline(fetch(site, site.article_path(site.articles[0]))[1]) == site.articles[0].title
+
+
+def test_soft_404_answers_200_naming_the_path(site):
+    gone, removed = site.articles[0], site.articles[1]
+    site.unpublish(gone.slug)
+    site.unpublish(removed.slug, 410)
+    site.soft_404 = True
+    for path in ("/no/such/page", site.article_path(gone)):
+        resp, doc = fetch(site, path)
+        assert resp.status == 200 and headline(doc) == "Page not found"
+        assert doc.xpath('string(//main//p)') == f'The requested page "{path}" could not be found.'
+    assert fetch(site, site.article_path(removed))[0].status == 410
+    site.soft_404 = False
+    assert fetch(site, "/no/such/page")[0].status == 404
+
+
+def teasers(doc):
+    return doc.xpath('//article[contains(@class, "node--view-mode-teaser")]')
+
+
+def test_set_summary_changes_only_the_teaser(site):
+    a = site.hub_listing()[0]
+    path = site.article_path(a)
+    r1, before = fetch(site, path)
+    site.set_summary(a.slug, "An editor's own summary.")
+    r2, after = fetch(site, path)
+    body = './/div[contains(@class, "field--name-body")]'
+    assert node(after).xpath(f"string({body})") == node(before).xpath(f"string({body})")
+    assert dict(r1.headers)["ETag"] != dict(r2.headers)["ETag"]  # the node was saved
+    first = teasers(fetch(site, site.hub_path)[1])[0]
+    assert first.xpath(f"string({body})") == "An editor's own summary." == a.summary
+
+
+def test_pin_lists_an_old_article_first(site):
+    oldest = site.hub_listing()[-1]
+    site.pin(oldest.slug)
+    first = teasers(fetch(site, site.hub_path)[1])[0]
+    assert first.get("about") == site.article_path(oldest) and "node--sticky" in first.get("class")
+    assert site.hub_listing()[1:] == [a for a in site.published() if a is not oldest]
+    site.unpin(oldest.slug)
+    assert teasers(fetch(site, site.hub_path)[1])[0].get("about") == site.article_path(site.published()[0])
+
+
+def test_rename_person_touches_their_articles(site):
+    a = site.articles[0]
+    path = site.article_path(a)
+    etag = site.etag(a)
+    site.rename_person(a.author, "José Ramírez")
+    resp, doc = fetch(site, path)
+    assert doc.xpath('string(//div[contains(@class, "field--name-field-author")]//a)') == "José Ramírez"
+    assert dict(resp.headers)["ETag"] != etag
+    assert headline(fetch(site, f"/people/{a.author}")[1]) == "José Ramírez"
+
+
+def test_move_article_redirects_the_old_path(site):
+    a = site.articles[0]
+    old = site.article_path(a)
+    site.move_article(a.slug, "a-new-home")
+    new = site.article_path(a)
+    assert new != old and new.endswith("a-new-home")
+    resp = site.handle("GET", old, {})
+    assert resp.status == 301 and dict(resp.headers)["Location"] == new
+    resp, doc = fetch(site, new)
+    assert resp.status == 200 and doc.xpath('//link[@rel="canonical"]/@href') == [f"http://127.0.0.1{new}"]
+    assert new in [t.get("about") for t in teasers(fetch(site, site.hub_path)[1])]
+    with pytest.raises(ValueError):
+        site.move_article(site.articles[1].slug, "a-new-home")
+
+
+def test_next_night_and_defaults(site):
+    assert 0 <= (dt.date.today() - site.today).days <= 1  # constructed today (or just before midnight)
+    assert (site.night, site.widgets, site.counters, site.relative_dates) == (0, None, False, False)
+    assert (site.date_format, site.unicode_form, site.nbsp, site.curly_quotes, site.ab_test,
+            site.maintenance, site.soft_404) == ("%B %-d, %Y", "NFC", False, False, {}, False, False)
+    site.today = dt.date(2027, 3, 1)
+    site.next_night()
+    assert (site.night, site.today) == (1, dt.date(2027, 3, 2))
+    assert site.publish_article("Tonight's Story", ["Text."]).published == dt.date(2027, 3, 2)

@@ -48,6 +48,8 @@ class Article:
     status: int = 200  # 200 while published, else the status it answers
     image: int = 0
     modified: dt.datetime | None = None
+    #: the teaser summary when an editor wrote one (None: derived from the first paragraph)
+    summary_override: str | None = None
 
     def __post_init__(self):
         if self.modified is None:
@@ -61,7 +63,9 @@ class Article:
 
     @property
     def summary(self) -> str:
-        """Teaser summary: the first paragraph cut at ~200 characters."""
+        """Teaser summary: the editor's own, or the first paragraph cut at ~200 characters."""
+        if self.summary_override is not None:
+            return self.summary_override
         first = self.paragraphs[0] if self.paragraphs else ""
         if len(first) <= 200:
             return first
@@ -73,6 +77,8 @@ class Article:
         for part in (self.title, self.author, self.published.isoformat(),
                      *self.paragraphs, *(f"{a}|{b}" for a, b in self.links)):
             h.update(part.encode("utf-8") + b"\x00")
+        if self.summary_override is not None:
+            h.update(b"summary\x00" + self.summary_override.encode("utf-8"))
         return h.hexdigest()[:20]
 
 
@@ -229,6 +235,9 @@ ENCODING_PARAGRAPHS = [
     "discovered that façade-improvement grants were the residents’ top concern…",
     "“We thought we knew the answer,” the program’s coordinator said. “We didn’t.”",
 ]
+#: A sentence with straight quotes, apostrophes, "--" and "..." (for ``DemoSite.quote_text``).
+QUOTE_SENTENCE = ('"We didn\'t know what we\'d find," one analyst said -- '
+                  '"but the city\'s data... changed the conversation."')
 MALFORMED_TITLE = "Legacy Import: Performance Dashboards Before Drupal"
 MALFORMED_PARAGRAPHS = [
     "This article was migrated from the legacy content system without cleanup.",

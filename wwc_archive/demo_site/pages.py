@@ -13,6 +13,7 @@ import random
 from html import escape
 
 from .content import Article, Person
+from .display import PLAIN, Display
 
 SITE_NAME = "Data-Smart City Solutions"
 CSS_HREF = "/sites/default/files/css/css_hRz0K3sPqL7dW2vY9uXbN4eTmJ6aFcGi1oZsB8yHkUw.css"
@@ -214,15 +215,17 @@ def image_src(article: Article, style: str) -> str:
             f"{article.published:%Y-%m}/img{article.image}.jpg?itok=\x00")
 
 
-def teaser(article: Article, person: Person, path: str) -> str:
+def teaser(article: Article, person: Person, path: str, display: Display = PLAIN,
+           sticky: bool = False) -> str:
     """Teaser markup; each ``\\x00`` must be replaced by a fresh itok."""
     t = escape(article.title)
     return (
         f'<article data-history-node-id="{article.id}" role="article" about="{path}" '
-        'class="node node--type-article node--promoted node--view-mode-teaser">\n'
+        f'class="node node--type-article node--promoted{" node--sticky" if sticky else ""} '
+        'node--view-mode-teaser">\n'
         f'<h3 class="node__title"><a href="{path}" rel="bookmark">{t}</a></h3>\n'
         f'<div class="node__meta"><span class="field field--name-field-date">'
-        f'<time datetime="{iso_noon(article.published)}">{human_date(article.published)}</time>'
+        f'<time datetime="{iso_noon(article.published)}">{escape(display.date(article.published))}</time>'
         f'</span> | <span class="field field--name-field-author"><a href="/people/{person.slug}" '
         f'hreflang="en">{escape(person.name)}</a></span></div>\n'
         f'<div class="field field--name-field-image"><img loading="lazy" '
@@ -233,8 +236,9 @@ def teaser(article: Article, person: Person, path: str) -> str:
 
 
 def article_main(n: Noise, article: Article, person: Person, body: str, path: str,
-                 extra: str = "") -> str:
-    """The ``<main>`` region of a full article (``extra`` goes after the body)."""
+                 extra: str = "", display: Display = PLAIN, stats: str = "") -> str:
+    """The ``<main>`` region of a full article (``extra`` goes after the body, inside
+    the node; ``stats`` closes the byline)."""
     node_attrs = n.attrs(("data-history-node-id", str(article.id)), ("role", "article"), ("about", path),
                          ("class", "node node--type-article node--promoted node--view-mode-full"))
     img_attrs = n.attrs(("src", image_src(article, "wide").replace("\x00", n.token(8))), ("width", "1200"),
@@ -248,14 +252,55 @@ def article_main(n: Noise, article: Article, person: Person, body: str, path: st
         '<div class="field__label">By</div><div class="field__item">'
         f'<a{n.attrs(("href", f"/people/{person.slug}"), ("hreflang", "en"))}>{escape(person.name)}</a></div></div>\n'
         '<div class="field field--name-field-date field--type-datetime">'
-        f'<time datetime="{iso_noon(article.published)}">{human_date(article.published)}</time></div>\n'
-        "</div>\n"
+        f'<time datetime="{iso_noon(article.published)}">{escape(display.date(article.published))}</time></div>\n'
+        f"{stats}</div>\n"
         f'<div class="field field--name-field-image"><img{img_attrs}></div>\n'
         '<div class="clearfix text-formatted field field--name-body field--type-text-with-summary field__item">\n'
         f"{body}\n</div>{extra}\n</article>")
     block = ('<div id="block-datasmart-content" class="block block-system block-system-main-block">\n'
              f"{node}\n</div>")
     return main_region(n, block)
+
+
+def stats_line(views: int, comments: int, shares: int) -> str:
+    """The byline's counters (``node__stats``), one line."""
+    def count(k: int, noun: str) -> str:
+        return f"{k:,} {noun}{'' if k == 1 else 's'}"
+    return ('<div class="node__stats">'
+            f'<span class="statistics-counter">{count(views, "view")}</span> · '
+            f'<span class="comment-count">{count(comments, "comment")}</span> · '
+            f'<span class="share-count">{count(shares, "share")}</span></div>\n')
+
+
+#: style -> ((wrapper open, heading), ...) for the "most read" then the "related" block
+_WIDGETS = {
+    "drupal": (
+        ('<div class="views-element-container block block-views block-views-blockmost-read-block-1">'
+         "<h2>Most read</h2>"
+         '<div class="view view-most-read view-id-most_read view-display-id-block_1 js-view-dom-id-{dom}">'
+         '<div class="item-list">', "</div></div></div>"),
+        ('<div class="views-element-container block block-views block-views-blockrelated-articles-block-1">'
+         "<h2>Related articles</h2>"
+         '<div class="view view-related-articles view-id-related_articles view-display-id-block_1 '
+         'js-view-dom-id-{dom}"><div class="item-list">', "</div></div></div>"),
+    ),
+    "plain": (
+        ('<div class="box box-a"><h3>Readers also viewed</h3>', "</div>"),
+        ('<div class="box box-b"><h3>You might also like</h3>', "</div>"),
+    ),
+}
+WIDGET_STYLES = tuple(_WIDGETS)
+
+
+def widget_blocks(n: Noise, style: str, most_read: list[tuple[str, str]],
+                  related: list[tuple[str, str]]) -> str:
+    """The "Most read" and "Related articles" blocks, (path, title) pairs each, in
+    Drupal views markup (``style="drupal"``) or in boxes whose classes say nothing."""
+    html = []
+    for (head, tail), items in zip(_WIDGETS[style], (most_read, related)):
+        li = "".join(f'<li><a href="{escape(p)}">{escape(t)}</a></li>' for p, t in items)
+        html.append(f"\n{head.format(dom=n.hex())}<ul>{li}</ul>{tail}")
+    return "".join(html)
 
 
 def article_head(article: Article, person: Person, canonical: str) -> tuple:
@@ -328,7 +373,7 @@ def hub_main(n: Noise, teasers: list[str], page_no: int, has_next: bool,
 
 def person_main(n: Noise, person: Person, articles: list[tuple[str, str, str]]) -> str:
     """A person's profile: role, bio and (path, title, date) of their articles."""
-    items = "\n".join(f'<li><a href="{p}" hreflang="en">{escape(t)}</a> <span class="date">{d}</span></li>'
+    items = "\n".join(f'<li><a href="{p}" hreflang="en">{escape(t)}</a> <span class="date">{escape(d)}</span></li>'
                       for p, t, d in articles) or "<li>No articles yet.</li>"
     content = ('<div id="block-datasmart-content" class="block block-system block-system-main-block">\n'
                '<article role="article" class="node node--type-person node--view-mode-full">\n'
@@ -339,7 +384,8 @@ def person_main(n: Noise, person: Person, articles: list[tuple[str, str, str]]) 
     return main_region(n, title_block(person.name), content)
 
 
-def malformed_page(n: Noise, article: Article, person: Person, canonical: str) -> str:
+def malformed_page(n: Noise, article: Article, person: Person, canonical: str,
+                   display: Display = PLAIN) -> str:
     """A legacy page with broken markup whose text lxml can still read."""
     p = [escape(x, quote=False) for x in article.paragraphs] + [""] * 4
     rest = "\n".join(f"<p>{x}" for x in p[4:] if x)
@@ -359,7 +405,7 @@ def malformed_page(n: Noise, article: Article, person: Person, canonical: str) -
         f'<h1 class="page-title"><span class="field field--name-title">{escape(article.title)}</span></h1>\n'
         f'<div class="field field--name-field-author">By <a href=/people/{person.slug}>{escape(person.name)}</a>\n'
         f'<div class="field field--name-field-date"><time datetime="{iso_noon(article.published)}">'
-        f"{human_date(article.published)}</time></div>\n"
+        f"{escape(display.date(article.published))}</time></div>\n"
         '<div class="clearfix text-formatted field field--name-body">\n'
         f"<span class=lead><p>{p[0]}</span>\n"
         f"<p><b>{p[1]}<i></b></i>\n"
