@@ -4,8 +4,12 @@ An item is known by its URL: one in the new version only *entered* the
 listing, one in the old only *left* it, and one in both whose title, date,
 byline or summary differs *changed*. Where an item stands is not compared, so
 a newly published article is one entered item however many others it shifts
-down the "Show more" pages. Pure functions of the two lists.
+down the "Show more" pages. Fields are compared as versions are
+(:mod:`~wwc_archive.archive.comparison`): curly quotes or a date's format alone
+do not change a teaser. Pure functions of the two lists.
 """
+
+from wwc_archive.archive.comparison import fold_dates, fold_typography
 
 FIELDS = ("title", "published", "byline", "summary")
 #: The page fields a change's summary compares, as :func:`wwc_archive.archive.diff.content_summary` does.
@@ -45,7 +49,7 @@ def compare(old: list[dict], new: list[dict]) -> dict:
             entered.append(_item(item))
             continue
         fields = {name: [before.get(name) or "", item.get(name) or ""]
-                  for name in FIELDS if (before.get(name) or "") != (item.get(name) or "")}
+                  for name in FIELDS if _folded(before.get(name)) != _folded(item.get(name))}
         if fields:
             changed.append({"url": item["url"], "title": item.get("title") or before.get("title") or "",
                             "fields": fields})
@@ -71,6 +75,10 @@ def other_paragraphs(old_text: str, new_text: str, items: dict) -> dict:
 
     return {"added": other([p for p in _ordered(new_text) if p not in old_set]),
             "removed": other([p for p in _ordered(old_text) if p not in new_set])}
+
+
+def _folded(value: str | None) -> str:
+    return fold_typography(fold_dates(value or ""))
 
 
 def _item(item: dict) -> dict:

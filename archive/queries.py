@@ -129,6 +129,21 @@ def recent_changes(db: Database, limit: int) -> list[dict]:
     return [_change_row(row) for row in rows]
 
 
+def run_dismissals(db: Database, run_id: int) -> list[dict]:
+    """What a run saw differ and did not report, by URL: each fetch's rules (``typography``, ``dates``,
+    ``counters``, ``template``, ``widget``, ``outage``) and what they saw."""
+    return list(
+        db.query(
+            """
+            select p.url, d.rules, d.detail, d.snapshot_id as snapshot
+            from dismissals d join pages p on p.id = d.page_id
+            where d.run_id = ? order by p.url, d.id
+            """,
+            [run_id],
+        )
+    )
+
+
 def failed_fetches(db: Database, run_id: int) -> list[dict]:
     """Fetches of one run that failed (5xx, timeouts, resets, robots.txt, size cap)."""
     return list(

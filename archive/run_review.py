@@ -2,8 +2,9 @@
 
 Some differences only show when a run's pages are seen side by side:
 
-- **An outage that answers 200.** When several pages newly read the very same
-  version ("Site under maintenance", a login wall, an error template), those
+- **An outage that answers 200.** When several pages that read otherwise before
+  now read the very same version ("Site under maintenance", a login wall, an
+  error template), those
   fetches read the site's outage page, not the pages: they become failed
   fetches, their pages keep their last good snapshot, and nothing is
   reported. Their bodies stay stored.
@@ -25,7 +26,8 @@ from dataclasses import dataclass
 from wwc_archive.archive import comparison, outlinks, texts
 from wwc_archive.records import Extracted
 
-#: Pages that must newly read one identical version for it to be an outage page.
+#: Pages that must change to one identical version for it to be an outage page (pages new this run that read
+#: it too are the outage's as well).
 OUTAGE_PAGES = 3
 #: A line that differs on at least this many pages (and this share of the run's pages) is the template's.
 TEMPLATE_PAGES = 4
@@ -49,7 +51,7 @@ def review_run(db, run_id: int) -> list[str]:
 def _dismiss_outages(db, run_id: int) -> str | None:
     rows = db.execute(
         """
-        select c.id, c.page_id, c.new_snapshot, s.http_status, v.compare_key, v.title
+        select c.id, c.page_id, c.new_snapshot, s.http_status, v.compare_key, v.title, c.change
         from changes c
         join snapshots s on s.id = c.new_snapshot
         join contents v on v.id = s.content_id
@@ -62,11 +64,11 @@ def _dismiss_outages(db, run_id: int) -> str | None:
         groups.setdefault(row[4], []).append(row)
     dismissed, titles = 0, []
     for group in groups.values():
-        if len({row[1] for row in group}) < OUTAGE_PAGES:
-            continue
+        if len({row[1] for row in group if row[6] == "changed"}) < OUTAGE_PAGES:
+            continue  # pages first seen alike (tag pages with nothing in them) are not an outage
         title = group[0][5] or "an untitled page"
         titles.append(title)
-        for change_id, page_id, snapshot_id, status, _key, _title in group:
+        for change_id, page_id, snapshot_id, status, *_ in group:
             detail = f'answered {status} with "{title}", as {len(group)} pages did: an outage, not the page'
             _as_failed_fetch(db, run_id, change_id, page_id, snapshot_id, detail)
             dismissed += 1

@@ -119,7 +119,8 @@ def changes(db_path, run, fmt):
         raise UsageError(str(error)) from None
     rows = queries.run_changes(archive.db, run_row["id"])
     if fmt == "json":
-        click.echo(json.dumps({"run": run_row, "changes": rows}, indent=2))
+        dismissed = queries.run_dismissals(archive.db, run_row["id"])
+        click.echo(json.dumps({"run": run_row, "changes": rows, "dismissed": dismissed}, indent=2))
         return
     click.echo(terminal_text(run_summary(run_row)))
     for line in change_lines(rows):
