@@ -94,10 +94,14 @@ def parse_date(phrase: str) -> str | None:
 def fold_dates(text: str, times: tuple[tuple[str, str], ...] = ()) -> str:
     """``text`` with each ``<time>`` element's text as its ``datetime``'s day, absolute dates as their
     day, and relative dates left out."""
-    for shown, machine in times:
+    cursor = 0
+    for shown, machine in times:  # in document order: the same text may stand for other days further on
         day = parse_date(machine) if machine else None
-        if shown and day:
-            text = text.replace(shown, _day_token(day))
+        at = text.find(shown, cursor) if shown and day else -1
+        if at >= 0:
+            token = _day_token(day)
+            text = text[:at] + token + text[at + len(shown):]
+            cursor = at + len(token)
 
     def replace(match: re.Match) -> str:
         if match.group("relative"):
@@ -126,15 +130,24 @@ _COUNTER_LINE_WORDS = 3
 
 
 def fold_counters(text: str) -> str:
-    """``text`` without counter lines' numbers: a line whose words are mostly counts of views, comments…"""
+    """``text`` without the numbers of counters standing on their own: in a line, or a part of a line set
+    off by ``·``, ``|``, ``•`` or ``/``, that is counts of views, comments, shares… and at most
+    :data:`_COUNTER_LINE_WORDS` other words."""
     lines = text.split("\n")
     for index, line in enumerate(lines):
-        if not _COUNTER.search(line):
-            continue
-        rest = _COUNTER.sub(" ", line)
-        if len(re.findall(r"\w+", rest)) <= _COUNTER_LINE_WORDS:
-            lines[index] = _COUNTER.sub(lambda m: "# " + _singular(m.group("after") or m.group("before")), line)
+        if _COUNTER.search(line):
+            lines[index] = "".join(_fold_part(part) for part in _PARTS.split(line))
     return "\n".join(lines)
+
+
+#: What sets a byline's or a stats line's parts off from each other (kept, as its own part).
+_PARTS = re.compile(r"(\s*[·|•‧∙/]\s*)")
+
+
+def _fold_part(part: str) -> str:
+    if not _COUNTER.search(part) or len(re.findall(r"\w+", _COUNTER.sub(" ", part))) > _COUNTER_LINE_WORDS:
+        return part
+    return _COUNTER.sub(lambda m: "# " + _singular(m.group("after") or m.group("before")), part)
 
 
 def _singular(word: str) -> str:

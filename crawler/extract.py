@@ -218,13 +218,14 @@ def _teasers(content, absolute, queries: _Queries) -> tuple[Teaser, ...]:
 
 
 def _times(content) -> tuple[tuple[str, str], ...]:
-    """Each ``<time datetime>`` in the content area: its text (whitespace collapsed) and its ``datetime``, once."""
-    found = {}
+    """Each ``<time datetime>`` in the content area, in document order: its text (whitespace collapsed) and
+    its ``datetime``."""
+    found = []
     for element in content.iter("time"):
         machine = (element.get("datetime") or "").strip()
         shown = " ".join(" ".join(element.itertext()).split())
         if machine and shown:
-            found.setdefault((shown, machine))
+            found.append((shown, machine))
     return tuple(found)
 
 

@@ -70,10 +70,10 @@ class SiteProfile(Model):
     #: comment and share counters), by the words Drupal views and common themes put in their class or id:
     #: an element whose class or id contains one of these (case-insensitive) is removed like the above.
     volatile_class_words: Words = (
-        "most-read", "mostread", "most-popular", "most-viewed", "popular-content", "trending",
-        "related-articles", "related-content", "related-posts", "related-stories", "recommended",
-        "read-next", "statistics-counter", "view-count", "views-count", "comment-count", "share-count",
-        "social-share", "sharethis", "addtoany",
+        "most-read", "mostread", "most-viewed", "most-shared", "most-commented", "popular", "trending",
+        "related-articles", "related-content", "related-posts", "related-stories", "related-news",
+        "more-like-this", "also-like", "recommended", "read-next", "statistics-counter", "view-count",
+        "views-count", "comment-count", "share-count", "social-share", "sharethis", "addtoany",
     )
     #: Regular expressions; matching text is removed from the extracted text.
     ignore_text_patterns: Patterns = (

@@ -60,7 +60,7 @@ def add_items(items: dict[str, Teaser], page_items) -> None:
 
 
 def merged_listing(first: Extracted, paragraphs: list[str], links, items: dict[str, Teaser],
-                   times: dict | None = None) -> Extracted:
+                   times: list | None = None) -> Extracted:
     """The program record's content: the first page's title and byline, every page's text, links, teasers
     and dates."""
     return Extracted(title=first.title, author=first.author, published=first.published,
@@ -215,7 +215,7 @@ class ProgramSpider(scrapy.Spider):
         content = extract_page(response.text, response.url, program.noise)
         yield from self.confirm_not_found(response, content.extracted)
         listing = {"response": response, "extracted": content.extracted, "paragraphs": [], "links": set(),
-                   "items": {}, "times": {}, "pages": 0}
+                   "items": {}, "times": [], "pages": 0}
         yield from self.continue_listing(listing, content, program, response.url)
 
     def parse_pager(self, response):
@@ -241,7 +241,7 @@ class ProgramSpider(scrapy.Spider):
         add_paragraphs(listing["paragraphs"], content.extracted.text)
         listing["links"].update(content.extracted.links)
         add_items(listing["items"], content.extracted.items)
-        listing["times"].update(dict.fromkeys(content.extracted.times))
+        listing["times"].extend(content.extracted.times)
         if content.next_page and self.max_listing_pages and listing["pages"] >= self.max_listing_pages:
             record_limit(self.crawler.stats, "max_listing_pages", listing["response"].url)
         elif content.next_page:
