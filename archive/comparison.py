@@ -28,6 +28,7 @@ import re
 import unicodedata
 from datetime import datetime
 from functools import lru_cache
+from urllib.parse import unquote, urlsplit
 
 from wwc_archive.records import Extracted
 
@@ -196,3 +197,26 @@ def rules_that_dismiss(old: Extracted, new: Extracted) -> tuple[str, ...]:
         if folded(old, others) != folded(new, others):
             needed.append(rule)
     return tuple(needed) or RULES
+
+
+def page_digest(e: Extracted, url: str) -> bytes:
+    """A version's title and text, folded, with every mention of the page's own URL left out: what a site's
+    one page for every URL (not found, under maintenance) says, whatever URL it was asked for."""
+    text = strip_mentions(f"{e.title}\n{e.text}", url)
+    return hashlib.sha256(fold_typography(text).encode("utf-8")).digest()
+
+
+def strip_mentions(text: str, url: str) -> str:
+    """``text`` with every mention of ``url`` (whole, its path, its last segment) replaced by ``⟨url⟩``."""
+    for mention in sorted(_mentions(url), key=len, reverse=True):
+        text = text.replace(mention, "\u27e8url\u27e9")
+    return text
+
+
+def _mentions(url: str) -> set[str]:
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    forms = {url, path + (f"?{parts.query}" if parts.query else ""), path, path.strip("/"),
+             path.rstrip("/").rsplit("/", 1)[-1]}
+    forms |= {unquote(form) for form in forms}
+    return {form for form in forms if len(form) >= 3}

@@ -3,8 +3,8 @@
 Some differences only show when a run's pages are seen side by side:
 
 - **An outage that answers 200.** When several pages that read otherwise before
-  now read the very same version ("Site under maintenance", a login wall, an
-  error template), those
+  now read the very same title and text, but for their own URL ("Site under
+  maintenance", a login wall, an error template), those
   fetches read the site's outage page, not the pages: they become failed
   fetches, their pages keep their last good snapshot, and nothing is
   reported. Their bodies stay stored.
@@ -51,22 +51,23 @@ def review_run(db, run_id: int) -> list[str]:
 def _dismiss_outages(db, run_id: int) -> str | None:
     rows = db.execute(
         """
-        select c.id, c.page_id, c.new_snapshot, s.http_status, v.compare_key, v.title, c.change
+        select c.id, c.page_id, c.new_snapshot, s.http_status, s.content_id, c.change, p.url
         from changes c
         join snapshots s on s.id = c.new_snapshot
-        join contents v on v.id = s.content_id
-        where c.run_id = ? and c.change in ('added', 'changed') and v.compare_key is not null
+        join pages p on p.id = c.page_id
+        where c.run_id = ? and c.change in ('added', 'changed') and p.role in ('page', 'program')
         """,
         [run_id],
     ).fetchall()
     groups: dict[bytes, list] = {}
     for row in rows:
-        groups.setdefault(row[4], []).append(row)
+        version = _version(db, row[4])
+        groups.setdefault(comparison.page_digest(version, row[6]), []).append((*row, version.title))
     dismissed, titles = 0, []
     for group in groups.values():
-        if len({row[1] for row in group if row[6] == "changed"}) < OUTAGE_PAGES:
+        if len({row[1] for row in group if row[5] == "changed"}) < OUTAGE_PAGES:
             continue  # pages first seen alike (tag pages with nothing in them) are not an outage
-        title = group[0][5] or "an untitled page"
+        title = group[0][7] or "an untitled page"
         titles.append(title)
         for change_id, page_id, snapshot_id, status, *_ in group:
             detail = f'answered {status} with "{title}", as {len(group)} pages did: an outage, not the page'

@@ -11,13 +11,11 @@ the not-found page, the site is answering everything that way (an outage): no
 page is judged by it that run.
 """
 
-import hashlib
 import secrets
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
 
 from wwc_archive.config import origin_of
-from wwc_archive.archive.comparison import fold_typography
+from wwc_archive.archive.comparison import fold_typography, page_digest, strip_mentions
 from wwc_archive.records import Extracted, FetchRecord
 
 #: The probe's path: it names the tool, so a site owner reading their log knows what asked.
@@ -30,28 +28,32 @@ def probe_url(origin: str) -> str:
 
 @dataclass(frozen=True)
 class NotFoundPage:
-    """An origin's not-found page: its content's digest, and where the site redirected the probe (if it did)."""
+    """An origin's not-found page: its content's digest, its title and words (for a page that varies a
+    little, with suggestions or a list of popular pages), and where the site redirected the probe (if it did)."""
 
     origin: str
     digest: bytes
     final_url: str | None = None
+    title: str = ""
+    words: frozenset = frozenset()
+
+    @classmethod
+    def learned(cls, origin: str, extracted: Extracted, asked: str, final_url: str | None) -> "NotFoundPage":
+        return cls(origin, page_digest(extracted, asked), final_url, *_title_and_words(extracted, asked))
 
 
-def digest(extracted: Extracted, url: str) -> bytes:
-    """A page's title and text, folded, with the mentions of its own URL left out."""
-    text = f"{extracted.title}\n{extracted.text}"
-    for mention in sorted(_mentions(url), key=len, reverse=True):
-        text = text.replace(mention, "\u27e8url\u27e9")
-    return hashlib.sha256(fold_typography(text).encode("utf-8")).digest()
+#: The share of words a page must share with the not-found page, with the same title, to be it.
+SAME_WORDS = 0.7
 
 
-def _mentions(url: str) -> set[str]:
-    parts = urlsplit(url)
-    path = parts.path or "/"
-    forms = {url, path + (f"?{parts.query}" if parts.query else ""), path, path.strip("/"),
-             path.rstrip("/").rsplit("/", 1)[-1]}
-    forms |= {unquote(form) for form in forms}
-    return {form for form in forms if len(form) >= 3}
+def _title_and_words(extracted: Extracted, url: str) -> tuple[str, frozenset]:
+    title, text = (fold_typography(strip_mentions(value, url)).casefold()
+                   for value in (extracted.title, extracted.text))
+    return title, frozenset(text.split())
+
+
+#: A page's title and text with its own URL left out (:func:`wwc_archive.archive.comparison.page_digest`).
+digest = page_digest
 
 
 def answers_not_found(page: NotFoundPage, record: FetchRecord) -> bool:
@@ -60,4 +62,8 @@ def answers_not_found(page: NotFoundPage, record: FetchRecord) -> bool:
         return False
     if page.final_url is not None:
         return record.final_url == page.final_url and record.url != page.final_url
-    return digest(record.extracted, record.url) == page.digest
+    if digest(record.extracted, record.url) == page.digest:
+        return True
+    title, words = _title_and_words(record.extracted, record.url)
+    shared = len(words & page.words) / max(1, len(words | page.words))
+    return bool(title) and title == page.title and shared >= SAME_WORDS

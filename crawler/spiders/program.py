@@ -16,7 +16,7 @@ from wwc_archive.crawler.limits import record_limit
 from wwc_archive.config import origin_of
 from wwc_archive.crawler.cookies import KeptCookies
 from wwc_archive.crawler.middlewares import OutOfScope
-from wwc_archive.crawler.not_found import NotFoundPage, digest, probe_url
+from wwc_archive.crawler.not_found import NotFoundPage, answers_not_found, probe_url
 from wwc_archive.crawler.urls import in_scope, is_document, normalize_url
 
 #: The message of the IgnoreRequest with which Scrapy's RobotsTxtMiddleware refuses a request.
@@ -125,8 +125,8 @@ class ProgramSpider(scrapy.Spider):
             program = self.programs[response.meta["probe_program"]]
             asked = response.request.meta.get("redirect_urls", [response.request.url])[0]
             content = extract_page(response.text, response.url, program.noise, find_next=False)
-            self.not_found[origin] = NotFoundPage(origin, digest(content.extracted, asked),
-                                                  response.url if response.url != asked else None)
+            self.not_found[origin] = NotFoundPage.learned(origin, content.extracted, asked,
+                                                          response.url if response.url != asked else None)
         yield from self.start_requests_for(origin)
 
     def probe_failed(self, failure):
@@ -138,9 +138,9 @@ class ProgramSpider(scrapy.Spider):
         page = self.not_found.pop(origin, None)
         if page is None:
             return
-        same = (response.url == page.final_url if page.final_url is not None
-                else digest(extracted, response.meta["url"]) == page.digest)
-        if same:
+        record = FetchRecord(url=response.meta["url"], program=response.meta["program"], role="program",
+                             fetched_at="", outcome="ok", final_url=response.url, extracted=extracted)
+        if answers_not_found(page, record):
             self.logger.warning("%s reads as the site's not-found page: soft 404s are not judged this run",
                                 response.url)
             return
