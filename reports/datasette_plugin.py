@@ -1,7 +1,7 @@
 """Datasette plugin for wwc-archive: read-only, bounded connections, the ``/-/wwc/`` pages, readable cells.
 
 Registered through the ``datasette`` entry point. Hooks only; the pages live in
-:mod:`wwc_archive.reports.datasette.views`.
+:mod:`wwc_archive.reports.datasette.views`, the error pages in :mod:`wwc_archive.reports.datasette.errors`.
 """
 
 import json
@@ -59,6 +59,23 @@ def register_routes(datasette):
     from wwc_archive.reports.datasette.views import routes
 
     return routes()
+
+
+@hookimpl(wrapper=True)
+def handle_exception(datasette, request, exception):
+    """Every error page is the project's (:mod:`~wwc_archive.reports.datasette.errors`), and only it.
+
+    A wrapper, not a plain hook: Datasette 0.65 awaits every ``handle_exception``
+    result, its own default included, which prints a rich traceback with local
+    variables for each 404 and 400 (seconds of work on the event loop) and,
+    for a URL no route matches, raises (rich needs an exception being handled),
+    making the 404 a 500. Other plugins' hooks still run; what they return is
+    dropped unawaited, Datasette's default with it.
+    """
+    from wwc_archive.reports.datasette.errors import error_response
+
+    yield
+    return [error_response(datasette, request, exception)]
 
 
 @hookimpl

@@ -1,7 +1,8 @@
 """Datasette for researchers: the shipped metadata and templates, and the app serving an archive.
 
 :mod:`wwc_archive.reports.datasette.app` builds the Datasette instance, :mod:`wwc_archive.reports.datasette.views`
-holds the ``/-/wwc/`` pages and :mod:`wwc_archive.reports.datasette.facets` the month facet;
+holds the ``/-/wwc/`` pages, :mod:`wwc_archive.reports.datasette.errors` every error page and
+:mod:`wwc_archive.reports.datasette.facets` the month facet;
 the hooks that wire them in live in :mod:`wwc_archive.reports.datasette_plugin`.
 """
 

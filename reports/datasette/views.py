@@ -32,15 +32,49 @@ PAGE_CSP = "script-src 'none'; object-src 'none'"
 DIFF_FIELDS = ("title", "author", "published")
 
 
+#: SQLite's largest integer: no row has a larger id (and SQLite cannot take one as a parameter).
+MAX_ID = 2**63 - 1
+
+
 def routes() -> list[tuple[str, object]]:
+    """The pages, each id part matching any text: :func:`url_id` answers 400 or 404 for a bad one."""
     return [
         (r"^/-/wwc/page(?P<format>\.json|\.csv)?$", page_history),
-        (r"^/-/wwc/snapshot/(?P<id>\d+)(?P<format>\.json)?$", snapshot),
-        (r"^/-/wwc/snapshot/(?P<id>\d+)/raw$", raw_body),
-        (r"^/-/wwc/diff/(?P<old>\d+)/(?P<new>\d+)(?P<format>\.json)?$", diff),
-        (r"^/-/wwc/run/(?P<run>\d+|latest)/report$", run_report),
+        (r"^/-/wwc/snapshot/(?P<id>[^/]+?)(?P<format>\.json)?$", snapshot),
+        (r"^/-/wwc/snapshot/(?P<id>[^/]+)/raw$", raw_body),
+        (r"^/-/wwc/diff/(?P<old>[^/]+)/(?P<new>[^/]+?)(?P<format>\.json)?$", diff),
+        (r"^/-/wwc/run/(?P<run>[^/]+)/report$", run_report),
         (r"^/-/wwc/changes\.atom$", changes_feed),
+        (r"^/-/wwc(/.*)?$", no_such_page),  # not Datasette's "Database not found"
     ]
+
+
+#: What a 404 for a URL no page answers says.
+NO_SUCH_PAGE = "No such page: {}."
+
+
+async def no_such_page(request):
+    raise NotFound(NO_SUCH_PAGE.format(request.path))
+
+
+def url_id(request, part: str, what: str) -> int:
+    """The id in the URL's ``part`` (see :func:`parse_id`): every route reads its ids through it."""
+    return parse_id(request.url_vars[part], what)
+
+
+def parse_id(text: str, what: str) -> int:
+    """``text`` as an id: BadRequest unless it is digits, NotFound when no row can have it.
+
+    ``what`` names the thing in the message ("snapshot", "run"). Ids start at 1
+    and end at SQLite's largest integer: 0 and larger numbers are well-formed
+    ids of nothing.
+    """
+    if not (text.isascii() and text.isdigit()):
+        raise BadRequest(f"{text!r} is not a {what} id: ids are whole numbers from 1")
+    number = int(text)
+    if not 1 <= number <= MAX_ID:
+        raise NotFound(f"no {what} with id {text}")
+    return number
 
 
 # Finding the archive ----------------------------------------------------------
@@ -193,8 +227,8 @@ def snapshot_data(db: Database, snapshot_id: int) -> dict | None:
 
 
 async def snapshot(datasette, request):
+    snapshot_id = url_id(request, "id", "snapshot")
     db = await _archive(datasette, request)
-    snapshot_id = int(request.url_vars["id"])
     data = await _read(db, snapshot_data, snapshot_id)
     if data is None:
         raise NotFound(f"no snapshot with id {snapshot_id}")
@@ -215,8 +249,8 @@ async def raw_body(datasette, request):
     (not even a ``<link rel=preconnect>``). The download keeps the original
     type, as an attachment.
     """
+    snapshot_id = url_id(request, "id", "snapshot")
     db = await _archive(datasette, request)
-    snapshot_id = int(request.url_vars["id"])
     try:
         body, content_type, url = await _read(db, _body_and_url, snapshot_id)
     except LookupError:
@@ -295,8 +329,8 @@ def _listing_items(db: Database, old: dict, new: dict) -> tuple[list[dict], list
 
 
 async def diff(datasette, request, receive):
+    old_id, new_id = url_id(request, "old", "snapshot"), url_id(request, "new", "snapshot")
     db = await _archive(datasette, request)
-    old_id, new_id = int(request.url_vars["old"]), int(request.url_vars["new"])
     data = await _diffing(datasette, receive, db, diff_data, old_id, new_id)
     if request.url_vars.get("format") == ".json":
         return Response.json(data)
@@ -318,17 +352,18 @@ def _report_settings(datasette, request):
 async def run_report(datasette, request, receive):
     from wwc_archive.reports.render import render_report
 
+    run = "latest" if request.url_vars["run"] == "latest" else url_id(request, "run", "run")
     db = await _archive(datasette, request)
     settings = _report_settings(datasette, request)
 
-    def render(sdb: Database, run: str, cancel: threading.Event):
+    def render(sdb: Database, run: str | int, cancel: threading.Event):
         try:
             run_id = queries.get_run(sdb, run)["id"]
         except queries.NoSuchRun as error:
             raise NotFound(str(error)) from None
         return render_report(sdb, run_id, fmt="html", settings=settings, cancel=cancel)
 
-    html = await _diffing(datasette, receive, db, render, request.url_vars["run"])
+    html = await _diffing(datasette, receive, db, render, run)
     return Response.html(html, headers={"content-security-policy": PAGE_CSP})
 
 

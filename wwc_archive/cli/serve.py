@@ -1,5 +1,6 @@
 """``wwc-archive serve``: Datasette on the archive, read-only, with the project's plugin and metadata."""
 
+import copy
 import ipaddress
 import socket
 
@@ -42,12 +43,27 @@ def serve(db_path, host, port, no_sql):
     asyncio.run(ds.invoke_startup())
     click.echo(f"Serving {path} read-only at http://{host}:{port}/{DATABASE_NAME} (Ctrl+C to stop)")
     # A bounded graceful shutdown: SIGTERM stops serving even with a slow request open.
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on", workers=1,
-                timeout_graceful_shutdown=SHUTDOWN_SECONDS)
+    uvicorn.run(ds.app(), host=host, port=port, log_config=log_config(), log_level=None, access_log=True,
+                lifespan="on", workers=1, timeout_graceful_shutdown=SHUTDOWN_SECONDS)
 
 
 #: Seconds open requests get to finish after Ctrl+C or SIGTERM.
 SHUTDOWN_SECONDS = 3
+
+
+def log_config() -> dict:
+    """uvicorn's logging, with its startup chatter left out.
+
+    One access line per request on stdout; on stderr, uvicorn's warnings and
+    errors and the plugin's (``wwc_archive`` loggers): a server error's
+    traceback, never a visitor's 404 or 400.
+    """
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["uvicorn.error"]["level"] = "WARNING"
+    config["loggers"]["wwc_archive"] = {"handlers": ["default"], "level": "WARNING", "propagate": False}
+    return config
 
 
 def is_loopback(host: str) -> bool:
