@@ -172,12 +172,13 @@ def folded(e: Extracted, rules: tuple[str, ...] = RULES) -> list:
         fields = [fold_dates(field, e.times) for field in fields]
         if e.published and parse_date(e.published):
             fields[2] = parse_date(e.published)
-    words = " ".join(text.split())
+    paragraphs = [" ".join(p.split()) for p in text.split("\n\n")]
     if "typography" in rules:
-        words = fold_typography(words)
+        paragraphs = [fold_typography(p) for p in paragraphs]
         fields = [fold_typography(field) for field in fields]
     else:
         fields = [" ".join(field.split()) for field in fields]
+    words = " ".join(dict.fromkeys(p for p in paragraphs if p))  # a repeat says nothing new
     return [*fields, words, sorted(set(e.links))]
 
 
@@ -188,7 +189,8 @@ def comparison_key(e: Extracted) -> bytes:
 
 
 def rules_that_dismiss(old: Extracted, new: Extracted) -> tuple[str, ...]:
-    """The rules whose folding makes ``old`` and ``new`` equal (each needed one), or () if they still differ."""
+    """The rules whose folding makes ``old`` and ``new`` equal (each needed one; ``layout`` when none is:
+    the same paragraphs, one repeated), or () if they still differ."""
     if folded(old) != folded(new):
         return ()
     needed = []
@@ -196,7 +198,7 @@ def rules_that_dismiss(old: Extracted, new: Extracted) -> tuple[str, ...]:
         others = tuple(r for r in RULES if r != rule)
         if folded(old, others) != folded(new, others):
             needed.append(rule)
-    return tuple(needed) or RULES
+    return tuple(needed) or ("layout",)  # the same words, repeated or laid out otherwise
 
 
 def page_digest(e: Extracted, url: str) -> bytes:
@@ -220,3 +222,38 @@ def _mentions(url: str) -> set[str]:
              path.rstrip("/").rsplit("/", 1)[-1]}
     forms |= {unquote(form) for form in forms}
     return {form for form in forms if len(form) >= 3}
+
+
+def folded_lines(e: Extracted) -> list[str]:
+    """A version's title and lines, each folded as versions are compared; empty ones left out."""
+    lines = []
+    for line in [e.title, *fold_counters(e.text).split("\n")]:
+        line = fold_typography(fold_dates(line, e.times))
+        if line:
+            lines.append(line)
+    return lines
+
+
+def substitutions(archived: Extracted, shown: Extracted) -> list[tuple[str, str]]:
+    """What one version shows in place of another, line by line: ``(archived words, shown words)`` for each
+    pair of lines that differ, less the words they begin and end with alike (``("Tulsa Opens Its Data",
+    "Inside the Numbers: Tulsa Opens Its Data")`` gives ``("", "Inside the Numbers:")``)."""
+    import difflib
+
+    old, new = folded_lines(archived), folded_lines(shown)
+    pairs = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if tag == "replace" and i2 - i1 == j2 - j1:
+            for a, b in zip(old[i1:i2], new[j1:j2]):
+                pairs.append(_core(a.split(" "), b.split(" ")))
+    return [pair for pair in dict.fromkeys(pairs) if pair[1]]
+
+
+def _core(a: list[str], b: list[str]) -> tuple[str, str]:
+    start = 0
+    while start < min(len(a), len(b)) and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < min(len(a), len(b)) - start and a[len(a) - 1 - end] == b[len(b) - 1 - end]:
+        end += 1
+    return " ".join(a[start:len(a) - end]), " ".join(b[start:len(b) - end])

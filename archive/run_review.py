@@ -15,10 +15,15 @@ Some differences only show when a run's pages are seen side by side:
   and every link that differs is to such a page, the site changed around the
   page, not the page: the change is dismissed.
 
+  A headline that a second fetch showed to be one visitor's variant (an A/B
+  test, :mod:`wwc_archive.crawler.spiders.program`) is such a difference too,
+  where another page shows it in place of the archived title.
+
 Each dismissal is a ``dismissals`` row naming its rule (``outage``,
 ``template``, ``widget``), so a researcher can audit it.
 """
 
+import json
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -40,6 +45,9 @@ def review_run(db, run_id: int) -> list[str]:
     outage = _dismiss_outages(db, run_id)
     if outage:
         notes.append(outage)
+    variant = _dismiss_variants(db, run_id)
+    if variant:
+        notes.append(variant)
     template = _dismiss_template_changes(db, run_id)
     if template:
         notes.append(template)
@@ -105,6 +113,62 @@ def _as_failed_fetch(db, run_id: int, change_id: int, page_id: int, snapshot_id:
                [run_id, page_id, snapshot_id, detail])
 
 
+# Variants ---------------------------------------------------------------------------------------------
+
+def _dismiss_variants(db, run_id: int) -> str | None:
+    """Changes made only of what second fetches showed to vary from one visitor (or request) to the next
+    (an A/B test's headline): dismissed, and their pages keep the version they had (the variant's snapshot
+    stays stored)."""
+    shown = [json.loads(row[0]) for row in db.execute(
+        "select shown from dismissals where run_id = ? and rules = 'second-fetch' and shown is not null", [run_id])]
+    # Either answer may be the visitor's: the words go both ways.
+    swaps = {pair for pairs in shown for a, b in pairs for pair in ((a, b), (b, a)) if pair[1]}
+    if not swaps:
+        return None
+    rows = db.execute(
+        """
+        select c.id, c.page_id, c.old_snapshot, c.new_snapshot, o.content_id, n.content_id
+        from changes c
+        join snapshots o on o.id = c.old_snapshot
+        join snapshots n on n.id = c.new_snapshot
+        where c.run_id = ? and c.change = 'changed'
+        """,
+        [run_id],
+    ).fetchall()
+    dismissed = 0
+    for change_id, page_id, old_snapshot, new_snapshot, old_id, new_id in rows:
+        old, new = _version(db, old_id), _version(db, new_id)
+        if old.links != new.links or not _only_swapped(comparison.folded_lines(old), comparison.folded_lines(new),
+                                                       swaps):
+            continue
+        title = db.execute("select title from contents where id = ?", [old_id]).fetchone()[0]
+        db.execute("delete from changes where id = ?", [change_id])
+        db.execute("update pages set last_good_snapshot = ?, title = ?, etag = null, last_modified = null "
+                   "where id = ?", [old_snapshot, title, page_id])
+        db.execute("insert into dismissals (run_id, page_id, snapshot_id, rules, detail) values (?, ?, ?, ?, ?)",
+                   [run_id, page_id, new_snapshot, "variant",
+                    "differed only by what another page's second fetch showed to be one visitor's variant"])
+        dismissed += 1
+    if not dismissed:
+        return None
+    return f"{dismissed} page(s) showed a variant some visitors see (an A/B test): not reported"
+
+
+def _only_swapped(old: list[str], new: list[str], swaps: set) -> bool:
+    """Whether ``new`` is ``old`` with some of the archived words in ``swaps`` shown as their variant."""
+    if len(old) != len(new) or old == new:
+        return False
+    for before, after in zip(old, new):
+        if before != after and not any(shown in after and _swap(after, shown, archived) == before
+                                       for archived, shown in swaps):
+            return False
+    return True
+
+
+def _swap(line: str, shown: str, archived: str) -> str:
+    return " ".join(line.replace(shown, archived).split())
+
+
 # Templates and widgets --------------------------------------------------------------------------------
 
 @dataclass
@@ -112,6 +176,7 @@ class _Difference:
     change_id: int
     page_id: int
     snapshot_id: int
+    url: str
     lines: set  # folded lines that entered or left, signed: ("+", line) / ("-", line)
     links: set  # ("+", url) / ("-", url)
     fixed: bool  # something no template explains: title, byline, date, or the order of the same lines
@@ -120,7 +185,7 @@ class _Difference:
 def _dismiss_template_changes(db, run_id: int) -> str | None:
     rows = db.execute(
         """
-        select c.id, c.page_id, c.new_snapshot, o.content_id, n.content_id
+        select c.id, c.page_id, c.new_snapshot, o.content_id, n.content_id, p.url, p.role
         from changes c
         join pages p on p.id = c.page_id
         join snapshots o on o.id = c.old_snapshot
@@ -136,14 +201,14 @@ def _dismiss_template_changes(db, run_id: int) -> str | None:
                       "('ok', 'not_modified')", [run_id]).fetchone()[0]
     enough = max(TEMPLATE_PAGES, math.ceil(TEMPLATE_SHARE * read))
     shared = Counter(item for d in differences for item in d.lines | d.links)
-    others = _other_pages(db, run_id)
+    pages = _other_pages(db, run_id)
     dismissed = 0
     for d in differences:
         if d.fixed or not (d.lines or d.links):
             continue
-        titled = {line for _sign, line in d.lines if line in others["titles"]}
+        titled = {line for _sign, line in d.lines if pages.lists(line, d.url)}
         explained_lines = all(shared[item] >= enough or item[1] in titled for item in d.lines)
-        explained_links = all(shared[item] >= enough or others["urls"].get(item[1]) in titled for item in d.links)
+        explained_links = all(shared[item] >= enough or pages.title_of(item[1]) in titled for item in d.links)
         if not (explained_lines and explained_links):
             continue
         rule = "template" if all(shared[item] >= enough for item in d.lines | d.links) else "widget"
@@ -159,7 +224,8 @@ def _dismiss_template_changes(db, run_id: int) -> str | None:
     return f"{dismissed} page(s) changed only in blocks the site recomputes (a template or a list of its pages): not reported"
 
 
-def _difference(db, change_id: int, page_id: int, snapshot_id: int, old_id: int, new_id: int) -> _Difference:
+def _difference(db, change_id: int, page_id: int, snapshot_id: int, old_id: int, new_id: int, url: str,
+                role: str) -> _Difference:
     old, new = _version(db, old_id), _version(db, new_id)
     old_fields, new_fields = comparison.folded(old), comparison.folded(new)
     fixed = old_fields[:3] != new_fields[:3]
@@ -167,8 +233,21 @@ def _difference(db, change_id: int, page_id: int, snapshot_id: int, old_id: int,
     lines = {("+", line) for line in set(new_lines) - set(old_lines)} | {("-", line) for line in set(old_lines) - set(new_lines)}
     if not lines and old_lines != new_lines:
         fixed = True  # the same lines in another order: a story moved, not a widget
+    if role == "program" and _items_differ(db, old_id, new_id):
+        fixed = True  # a listing's teasers entered, left or changed: the program's own news
     links = {("+", url) for url in set(new.links) - set(old.links)} | {("-", url) for url in set(old.links) - set(new.links)}
-    return _Difference(change_id, page_id, snapshot_id, lines, links, fixed)
+    return _Difference(change_id, page_id, snapshot_id, url, lines, links, fixed)
+
+
+def _items_differ(db, old_id: int, new_id: int) -> bool:
+    from wwc_archive.archive.listing import compare
+    from wwc_archive.archive.queries import content_items
+
+    old, new = content_items(db, old_id), content_items(db, new_id)
+    if old is None or new is None:
+        return False
+    counts = compare(old, new)["counts"]
+    return any(counts.values())
 
 
 def _version(db, content_id: int) -> Extracted:
@@ -188,13 +267,44 @@ def _lines(e: Extracted) -> list[str]:
     return lines
 
 
-def _other_pages(db, run_id: int) -> dict:
-    """The titles (folded) and URLs of archived pages that were neither added nor removed in this run."""
+class _OtherPages:
+    """The archived pages a list on another page may name: their titles (folded) and URLs.
+
+    A page neither added nor removed this run may come and go in any list (a
+    "Related" box reshuffled). A page added or removed this run is news where it
+    is linked back from (its author's page: the article links to it), and an
+    echo of the news anywhere else (a "Most read" box on another article).
+    """
+
+    def __init__(self, rows, links_of: dict):
+        self.titles = {}  # folded title -> URLs of the pages with it
+        self.urls = {}  # URL -> folded title
+        self.links_of = links_of  # URL of a page added or removed this run -> the URLs it links to
+        for url, title in rows:
+            folded = comparison.fold_typography(title)
+            self.titles.setdefault(folded, set()).add(url)
+            self.urls[url] = folded
+
+    def lists(self, line: str, on_page: str) -> bool:
+        """Whether ``line`` is the title of an archived page that a list on ``on_page`` may name as an echo."""
+        return any(on_page not in self.links_of.get(url, ()) for url in self.titles.get(line, ()))
+
+    def title_of(self, url: str) -> str | None:
+        return self.urls.get(url)
+
+
+def _other_pages(db, run_id: int) -> _OtherPages:
+    """The titles and URLs of archived pages, and the links of those added or removed in this run."""
     rows = db.execute(
-        "select url, title from pages where state = 'live' and role in ('page', 'program') and title is not null "
-        "and id not in (select page_id from changes where run_id = ? and change in ('added', 'removed'))",
+        "select url, title from pages where role in ('page', 'program') and title is not null "
+        "and (state = 'live' or id in (select page_id from changes where run_id = ? and change = 'removed'))",
         [run_id],
     ).fetchall()
-    titles = {comparison.fold_typography(title) for _url, title in rows if title}
-    urls = {url: comparison.fold_typography(title) for url, title in rows if title}
-    return {"titles": titles, "urls": urls}
+    news = db.execute(
+        "select p.url, s.content_id from changes c join pages p on p.id = c.page_id "
+        "join snapshots s on s.id = coalesce(case when c.change = 'removed' then c.old_snapshot end, c.new_snapshot) "
+        "where c.run_id = ? and c.change in ('added', 'removed')",
+        [run_id],
+    ).fetchall()
+    links_of = {url: set(outlinks.content_links(db.conn, content_id)) for url, content_id in news}
+    return _OtherPages([(url, title) for url, title in rows if title], links_of)

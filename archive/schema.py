@@ -492,7 +492,7 @@ def m021_dismissals(db: Database) -> None:
     db["contents"].add_column("compare_key", bytes)
     db["contents"].add_column("times", str)
     db["dismissals"].create(
-        {"id": int, "run_id": int, "page_id": int, "snapshot_id": int, "rules": str, "detail": str},
+        {"id": int, "run_id": int, "page_id": int, "snapshot_id": int, "rules": str, "detail": str, "shown": str},
         pk="id",
         foreign_keys=[("run_id", "runs", "id"), ("page_id", "pages", "id"), ("snapshot_id", "snapshots", "id")],
     )

@@ -77,6 +77,8 @@ class KnownPage:
     state: str
     etag: str | None
     last_modified: str | None
+    #: The latest version's :func:`~wwc_archive.archive.comparison.comparison_key` (None: not worked out yet).
+    compare_key: bytes | None = None
 
 
 class Archive:
@@ -207,8 +209,9 @@ class Archive:
         """Every page archived for these programs, except "Show more" pages."""
         placeholders = ", ".join("?" for _ in programs)
         rows = self.db.query(
-            "select url, program, role, state, etag, last_modified from pages "
-            f"where program in ({placeholders}) and role != 'pager' order by id",
+            "select p.url, p.program, p.role, p.state, p.etag, p.last_modified, c.compare_key from pages p "
+            "left join snapshots s on s.id = p.last_good_snapshot left join contents c on c.id = s.content_id "
+            f"where p.program in ({placeholders}) and p.role != 'pager' order by p.id",
             programs,
         )
         return [KnownPage(**row) for row in rows]
@@ -239,10 +242,10 @@ class Archive:
         and the run's note says so.
         """
         with write_transaction(self.db):
-            reviewed = run_review.review_run(self.db, run_id)
-            note = "; ".join(filter(None, [note, *reviewed])) or None
             if status == "complete":
                 self._record_removals(run_id)
+            reviewed = run_review.review_run(self.db, run_id)
+            note = "; ".join(filter(None, [note, *reviewed])) or None
             counts = self._run_counts(run_id)
             started = self.db["runs"].get(run_id)["started"]
             finished = finished or utcnow()

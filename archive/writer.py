@@ -62,6 +62,7 @@ class RunWriter:
             """
             select p.id, p.url, p.state, p.role, p.last_good_snapshot,
                    s.body_id, b.sha256 as body_sha256, s.content_id, c.fingerprint,
+                   c.id is not null and c.compare_key is null as keyless,
                    json_array(l.id, l.run_id, l.fetched_at, l.answers, {same}) as span, l.repeats
             from pages p
             left join snapshots s on s.id = p.last_good_snapshot
@@ -117,7 +118,7 @@ class RunWriter:
             "memento_url": record.memento_url,
         }
         page_update = {"last_run": self.run_id}
-        change = dismissed = None
+        change = dismissed = content = None
         fingerprint, body_sha256 = page["fingerprint"], page["body_sha256"]
         if record.outcome == "ok":
             content = normalized(record.extracted) if record.extracted is not None else None
@@ -125,6 +126,8 @@ class RunWriter:
             sha = hashlib.sha256(record.body).digest() if record.body is not None else None  # 32 bytes, as stored
             if fingerprint == page["fingerprint"]:
                 snapshot["body_id"], snapshot["content_id"] = page["body_id"], page["content_id"]
+                if page.pop("keyless", False) and content is not None and record.role != "document":
+                    self._update("contents", page["content_id"], {"compare_key": comparison.comparison_key(content)})
                 # Is the kept body this fetch's exact bytes, or only its content (noise differed)?
                 exact = sha is not None and page["body_id"] is not None
                 snapshot["body_exact"] = int(sha == page["body_sha256"]) if exact else None
@@ -163,6 +166,10 @@ class RunWriter:
             self._insert("dismissals", {"run_id": self.run_id, "page_id": page["id"], "snapshot_id": snapshot_id,
                                         "rules": ",".join(dismissed),
                                         "detail": "differed only in " + ", ".join(dismissed)})
+        if record.dismissed and record.outcome == "ok" and page["role"] != "pager":
+            self._insert("dismissals", {"run_id": self.run_id, "page_id": page["id"], "snapshot_id": snapshot_id,
+                                        "rules": "second-fetch", "detail": record.dismissed,
+                                        "shown": _shown_instead(content, record.variant)})
         self._update("pages", page["id"], page_update)
         if "last_good_snapshot" in page_update:
             page.update(
@@ -414,6 +421,13 @@ class RunWriter:
     def _update(self, table: str, row_id: int, fields: dict) -> None:
         assignments = ", ".join(f"{name} = ?" for name in fields)
         self.db.conn.execute(f"update {table} set {assignments} where id = ?", [*fields.values(), row_id])
+
+
+def _shown_instead(archived: Extracted | None, variant: Extracted | None) -> str | None:
+    """What a dismissed first answer showed in place of the page as archived, as JSON pairs of words."""
+    if archived is None or variant is None:
+        return None
+    return json.dumps(comparison.substitutions(archived, normalized(variant)), ensure_ascii=False)
 
 
 def _folds_into(outcome: str, span_outcome: str, page_state: str) -> bool:

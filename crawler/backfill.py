@@ -24,6 +24,11 @@ Decisions:
   a kill loses at most the day in hand. A day whose run is complete is walked
   from the archive without fetching; a run left interrupted is reused, and the
   fetches it already holds are not written again.
+- ``max_requests`` and ``max_run_seconds`` (a :class:`~wwc_archive.crawler.limits.RunBudget`
+  the source spends) stop a backfill as they stop a crawl: the day in hand is
+  written as far as it was read, in a run closed ``interrupted`` whose note names
+  the limit, so it decides no removals; the next backfill goes on from there.
+- A day whose writing fails closes its run ``interrupted``: no run is left ``running``.
 """
 
 import heapq
@@ -38,6 +43,7 @@ from w3lib.encoding import html_to_unicode
 from wwc_archive.archive import queries
 from wwc_archive.config import Program, origin_of
 from wwc_archive.crawler.extract import extract_page
+from wwc_archive.crawler.limits import LimitReached
 from wwc_archive.crawler.replay import Fetched, ReplayError
 from wwc_archive.crawler.spiders.program import add_items, add_paragraphs, merged_listing, outcome_for
 from wwc_archive.crawler.urls import in_scope, is_document, normalize_url
@@ -60,6 +66,15 @@ class Summary:
     changed: int = 0
     removed: int = 0
     run_ids: list[int] = field(default_factory=list)
+    #: Why the backfill stopped before its last day (a limit), or None.
+    stopped: str | None = None
+
+
+def history_scope(programs):
+    """Whether a URL is one of the programs' pages: their origins and previous origins."""
+    origins = frozenset().union(*(program.origins | {origin_of(old) for old in program.previous_origins}
+                                  for program in programs))
+    return lambda url: in_scope(url, origins)
 
 
 def _ok_status(status: int | None) -> bool:
@@ -102,12 +117,16 @@ class Backfill:
         for run in queries.backfill_runs(self.archive.db):
             if run["programs"] == self.names:
                 runs[run["started"][:10]] = run
-        for program in self.programs:
-            for start in program.start_urls:
-                url = normalize_url(start, ignore_params=program.noise.ignore_query_params)
-                self._track(url, program, "program", from_day="")
+        try:
+            for program in self.programs:
+                for start in program.start_urls:
+                    url = normalize_url(start, ignore_params=program.noise.ignore_query_params)
+                    self._track(url, program, "program", from_day="")
+        except LimitReached as stop:
+            self.summary.stopped = str(stop)
+            return self.summary
         done: set[str] = set()
-        while self._heap:
+        while self._heap and self.summary.stopped is None:
             day = heapq.heappop(self._heap)
             if day in done:
                 continue
@@ -155,7 +174,10 @@ class Backfill:
         recorded = queries.run_fetches(self.archive.db, run["id"]) if run else {}
         complete = run is not None and run["status"] == "complete"
         day_walk = _DayWalk(self, day, recorded)
-        records = day_walk.walk()
+        try:
+            records = day_walk.walk()
+        except LimitReached as stop:  # written as far as read, in an interrupted run
+            records, self.summary.stopped = day_walk.records, str(stop)
         self.summary.days += 1
         if complete:
             self.summary.days_already_done += 1
@@ -166,21 +188,30 @@ class Backfill:
         times = sorted({record.fetched_at for record in records if record.role != "pager"}
                        | {fetched_at for _, fetched_at in recorded}) or sorted(r.fetched_at for r in records)
         run_id = run["id"] if run else self.archive.start_run(self.names, trigger="backfill", started=times[0])
-        writer = self.archive.writer(run_id, batch_size=200, max_delay=3600)
-        for record in new:
-            writer.add(record)
-        writer.flush()
-        finished = self.archive.finish_run(run_id, "complete", finished=times[-1],
-                                           note=f"backfilled from {self.source.kind} captures of {day}")
+        note = f"backfilled from {self.source.kind} captures of {day}"
+        try:
+            writer = self.archive.writer(run_id, batch_size=200, max_delay=3600)
+            for record in new:
+                writer.add(record)
+            writer.flush()
+        except BaseException as error:
+            self.archive.finish_run(run_id, "interrupted", finished=times[-1],
+                                    note=f"{note}; the day could not be written: {type(error).__name__}")
+            raise
+        if self.summary.stopped:
+            finished = self.archive.finish_run(run_id, "interrupted", finished=times[-1],
+                                               note=f"{note}; {self.summary.stopped}")
+        else:
+            finished = self.archive.finish_run(run_id, "complete", finished=times[-1], note=note)
         self.summary.runs_written += 1
         self.summary.run_ids.append(run_id)
         self.summary.captures += len(new)
         self.summary.identical += day_walk.identical
         for kind in ("added", "changed", "removed"):
             setattr(self.summary, kind, getattr(self.summary, kind) + (finished[kind] or 0))
-        self.echo(f"{day}: run {run_id}, {len(new)} captures ({day_walk.identical} identical to the one before, "
-                  f"not fetched): {finished['added']} added, {finished['changed']} changed, "
-                  f"{finished['removed']} removed")
+        self.echo(f"{day}: run {run_id}{' (interrupted)' if self.summary.stopped else ''}, {len(new)} captures "
+                  f"({day_walk.identical} identical to the one before, not fetched): {finished['added']} added, "
+                  f"{finished['changed']} changed, {finished['removed']} removed")
 
 
 def _day_capture(captures: list[Capture]) -> Capture:
@@ -297,9 +328,8 @@ class _DayWalk:
         if not _ok_status(capture.status):
             self._add_status(url, program, "program", capture)
             return ()
-        fetched = self._listing_fetch(url, capture)
+        fetched, error = self._listing_fetch(url, capture)
         if fetched is None or not _is_html(fetched):
-            error = None if fetched else "the capture could not be read"
             self._add(url, program, "program", capture, outcome_for(fetched.status) if fetched else "failed",
                       fetched.status if fetched else None, fetched=fetched, error=error)
             return ()
@@ -320,12 +350,12 @@ class _DayWalk:
             pages += 1
             pager_capture = self.b._nearest(next_url, program, capture.timestamp)
             failure = None
-            pager = self._listing_fetch(next_url, pager_capture) if pager_capture else None
+            pager, pager_error = self._listing_fetch(next_url, pager_capture) if pager_capture else (None, None)
             if pager_capture is None:
                 failure = f"Show more page {next_url} has no capture"
             elif pager is None or not _is_html(pager):
                 self._add(next_url, program, "pager", pager_capture, outcome_for(pager.status) if pager else "failed",
-                          pager.status if pager else None, fetched=pager)
+                          pager.status if pager else None, fetched=pager, error=pager_error)
                 failure = f"Show more page {next_url} answered {pager.status if pager else 'nothing'}"
             if failure:
                 self._add(url, program, "program", capture, "failed", fetched.status, error=failure)
@@ -345,20 +375,23 @@ class _DayWalk:
                   extracted=extracted)
         return tuple(_current(link, program) for link in follow)
 
-    def _listing_fetch(self, url: str, capture: Capture) -> Fetched | None:
-        """A listing page's capture; the same capture, or an identical one (same digest), is not fetched again."""
+    def _listing_fetch(self, url: str, capture: Capture) -> tuple[Fetched | None, str | None]:
+        """A listing page's capture, or why it could not be read.
+
+        The same capture, or an identical one (same digest), is not fetched again.
+        """
         last = self.b._listing_bytes.get(url)
         if last is not None and (last[0].timestamp == capture.timestamp
                                  or capture.digest and last[0].digest == capture.digest):
             if last[0].timestamp != capture.timestamp:
                 self.identical += 1
-            return last[1]
+            return last[1], None
         try:
             fetched = self.b.source.fetch(capture)
-        except ReplayError:
-            return None
+        except ReplayError as error:
+            return None, str(error)
         self.b._listing_bytes[url] = (capture, fetched)
-        return fetched
+        return fetched, None
 
     # Records -------------------------------------------------------------------------
 

@@ -26,6 +26,8 @@ class KeptCookies:
 
     def __init__(self, rows=()):
         self._cookies: dict[tuple[str, str], tuple[str, str, float]] = {}
+        #: Cookies chosen this run (:meth:`adopt`): answers still on the wire with the old value do not undo them.
+        self._chosen: set[tuple[str, str]] = set()
         for row in rows:
             self._cookies[(row["origin"], row["name"])] = (row["value"], row["path"] or "/", float(row["expires"]))
 
@@ -38,7 +40,11 @@ class KeptCookies:
                  if o == origin and expires > now and path.startswith(prefix)]
         return "; ".join(pairs) or None
 
-    def take(self, url: str, set_cookie: str) -> None:
+    def adopt(self, url: str, set_cookie: str) -> None:
+        """Keep what a ``Set-Cookie`` header says, and let no other answer this run change those cookies."""
+        self.take(url, set_cookie, choose=True)
+
+    def take(self, url: str, set_cookie: str, choose: bool = False) -> None:
         """Keep (or forget) what one ``Set-Cookie`` header says, if it sets a cookie to last."""
         cookie = SimpleCookie()
         try:
@@ -47,6 +53,10 @@ class KeptCookies:
             return
         origin, now = origin_of(url), time.time()
         for name, morsel in cookie.items():
+            if (origin, name) in self._chosen and not choose:
+                continue
+            if choose:
+                self._chosen.add((origin, name))
             expires = _expiry(morsel, now)
             if expires is None:
                 continue  # a session cookie: not ours to keep
@@ -88,6 +98,8 @@ class KeptCookiesMiddleware:
 
     def process_request(self, request, spider=None):
         cookies = getattr(self.crawler.spider, "cookies", None)
+        if request.meta.get("new_visitor"):
+            return None  # a second fetch as a visitor the site has not seen
         if cookies is not None and b"Cookie" not in request.headers:
             header = cookies.header_for(request.url)
             if header:
@@ -96,7 +108,10 @@ class KeptCookiesMiddleware:
 
     def process_response(self, request, response, spider=None):
         cookies = getattr(self.crawler.spider, "cookies", None)
-        if cookies is not None:
+        if request.meta.get("new_visitor"):  # the spider keeps them if that visitor read the page as archived
+            request.meta["visitor_cookies"] = [value.decode("latin-1")
+                                               for value in response.headers.getlist(b"Set-Cookie")]
+        elif cookies is not None:
             for value in response.headers.getlist(b"Set-Cookie"):
                 cookies.take(response.url, value.decode("latin-1"))
         return response

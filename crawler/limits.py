@@ -6,7 +6,13 @@ one page (the first N, in document order). Two stop the crawl: total requests
 and wall time. They reuse Scrapy's CloseSpider extension (``CLOSESPIDER_PAGECOUNT``,
 ``CLOSESPIDER_TIMEOUT``); a crawl they stop has not visited every page, so its
 run is ``interrupted`` and decides no removals.
+
+A backfill or a WARC import has no Scrapy: :class:`RunBudget` enforces the same
+two stopping limits there, counting every request sent to a replay service
+(retries and redirects included) or every record read from a WARC file.
 """
+
+import time
 
 from scrapy.settings import Settings
 
@@ -65,3 +71,44 @@ def limits_note(stats, settings: Settings, reason: str | None) -> str | None:
 
 def _pages(count: int, noun: str) -> str:
     return f"1 {noun}" if count == 1 else f"{count} {noun}s"
+
+
+class LimitReached(Exception):
+    """A run without Scrapy (a backfill, a WARC import) reached ``max_requests`` or ``max_run_seconds``."""
+
+    def __init__(self, option: str, limit: int):
+        self.option, self.limit = option, limit
+        what = f"{limit} requests" if option == "max_requests" else f"{limit} seconds"
+        super().__init__(f"stopped after {what} ({option}): not every capture was read, so no removals "
+                         "were decided; run the same command again to go on")
+
+
+class RunBudget:
+    """``max_requests`` and ``max_run_seconds`` for a run that has no Scrapy to enforce them.
+
+    The source of captures calls :meth:`spend` before every request it sends
+    (retries and redirects included) and :meth:`check_time` while it works
+    without sending any; both raise :class:`LimitReached`. 0 turns a limit off.
+    """
+
+    def __init__(self, max_requests: int = 0, max_run_seconds: float = 0, clock=time.monotonic):
+        self.max_requests, self.max_run_seconds = max_requests, max_run_seconds
+        self.requests = 0
+        self._clock = clock
+        self._started = clock()
+
+    def spend(self) -> None:
+        self.check_time()
+        if self.max_requests and self.requests >= self.max_requests:
+            raise LimitReached("max_requests", self.max_requests)
+        self.requests += 1
+
+    def check_time(self) -> None:
+        if self.max_run_seconds and self._clock() - self._started >= self.max_run_seconds:
+            raise LimitReached("max_run_seconds", int(self.max_run_seconds))
+
+    def remaining(self) -> float | None:
+        """Seconds left before ``max_run_seconds``, or None without that limit."""
+        if not self.max_run_seconds:
+            return None
+        return max(0.0, self.max_run_seconds - (self._clock() - self._started))

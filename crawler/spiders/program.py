@@ -9,6 +9,8 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import TextResponse
 
+from wwc_archive.archive.comparison import comparison_key
+from wwc_archive.archive.fingerprint import normalized
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord, Teaser, utcnow
 from wwc_archive.crawler.extract import document_links, extract_page
 from wwc_archive.crawler.items import PageToExtract
@@ -39,18 +41,24 @@ def forbidden_by_robots(error) -> bool:
 
 
 def add_paragraphs(paragraphs: list[str], text: str) -> None:
-    """Append the paragraphs of a "Show more" page not already in the listing.
+    """Append a listing page's paragraphs, less the page chrome every "Show more" page repeats.
 
-    The page chrome repeated on every page is kept once, so the listing reads
-    as one list and a newly published article is one insertion, not a shift
-    of every page.
+    The chrome is what a "Show more" page begins with that the listing begins
+    with too (the title, the introduction, the view's heading), and any later
+    repeat of it. Everything else is kept in order, repeats included: two
+    teasers may well read "3 weeks ago | Marcus Kessler". So the listing reads
+    as one list and a newly published article is one insertion, not a shift of
+    every page.
     """
-    seen = set(paragraphs)
-    for paragraph in text.split("\n\n"):
-        paragraph = paragraph.strip()
-        if paragraph and paragraph not in seen:
-            paragraphs.append(paragraph)
-            seen.add(paragraph)
+    page = [p.strip() for p in text.split("\n\n") if p.strip()]
+    if not paragraphs:
+        paragraphs.extend(page)
+        return
+    start = 0
+    while start < min(len(page), len(paragraphs)) and page[start] == paragraphs[start]:
+        start += 1
+    chrome = set(paragraphs[:start])
+    paragraphs.extend(p for p in page[start:] if p not in chrome)
 
 
 def add_items(items: dict[str, Teaser], page_items) -> None:
@@ -75,6 +83,8 @@ class ProgramSpider(scrapy.Spider):
         super().__init__(**kwargs)
         #: The cookies sites set to last, kept from the last crawl (see crawler/cookies.py).
         self.cookies = KeptCookies(cookies)
+        #: The origins whose cookies a second fetch replaced this run (once each).
+        self.adopted: set[str] = set()
         #: Each origin's not-found page, learned by a probe; sent to storage once a program page reads otherwise.
         self.not_found: dict[str, NotFoundPage | None] = {}
         self.programs = {program.name: program for program in programs}
@@ -252,30 +262,107 @@ class ProgramSpider(scrapy.Spider):
                 return
         extracted = merged_listing(listing["extracted"], listing["paragraphs"], listing["links"], listing["items"],
                                    listing["times"])
-        yield self.record(listing["response"], extracted=extracted)
+        record = self.record(listing["response"], extracted=extracted)
+        known = self.known.get(record.url)
+        if known is not None and known.state == "live" and known.compare_key is not None and \
+                comparison_key(normalized(extracted)) != known.compare_key:
+            yield self.second_fetch(listing["response"], record, callback=self.parse_program_again,
+                                    first_page=listing["extracted"])
+            return
+        yield record
+
+    def parse_program_again(self, response):
+        """A program page that seemed changed, its first page fetched again as a new visitor: what differs
+        between the two answers is that visitor's (:meth:`differed`); the listing as first read is recorded."""
+        first = response.meta["first"]
+        if self.is_html_page(response):
+            program = self.programs[response.meta["program"]]
+            again = extract_page(response.text, response.url, program.noise).extracted
+            if comparison_key(normalized(again)) != comparison_key(normalized(response.meta["first_page"])):
+                self.differed(first, again)
+                self.adopt_cookies(response)  # the first answer seemed changed, this one differs from it
+        yield first
 
     def listing_failed(self, listing, error):
         response = listing["response"]
         return self.record(response, outcome="failed", error=error)
 
     def parse_page(self, response):
+        """A linked or archived page. One whose content seems changed is fetched once more, as a new visitor
+        (without the kept cookies), before it is recorded: see :meth:`confirmed`."""
         program = self.programs[response.meta["program"]]
+        first = response.meta.get("first")  # the answer this second fetch confirms, if it is one
         if not self.is_html_page(response):
+            if first is not None:
+                yield first  # no second reading: the first answer stands
+                return
             document = response.status == 200  # a 200 that is not HTML is archived as bytes
             yield self.record(response, extracted=self.document_fields(response),
                               role="document" if document else None)
             return
         depth = response.meta["depth"]
-        if depth >= program.depth:
-            # A leaf: beyond it only documents are followed, so the storage process
-            # extracts its content, beside the crawl instead of inside it.
+        known = self.known.get(response.meta["url"])
+        archived_key = known.compare_key if known is not None and known.state == "live" else None
+        if archived_key is None and depth >= program.depth:
+            # A leaf with nothing to compare with: beyond it only documents are followed, so the
+            # storage process extracts its content, beside the crawl instead of inside it.
             yield PageToExtract(self.record(response), response.text)
             yield from self.follow(document_links(response.text, response.url, program.noise), program, depth + 1,
                                    source=response.url)
             return
         content = extract_page(response.text, response.url, program.noise)
-        yield self.record(response, extracted=content.extracted)
+        record = self.record(response, extracted=content.extracted)
+        if archived_key is not None:
+            same = comparison_key(normalized(content.extracted)) == archived_key
+            if first is None and not same:
+                yield self.second_fetch(response, record)
+                return
+            if first is not None:
+                if same:
+                    record = self.read_as_before(response, first, record)
+                else:
+                    if comparison_key(normalized(first.extracted)) != comparison_key(normalized(record.extracted)):
+                        self.differed(first, record.extracted)
+                    record = first
+        yield record
         yield from self.follow(content.links, program, depth=depth + 1, source=response.url)
+
+    def second_fetch(self, response, first: FetchRecord, callback=None, **meta):
+        """The same page again, as a new visitor: what differs between two fetches is per-request or
+        per-visitor (an A/B test), not an edit."""
+        meta.update({name: response.meta[name] for name in ("url", "program", "role", "depth", "origins")})
+        return scrapy.Request(meta["url"], callback=callback or self._callbacks["page"], errback=self._errback,
+                              dont_filter=True, meta={**meta, "first": first, "new_visitor": True})
+
+    def adopt_cookies(self, response) -> None:
+        """Keep, from now on, the cookies the site gave the new visitor of a second fetch (once a run per
+        origin): its bucket shows the site as archived."""
+        origin = origin_of(response.url)
+        if origin not in self.adopted:
+            self.adopted.add(origin)
+            for value in response.meta.get("visitor_cookies", ()):
+                self.cookies.adopt(response.url, value)
+
+    @staticmethod
+    def differed(first: FetchRecord, second: Extracted) -> None:
+        """Two fetches of a page disagreed: the first is recorded, and what the second showed instead is one
+        visitor's or one request's (the archive learns it: :mod:`~wwc_archive.archive.run_review`)."""
+        first.dismissed = ("a second fetch, as a new visitor, read otherwise: what differs between the two "
+                           "answers is one visitor's or one request's")
+        first.variant = second
+
+    def read_as_before(self, response, first: FetchRecord, second: FetchRecord) -> FetchRecord:
+        """A page that seemed changed read as archived on a second fetch: the second is recorded, the first
+        dismissed (the archive learns what it showed instead, see :mod:`~wwc_archive.archive.run_review`),
+        and the cookies the site gave that new visitor are kept from now on, once a run per origin: its
+        bucket shows the site as archived. When the second fetch differs from the archive too, the first
+        answer is recorded instead: both say the page changed."""
+        self.adopt_cookies(response)
+        title = first.extracted.title if first.extracted else ""
+        second.dismissed = (f"a second fetch, as a new visitor, read the page as before: the first answer "
+                            f"(\"{title}\") was that visitor's or that request's only")
+        second.variant = first.extracted
+        return second
 
     def failed(self, failure):
         """Timeouts, resets, size cap, robots.txt, out-of-scope redirects."""
@@ -283,6 +370,8 @@ class ProgramSpider(scrapy.Spider):
         meta = request.meta
         if "url" not in meta:
             return None
+        if meta.get("first") is not None:
+            return iter([meta["first"]])  # the second fetch failed: the first answer stands
         error = failure.value
         if isinstance(error, OutOfScope):
             message = f"redirected out of scope to {request.url}"
