@@ -119,10 +119,7 @@ def _dismiss_variants(db, run_id: int) -> str | None:
     """Changes made only of what second fetches showed to vary from one visitor (or request) to the next
     (an A/B test's headline): dismissed, and their pages keep the version they had (the variant's snapshot
     stays stored)."""
-    shown = [json.loads(row[0]) for row in db.execute(
-        "select shown from dismissals where run_id = ? and rules = 'second-fetch' and shown is not null", [run_id])]
-    # Either answer may be the visitor's: the words go both ways.
-    swaps = {pair for pairs in shown for a, b in pairs for pair in ((a, b), (b, a)) if pair[1]}
+    swaps = _swaps(db, run_id)
     if not swaps:
         return None
     rows = db.execute(
@@ -154,6 +151,27 @@ def _dismiss_variants(db, run_id: int) -> str | None:
     return f"{dismissed} page(s) showed a variant some visitors see (an A/B test): not reported"
 
 
+def _swaps(db, run_id: int) -> set[tuple[str, str]]:
+    """What this run's second fetches showed in place of each other: ``(words, words shown instead)``, folded,
+    both ways (either answer may be the visitor's)."""
+    shown = [json.loads(row[0]) for row in db.execute(
+        "select shown from dismissals where run_id = ? and rules = 'second-fetch' and shown is not null", [run_id])]
+    return {pair for pairs in shown for a, b in pairs for pair in ((a, b), (b, a)) if pair[1]}
+
+
+def _swapped_lines(lines: set, swaps: set) -> set[str]:
+    """The entered and left lines that are each other but for a variant's words."""
+    left = {line for sign, line in lines if sign == "-"}
+    explained = set()
+    for sign, line in lines:
+        if sign != "+":
+            continue
+        for archived, shown in swaps:
+            if shown in line and _swap(line, shown, archived) in left:
+                explained |= {line, _swap(line, shown, archived)}
+    return explained
+
+
 def _only_swapped(old: list[str], new: list[str], swaps: set) -> bool:
     """Whether ``new`` is ``old`` with some of the archived words in ``swaps`` shown as their variant."""
     if len(old) != len(new) or old == new:
@@ -163,6 +181,10 @@ def _only_swapped(old: list[str], new: list[str], swaps: set) -> bool:
                                        for archived, shown in swaps):
             return False
     return True
+
+
+def _field_swapped(old: str, new: str, swaps: set) -> bool:
+    return any(shown in new and _swap(new, shown, archived) == old for archived, shown in swaps)
 
 
 def _swap(line: str, shown: str, archived: str) -> str:
@@ -177,9 +199,11 @@ class _Difference:
     page_id: int
     snapshot_id: int
     url: str
+    title: str  # the page's title, folded
     lines: set  # folded lines that entered or left, signed: ("+", line) / ("-", line)
     links: set  # ("+", url) / ("-", url)
-    fixed: bool  # something no template explains: title, byline, date, or the order of the same lines
+    fields: list  # (old, new) of the title, byline or date that differ: only a variant's words explain them
+    fixed: bool  # something no template explains: the order of the same lines, a listing's teasers
 
 
 def _dismiss_template_changes(db, run_id: int) -> str | None:
@@ -196,7 +220,8 @@ def _dismiss_template_changes(db, run_id: int) -> str | None:
     ).fetchall()
     if not rows:
         return None
-    differences = [_difference(db, *row) for row in rows]
+    swaps = _swaps(db, run_id)
+    differences = [_difference(db, *row, swaps) for row in rows]
     read = db.execute("select count(distinct page_id) from snapshots where run_id = ? and outcome in "
                       "('ok', 'not_modified')", [run_id]).fetchone()[0]
     enough = max(TEMPLATE_PAGES, math.ceil(TEMPLATE_SHARE * read))
@@ -206,7 +231,9 @@ def _dismiss_template_changes(db, run_id: int) -> str | None:
     for d in differences:
         if d.fixed or not (d.lines or d.links):
             continue
-        titled = {line for _sign, line in d.lines if pages.lists(line, d.url)}
+        if any(not _field_swapped(old, new, swaps) for old, new in d.fields):
+            continue
+        titled = {line for _sign, line in d.lines if pages.lists(line, d.title)} | _swapped_lines(d.lines, swaps)
         explained_lines = all(shared[item] >= enough or item[1] in titled for item in d.lines)
         explained_links = all(shared[item] >= enough or pages.title_of(item[1]) in titled for item in d.links)
         if not (explained_lines and explained_links):
@@ -225,29 +252,34 @@ def _dismiss_template_changes(db, run_id: int) -> str | None:
 
 
 def _difference(db, change_id: int, page_id: int, snapshot_id: int, old_id: int, new_id: int, url: str,
-                role: str) -> _Difference:
+                role: str, swaps: set) -> _Difference:
     old, new = _version(db, old_id), _version(db, new_id)
     old_fields, new_fields = comparison.folded(old), comparison.folded(new)
-    fixed = old_fields[:3] != new_fields[:3]
+    fields = [(a, b) for a, b in zip(old_fields[:3], new_fields[:3]) if a != b]  # title, byline, date
+    fixed = False
     old_lines, new_lines = _lines(old), _lines(new)
     lines = {("+", line) for line in set(new_lines) - set(old_lines)} | {("-", line) for line in set(old_lines) - set(new_lines)}
     if not lines and old_lines != new_lines:
         fixed = True  # the same lines in another order: a story moved, not a widget
-    if role == "program" and _items_differ(db, old_id, new_id):
+    if role == "program" and _items_differ(db, old_id, new_id, swaps):
         fixed = True  # a listing's teasers entered, left or changed: the program's own news
     links = {("+", url) for url in set(new.links) - set(old.links)} | {("-", url) for url in set(old.links) - set(new.links)}
-    return _Difference(change_id, page_id, snapshot_id, url, lines, links, fixed)
+    return _Difference(change_id, page_id, snapshot_id, url, new_fields[0], lines, links, fields, fixed)
 
 
-def _items_differ(db, old_id: int, new_id: int) -> bool:
+def _items_differ(db, old_id: int, new_id: int, swaps: set) -> bool:
+    """Whether a listing's teasers entered, left or changed, but for a variant's words in a title."""
     from wwc_archive.archive.listing import compare
     from wwc_archive.archive.queries import content_items
 
     old, new = content_items(db, old_id), content_items(db, new_id)
     if old is None or new is None:
         return False
-    counts = compare(old, new)["counts"]
-    return any(counts.values())
+    items = compare(old, new)
+    fold = lambda text: comparison.fold_typography(text or "")  # noqa: E731
+    variant_only = [item for item in items["changed"] if set(item["fields"]) == {"title"}
+                    and _field_swapped(fold(item["fields"]["title"][0]), fold(item["fields"]["title"][1]), swaps)]
+    return bool(items["entered"] or items["left"] or len(items["changed"]) > len(variant_only))
 
 
 def _version(db, content_id: int) -> Extracted:
@@ -271,40 +303,42 @@ class _OtherPages:
     """The archived pages a list on another page may name: their titles (folded) and URLs.
 
     A page neither added nor removed this run may come and go in any list (a
-    "Related" box reshuffled). A page added or removed this run is news where it
-    is linked back from (its author's page: the article links to it), and an
-    echo of the news anywhere else (a "Most read" box on another article).
+    "Related" box reshuffled). A page added or removed this run is news on its
+    author's page (the page titled with its byline) and an echo of the news in
+    a list anywhere else (a "Most read" box on another article).
     """
 
-    def __init__(self, rows, links_of: dict):
+    def __init__(self, rows, authors: dict):
         self.titles = {}  # folded title -> URLs of the pages with it
         self.urls = {}  # URL -> folded title
-        self.links_of = links_of  # URL of a page added or removed this run -> the URLs it links to
+        self.authors = authors  # URL of a page added or removed this run -> its byline, folded
         for url, title in rows:
             folded = comparison.fold_typography(title)
             self.titles.setdefault(folded, set()).add(url)
             self.urls[url] = folded
 
     def lists(self, line: str, on_page: str) -> bool:
-        """Whether ``line`` is the title of an archived page that a list on ``on_page`` may name as an echo."""
-        return any(on_page not in self.links_of.get(url, ()) for url in self.titles.get(line, ()))
+        """Whether ``line`` is the title of an archived page that a list on the page titled ``on_page`` (folded)
+        may name as an echo."""
+        return any(self.authors.get(url) != on_page for url in self.titles.get(line, ()))
 
     def title_of(self, url: str) -> str | None:
         return self.urls.get(url)
 
 
 def _other_pages(db, run_id: int) -> _OtherPages:
-    """The titles and URLs of archived pages, and the links of those added or removed in this run."""
+    """The titles and URLs of archived pages, and the bylines of those added or removed in this run."""
     rows = db.execute(
         "select url, title from pages where role in ('page', 'program') and title is not null "
         "and (state = 'live' or id in (select page_id from changes where run_id = ? and change = 'removed'))",
         [run_id],
     ).fetchall()
     news = db.execute(
-        "select p.url, s.content_id from changes c join pages p on p.id = c.page_id "
+        "select p.url, v.author from changes c join pages p on p.id = c.page_id "
         "join snapshots s on s.id = coalesce(case when c.change = 'removed' then c.old_snapshot end, c.new_snapshot) "
+        "join contents v on v.id = s.content_id "
         "where c.run_id = ? and c.change in ('added', 'removed')",
         [run_id],
     ).fetchall()
-    links_of = {url: set(outlinks.content_links(db.conn, content_id)) for url, content_id in news}
-    return _OtherPages([(url, title) for url, title in rows if title], links_of)
+    authors = {url: comparison.fold_typography(author or "") for url, author in news}
+    return _OtherPages([(url, title) for url, title in rows if title], authors)

@@ -41,7 +41,15 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from wwc_archive.crawler.limits import LimitReached
 from wwc_archive.crawler.urls import normalize_url
-from wwc_archive.crawler.wayback import MAX_CDX_BYTES, Capture, CdxError, Skipped, checked_captures, parse_cdx_json, shown
+from wwc_archive.crawler.wayback import (
+    MAX_CDX_BYTES,
+    Capture,
+    CdxError,
+    Skipped,
+    checked_captures,
+    parse_cdx_json,
+    shown,
+)
 
 IA_REPLAY = "https://web.archive.org/web"
 
@@ -68,6 +76,10 @@ class ServiceBusy(Exception):
 
 class AnswerError(Exception):
     """An answer that cannot be read within its limits (too large, undecodable); not retried."""
+
+
+class TooLarge(AnswerError):
+    """A body larger than its cap, after decompression."""
 
 
 class _Transient(Exception):
@@ -120,12 +132,13 @@ def read_capped(response: urllib3.BaseHTTPResponse, max_size: int, limit: str | 
             piece = response.read(_PIECE, decode_content=True)
         except urllib3.exceptions.DecodeError:
             encoding = response.headers.get("content-encoding")
-            raise AnswerError(f"its body does not decode as its Content-Encoding says ({shown(encoding, 40)})") from None
+            raise AnswerError(f"its body does not decode as its Content-Encoding says "
+                              f"({shown(encoding, 40)})") from None
         if not piece:
             return bytes(body)
         body += piece
         if len(body) > max_size:
-            raise AnswerError(f"its body is larger than {limit or 'max_size'} ({max_size:,} bytes after decompression)")
+            raise TooLarge(f"its body is larger than {limit or 'max_size'} ({max_size:,} bytes after decompression)")
 
 
 # The whole-answer deadline ---------------------------------------------------------
@@ -281,7 +294,7 @@ class WaybackSource:
         #: Requests sent (retries and redirects included).
         self.requests = 0
         #: CDX rows that cannot be captures of the URL asked for.
-        self.skipped = Skipped()
+        self.skipped_rows = Skipped()
 
     def close(self) -> None:
         self.session.close()
@@ -304,7 +317,7 @@ class WaybackSource:
             return []
         if answer.status != 200:
             raise CdxError(f"{self.cdx_api} answered {answer.status} {shown(answer.reason, 40)}")
-        return checked_captures(parse_cdx_json(answer.body.decode("utf-8", "replace")), url, self.skipped)
+        return checked_captures(parse_cdx_json(answer.body.decode("utf-8", "replace")), url, self.skipped_rows)
 
     def memento_url(self, capture: Capture) -> str:
         """The address a researcher cites: the capture as the archive replays it."""

@@ -35,7 +35,7 @@ from warcio.limitreader import LimitReader
 from warcio.utils import BUFF_SIZE
 
 from wwc_archive.crawler.limits import LimitReached
-from wwc_archive.crawler.replay import AnswerError, Fetched, ReplayError, read_capped
+from wwc_archive.crawler.replay import AnswerError, Fetched, ReplayError, TooLarge, read_capped
 from wwc_archive.crawler.urls import normalize_url
 from wwc_archive.crawler.wayback import Capture, Skipped, shown, warc_timestamp
 
@@ -99,7 +99,7 @@ class _Unclosed:
 def read_payload(record, max_size: int) -> bytes:
     """A response record's HTTP payload, de-chunked and decoded, in pieces; :class:`AnswerError` past ``max_size``."""
     if record.length is not None and record.length > max_size + _HEAD_ROOM:
-        raise AnswerError(f"its body is larger than max_size ({max_size:,} bytes after decompression)")
+        raise TooLarge(f"its body is larger than max_size ({max_size:,} bytes after decompression)")
     head = record.http_headers
     stream = record.raw_stream
     if (head.get_header("Transfer-Encoding") or "").strip().lower() == "chunked":
@@ -216,8 +216,10 @@ class WarcSource:
             return "with a malformed HTTP status line"
         try:
             read_payload(record, self.max_size)
-        except AnswerError as error:
-            return "whose body is larger than max_size" if "max_size" in str(error) else "whose body does not decode"
+        except TooLarge:
+            return "whose body is larger than max_size"
+        except AnswerError:
+            return "whose body does not decode"
         return None
 
     def _original(self, url, headers, digest, by_id, by_uri_date, by_digest) -> tuple[_Original | None, bool]:

@@ -175,8 +175,10 @@ class BackfillConfig(Model):
     requests_per_second: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] = 0.5
     #: Tries of a request that met 429, 5xx or a network error (Retry-After honoured).
     retries: Annotated[int, Field(ge=0, le=20)] = 5
-    #: Seconds to wait for one answer.
+    #: Seconds for one whole answer (connecting, headers and body), however slowly it comes.
     timeout: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] = 60.0
+    #: The longest wait a server's Retry-After is honoured for; a longer one stops the backfill.
+    max_retry_after: Annotated[float, Field(ge=0, le=86400, allow_inf_nan=False)] = 300.0
 
 
 class ReportConfig(Model):

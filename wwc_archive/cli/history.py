@@ -43,12 +43,16 @@ def backfill(config_path, db_path, program_names, start_urls, since, until, cdx_
     page (with its "Show more" pages), the pages it links to, and the pages
     linked before. Changes are decided exactly as for nightly crawls. Polite
     ([backfill] requests_per_second, backoff on 429/5xx) and resumable: run it
-    again after a kill and it fetches only the days still missing.
+    again after a kill and it fetches only the days still missing. The crawl's
+    limits apply ([crawl] max_size, max_requests, max_run_seconds), and each
+    answer must arrive whole within [backfill] timeout.
 
     Example:
 
         wwc-archive backfill --config wwc.toml --since 2015-06-01 --until 2019-12-31
     """
+    from wwc_archive.crawler.backfill import history_scope
+    from wwc_archive.crawler.limits import RunBudget
     from wwc_archive.crawler.replay import WaybackSource
     from wwc_archive.crawler.settings import user_agent
 
@@ -63,9 +67,13 @@ def backfill(config_path, db_path, program_names, start_urls, since, until, cdx_
         except ConfigError:
             raise UsageError(f"{option} must be an http(s) URL, not {url!r}") from None
     agent = user_agent(config.crawl.contact)
+    budget = RunBudget(config.crawl.max_requests, config.crawl.max_run_seconds)
     source = WaybackSource(cdx_api, replay, agent, requests_per_second=config.backfill.requests_per_second,
-                           retries=config.backfill.retries, timeout=config.backfill.timeout)
-    _run(db_path, programs, source, first, last, config, agent)
+                           retries=config.backfill.retries, timeout=config.backfill.timeout,
+                           max_size=config.crawl.max_size, max_retry_after=config.backfill.max_retry_after,
+                           scope=history_scope(programs), budget=budget, echo=lambda line: click.echo(line, err=True))
+    if _run(db_path, programs, source, first, last, config, agent).stopped:
+        sys.exit(EXIT_INTERRUPTED)
 
 
 @click.command("import-warc", context_settings=CONTEXT_SETTINGS)
@@ -77,21 +85,36 @@ def import_warc(config_path, db_path, program_names, start_urls, files):
     Captures of the programs' pages (walked as a backfill walks the Wayback
     Machine: the program page, what it links to, what it linked before) become
     history with their capture times; every other record is skipped and counted.
-    Revisit records are read as the response they refer to.
+    Revisit records are read as the response they refer to (of the same page,
+    or another of the programs' pages). Damaged or unsafe records (cut short,
+    a bad WARC-Date, a body over [crawl] max_size or that does not decode) are
+    skipped and counted too; max_requests and max_run_seconds apply.
 
     Example:
 
         wwc-archive import-warc --config wwc.toml crawl-2019.warc.gz crawl-2020.warc.gz
     """
+    from wwc_archive.crawler.backfill import history_scope
+    from wwc_archive.crawler.limits import LimitReached, RunBudget
     from wwc_archive.crawler.warc_source import WarcError, WarcSource
 
     config = load_config_or_exit(config_path)
     programs = _programs(config, program_names, start_urls)
+    budget = RunBudget(config.crawl.max_requests, config.crawl.max_run_seconds)
     try:
-        source = WarcSource(files)
+        source = WarcSource(files, scope=history_scope(programs), max_size=config.crawl.max_size, budget=budget)
     except WarcError as error:
         raise UsageError(str(error)) from None
+    except LimitReached as error:
+        click.echo(f"Error: the WARC files were not read within {error.option} ({error.limit:,} s); "
+                   "nothing was written", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    if source.damaged:
+        click.echo(f"Skipped {len(source.damaged)} damaged or unsafe WARC records: {source.damaged.summary()}",
+                   err=True)
     summary = _run(db_path, programs, source, None, None, config, None)
+    if summary.stopped:  # the walk did not reach every page: the captures it left are not known to be others'
+        sys.exit(EXIT_INTERRUPTED)
     click.echo(f"Skipped {source.skipped()} of {source.records} WARC captures: not of this archive's pages")
     return summary
 
@@ -115,7 +138,7 @@ def _day(text: str | None, option: str) -> date | None:
 def _run(db_path, programs, source, since, until, config, agent):
     from wwc_archive.archive import ArchiveBusy
     from wwc_archive.crawler.backfill import Backfill, BackfillError
-    from wwc_archive.crawler.replay import ReplayError
+    from wwc_archive.crawler.replay import ReplayError, ServiceBusy
     from wwc_archive.crawler.wayback import CdxError
 
     archive = open_archive_for_writing(db_path)
@@ -130,7 +153,8 @@ def _run(db_path, programs, source, since, until, config, agent):
         sys.exit(EXIT_BUSY)
     except BackfillError as error:
         raise UsageError(str(error)) from None
-    except (CdxError, ReplayError) as error:
+    except (CdxError, ReplayError, ServiceBusy) as error:
+        _skipped_rows(source)
         click.echo(f"Error: {error}; {walk.summary.runs_written} days were written: run the same command "
                    "again to go on", err=True)
         sys.exit(EXIT_INTERRUPTED)
@@ -141,8 +165,18 @@ def _run(db_path, programs, source, since, until, config, agent):
     finally:
         archive.close()
         source.close()
+    _skipped_rows(source)
     click.echo(f"Backfilled {summary.days} capture days ({summary.days_already_done} already in the archive, "
                f"{summary.runs_written} written): {summary.captures} captures, {summary.identical} identical "
                f"to the one before and not fetched, {source.requests} requests; {summary.added} added, "
                f"{summary.changed} changed, {summary.removed} removed")
+    if summary.stopped:
+        click.echo(f"Stopped: {summary.stopped}", err=True)
     return summary
+
+
+def _skipped_rows(source) -> None:
+    """One line for the CDX rows that could not be captures of the URLs asked for."""
+    skipped = getattr(source, "skipped_rows", None)
+    if skipped:
+        click.echo(f"Skipped {len(skipped)} CDX rows: {skipped.summary()}", err=True)

@@ -126,6 +126,8 @@ class DemoSite:
         self.curly_quotes = False
         #: slug -> variant B title of an A/B headline test (cookie ``ABTEST_variant``)
         self.ab_test: dict[str, str] = {}
+        #: the variant a visitor without the cookie gets ("A" or "B"); None: either, at random
+        self.ab_default: str | None = None
         #: every page but static files answers 200 "Site under maintenance"
         self.maintenance = False
         #: every 404 answers 200 "Page not found"
@@ -441,6 +443,8 @@ class DemoSite:
             name, _, value = part.strip().partition("=")
             if name == AB_COOKIE and value in ("A", "B"):
                 return value
+        if self.ab_default in ("A", "B"):
+            return self.ab_default
         return "AB"[self._noise_rng.getrandbits(1)]
 
     def _title(self, a: Article, variant: str | None) -> str:
