@@ -243,10 +243,20 @@ def substitutions(archived: Extracted, shown: Extracted) -> list[tuple[str, str]
     old, new = folded_lines(archived), folded_lines(shown)
     pairs = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
-        if tag == "replace" and i2 - i1 == j2 - j1:
-            for a, b in zip(old[i1:i2], new[j1:j2]):
+        if tag != "replace":
+            continue
+        for a in old[i1:i2][:50]:  # each line with the most alike of the other's, if alike at all
+            alike, b = max(((_alike(a.split(" "), b.split(" ")), b) for b in new[j1:j2][:50]), default=(0, ""))
+            if alike >= 0.5:
                 pairs.append(_core(a.split(" "), b.split(" ")))
-    return [pair for pair in dict.fromkeys(pairs) if pair[1]]
+    return [pair for pair in dict.fromkeys(pairs) if pair[0] != pair[1]]
+
+
+def _alike(a: list[str], b: list[str]) -> float:
+    """The share of the shorter line's words that both lines begin or end with."""
+    core_a, core_b = _core(a, b)
+    kept = len(a) - len(core_a.split(" ") if core_a else [])
+    return kept / max(1, min(len(a), len(b)))
 
 
 def _core(a: list[str], b: list[str]) -> tuple[str, str]:

@@ -169,7 +169,7 @@ class RunWriter:
         if record.dismissed and record.outcome == "ok" and page["role"] != "pager":
             self._insert("dismissals", {"run_id": self.run_id, "page_id": page["id"], "snapshot_id": snapshot_id,
                                         "rules": "second-fetch", "detail": record.dismissed,
-                                        "shown": _shown_instead(content, record.variant)})
+                                        "shown": json.dumps(record.shown_instead, ensure_ascii=False)})
         self._update("pages", page["id"], page_update)
         if "last_good_snapshot" in page_update:
             page.update(
@@ -421,13 +421,6 @@ class RunWriter:
     def _update(self, table: str, row_id: int, fields: dict) -> None:
         assignments = ", ".join(f"{name} = ?" for name in fields)
         self.db.conn.execute(f"update {table} set {assignments} where id = ?", [*fields.values(), row_id])
-
-
-def _shown_instead(archived: Extracted | None, variant: Extracted | None) -> str | None:
-    """What a dismissed first answer showed in place of the page as archived, as JSON pairs of words."""
-    if archived is None or variant is None:
-        return None
-    return json.dumps(comparison.substitutions(archived, normalized(variant)), ensure_ascii=False)
 
 
 def _folds_into(outcome: str, span_outcome: str, page_state: str) -> bool:

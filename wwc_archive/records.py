@@ -88,10 +88,11 @@ class FetchRecord:
     source: str = "crawl"
     #: For a capture from a web archive: the memento URL a researcher can cite.
     memento_url: str | None = None
-    #: Why a difference this fetch's first answer showed is not a change (a second fetch read the page as
-    #: before), and what that first answer said: the archive records both as a dismissal.
+    #: Why a difference between two answers for this page is not a change (a second fetch, as a new
+    #: visitor, read otherwise), and the words one answer showed in place of the other's, as
+    #: ``(words, words shown instead)`` pairs: the archive records both as a dismissal.
     dismissed: str | None = None
-    variant: Extracted | None = None
+    shown_instead: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:

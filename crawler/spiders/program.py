@@ -9,7 +9,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import TextResponse
 
-from wwc_archive.archive.comparison import comparison_key
+from wwc_archive.archive.comparison import comparison_key, substitutions
 from wwc_archive.archive.fingerprint import normalized
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord, Teaser, utcnow
 from wwc_archive.crawler.extract import document_links, extract_page
@@ -278,8 +278,9 @@ class ProgramSpider(scrapy.Spider):
         if self.is_html_page(response):
             program = self.programs[response.meta["program"]]
             again = extract_page(response.text, response.url, program.noise).extracted
-            if comparison_key(normalized(again)) != comparison_key(normalized(response.meta["first_page"])):
-                self.differed(first, again)
+            first_page = response.meta["first_page"]
+            if comparison_key(normalized(again)) != comparison_key(normalized(first_page)):
+                self.differed(first, first_page, again)
                 self.adopt_cookies(response)  # the first answer seemed changed, this one differs from it
         yield first
 
@@ -322,7 +323,7 @@ class ProgramSpider(scrapy.Spider):
                     record = self.read_as_before(response, first, record)
                 else:
                     if comparison_key(normalized(first.extracted)) != comparison_key(normalized(record.extracted)):
-                        self.differed(first, record.extracted)
+                        self.differed(first, first.extracted, record.extracted)
                     record = first
         yield record
         yield from self.follow(content.links, program, depth=depth + 1, source=response.url)
@@ -344,12 +345,12 @@ class ProgramSpider(scrapy.Spider):
                 self.cookies.adopt(response.url, value)
 
     @staticmethod
-    def differed(first: FetchRecord, second: Extracted) -> None:
-        """Two fetches of a page disagreed: the first is recorded, and what the second showed instead is one
-        visitor's or one request's (the archive learns it: :mod:`~wwc_archive.archive.run_review`)."""
+    def differed(first: FetchRecord, one: Extracted, other: Extracted) -> None:
+        """Two fetches of a page disagreed: the first is recorded, and what one showed in place of the other is
+        one visitor's or one request's (the archive learns it: :mod:`~wwc_archive.archive.run_review`)."""
         first.dismissed = ("a second fetch, as a new visitor, read otherwise: what differs between the two "
                            "answers is one visitor's or one request's")
-        first.variant = second
+        first.shown_instead = tuple(substitutions(normalized(one), normalized(other)))
 
     def read_as_before(self, response, first: FetchRecord, second: FetchRecord) -> FetchRecord:
         """A page that seemed changed read as archived on a second fetch: the second is recorded, the first
@@ -361,7 +362,7 @@ class ProgramSpider(scrapy.Spider):
         title = first.extracted.title if first.extracted else ""
         second.dismissed = (f"a second fetch, as a new visitor, read the page as before: the first answer "
                             f"(\"{title}\") was that visitor's or that request's only")
-        second.variant = first.extracted
+        second.shown_instead = tuple(substitutions(normalized(second.extracted), normalized(first.extracted)))
         return second
 
     def failed(self, failure):
