@@ -233,9 +233,13 @@ def _dismiss_template_changes(db, run_id: int) -> str | None:
             continue
         if any(not _field_swapped(old, new, swaps) for old, new in d.fields):
             continue
-        titled = {line for _sign, line in d.lines if pages.lists(line, d.title)} | _swapped_lines(d.lines, swaps)
+        titled = {line for _sign, line in d.lines
+                  if pages.lists(line, d.title) or any(shown in line and pages.lists(_swap(line, shown, archived), d.title)
+                                                      for archived, shown in swaps)}
+        titled |= _swapped_lines(d.lines, swaps)
+        named = titled | {_swap(line, shown, archived) for line in titled for archived, shown in swaps if shown in line}
         explained_lines = all(shared[item] >= enough or item[1] in titled for item in d.lines)
-        explained_links = all(shared[item] >= enough or pages.title_of(item[1]) in titled for item in d.links)
+        explained_links = all(shared[item] >= enough or pages.titles_of(item[1]) & named for item in d.links)
         if not (explained_lines and explained_links):
             continue
         rule = "template" if all(shared[item] >= enough for item in d.lines | d.links) else "widget"
@@ -310,27 +314,33 @@ class _OtherPages:
 
     def __init__(self, rows, authors: dict):
         self.titles = {}  # folded title -> URLs of the pages with it
-        self.urls = {}  # URL -> folded title
+        self.urls = {}  # URL -> its folded titles
         self.authors = authors  # URL of a page added or removed this run -> its byline, folded
         for url, title in rows:
             folded = comparison.fold_typography(title)
             self.titles.setdefault(folded, set()).add(url)
-            self.urls[url] = folded
+            self.urls.setdefault(url, set()).add(folded)
 
     def lists(self, line: str, on_page: str) -> bool:
         """Whether ``line`` is the title of an archived page that a list on the page titled ``on_page`` (folded)
         may name as an echo."""
         return any(self.authors.get(url) != on_page for url in self.titles.get(line, ()))
 
-    def title_of(self, url: str) -> str | None:
-        return self.urls.get(url)
+    def titles_of(self, url: str) -> set[str]:
+        return self.urls.get(url, set())
 
 
 def _other_pages(db, run_id: int) -> _OtherPages:
-    """The titles and URLs of archived pages, and the bylines of those added or removed in this run."""
+    """The titles and URLs of archived pages (a page retitled this run by both titles), and the bylines of
+    those added or removed in this run."""
     rows = db.execute(
         "select url, title from pages where role in ('page', 'program') and title is not null "
         "and (state = 'live' or id in (select page_id from changes where run_id = ? and change = 'removed'))",
+        [run_id],
+    ).fetchall()
+    rows += db.execute(  # a page retitled this run may still be named by its title before
+        "select p.url, v.title from changes c join pages p on p.id = c.page_id join snapshots s on s.id = c.old_snapshot "
+        "join contents v on v.id = s.content_id where c.run_id = ? and c.change = 'changed' and v.title is not null",
         [run_id],
     ).fetchall()
     news = db.execute(

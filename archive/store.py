@@ -79,6 +79,8 @@ class KnownPage:
     last_modified: str | None
     #: The latest version's :func:`~wwc_archive.archive.comparison.comparison_key` (None: not worked out yet).
     compare_key: bytes | None = None
+    #: The latest version's title.
+    title: str | None = None
 
 
 class Archive:
@@ -209,7 +211,7 @@ class Archive:
         """Every page archived for these programs, except "Show more" pages."""
         placeholders = ", ".join("?" for _ in programs)
         rows = self.db.query(
-            "select p.url, p.program, p.role, p.state, p.etag, p.last_modified, c.compare_key from pages p "
+            "select p.url, p.program, p.role, p.state, p.etag, p.last_modified, c.compare_key, p.title from pages p "
             "left join snapshots s on s.id = p.last_good_snapshot left join contents c on c.id = s.content_id "
             f"where p.program in ({placeholders}) and p.role != 'pager' order by p.id",
             programs,

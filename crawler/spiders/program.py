@@ -280,8 +280,7 @@ class ProgramSpider(scrapy.Spider):
             again = extract_page(response.text, response.url, program.noise).extracted
             first_page = response.meta["first_page"]
             if comparison_key(normalized(again)) != comparison_key(normalized(first_page)):
-                self.differed(first, first_page, again)
-                self.adopt_cookies(response)  # the first answer seemed changed, this one differs from it
+                self.learn_variant(first, first_page, again)
         yield first
 
     def listing_failed(self, listing, error):
@@ -322,9 +321,10 @@ class ProgramSpider(scrapy.Spider):
                 if same:
                     record = self.read_as_before(response, first, record)
                 else:
-                    if comparison_key(normalized(first.extracted)) != comparison_key(normalized(record.extracted)):
-                        self.differed(first, first.extracted, record.extracted)
+                    second = record
                     record = first
+                    if comparison_key(normalized(first.extracted)) != comparison_key(normalized(second.extracted)):
+                        record = self.differed(response, first, second, known)
         yield record
         yield from self.follow(content.links, program, depth=depth + 1, source=response.url)
 
@@ -344,13 +344,25 @@ class ProgramSpider(scrapy.Spider):
             for value in response.meta.get("visitor_cookies", ()):
                 self.cookies.adopt(response.url, value)
 
+    def differed(self, response, first: FetchRecord, second: FetchRecord, known) -> FetchRecord:
+        """Two fetches of a page that seemed changed disagree, and neither reads as archived: the one that
+        keeps the archived title is recorded (and its visitor's cookies kept: its bucket shows the site as
+        archived), else the first; what one showed in place of the other is learned as a variant."""
+        fold = lambda e: " ".join((e.title if e else "").split())  # noqa: E731
+        if known.title and fold(second.extracted) == " ".join(known.title.split()) != fold(first.extracted):
+            self.learn_variant(second, second.extracted, first.extracted)
+            self.adopt_cookies(response)
+            return second
+        self.learn_variant(first, first.extracted, second.extracted)
+        return first
+
     @staticmethod
-    def differed(first: FetchRecord, one: Extracted, other: Extracted) -> None:
-        """Two fetches of a page disagreed: the first is recorded, and what one showed in place of the other is
-        one visitor's or one request's (the archive learns it: :mod:`~wwc_archive.archive.run_review`)."""
-        first.dismissed = ("a second fetch, as a new visitor, read otherwise: what differs between the two "
-                           "answers is one visitor's or one request's")
-        first.shown_instead = tuple(substitutions(normalized(one), normalized(other)))
+    def learn_variant(record: FetchRecord, one: Extracted, other: Extracted) -> None:
+        """What one answer showed in place of the other is one visitor's or one request's (the archive learns
+        it: :mod:`~wwc_archive.archive.run_review`)."""
+        record.dismissed = ("a second fetch, as a new visitor, read otherwise: what differs between the two "
+                            "answers is one visitor's or one request's")
+        record.shown_instead = tuple(substitutions(normalized(one), normalized(other)))
 
     def read_as_before(self, response, first: FetchRecord, second: FetchRecord) -> FetchRecord:
         """A page that seemed changed read as archived on a second fetch: the second is recorded, the first
