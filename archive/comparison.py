@@ -47,9 +47,17 @@ _TYPOGRAPHY = str.maketrans({
 _DASH_RUNS = re.compile(r"\s*-{2,}\s*|\s+-\s+")
 
 
-def fold_typography(text: str) -> str:
-    """``text`` with Unicode forms, spaces, quotes, dashes and ellipses folded (no letter changed)."""
+_LINE_DASH_RUNS = re.compile(r"[^\S\n]*-{2,}[^\S\n]*|[^\S\n]+-[^\S\n]+")
+_LINE_SPACES = re.compile(r"[^\S\n]+")
+
+
+def fold_typography(text: str, keep_lines: bool = False) -> str:
+    """``text`` with Unicode forms, spaces, quotes, dashes and ellipses folded (no letter changed); with
+    ``keep_lines``, its line ends are kept (each line folded and trimmed), else they are spaces too."""
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_TYPOGRAPHY)
+    if keep_lines:
+        text = _LINE_SPACES.sub(" ", _LINE_DASH_RUNS.sub(" - ", text))
+        return "\n".join(line.strip() for line in text.split("\n"))
     text = _DASH_RUNS.sub(" - ", text)
     return _SPACES.sub(" ", text).strip()
 
@@ -58,23 +66,24 @@ def fold_typography(text: str) -> str:
 
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
-_WEEKDAY = r"(?:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday)?\.?,?\s+)?"
 #: Where an absolute date may stand: a month name with a day and a year, or numbers in a date's shape.
-_ABSOLUTE = (
-    rf"{_WEEKDAY}{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
-    rf"|{_WEEKDAY}\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}"
+_ABSOLUTE = re.compile(
+    rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}"
     r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-    r"|\d{1,2}[/.]\d{1,2}[/.]\d{4}"
+    r"|\d{1,2}[/.]\d{1,2}[/.]\d{4})\b",
+    re.IGNORECASE,
 )
+#: A weekday named before a date: "Tuesday, November 19, 2025" and "November 19, 2025" are one day.
+_WEEKDAY = re.compile(r"\b(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+(?=\u27e8\d)",
+                      re.IGNORECASE)
 _UNIT = r"(?:sec(?:ond)?s?|min(?:ute)?s?|hours?|hrs?|days?|weeks?|wks?|months?|years?|yrs?)"
 _COUNT = r"(?:\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a few|several)"
-#: Where a relative date may stand.
-_RELATIVE = (
-    rf"(?:about\s+|over\s+|almost\s+)?{_COUNT}\s+{_UNIT}(?:\s*,?\s*(?:and\s+)?{_COUNT}\s+{_UNIT})*\s+ago"
-    rf"|in\s+{_COUNT}\s+{_UNIT}"
-    r"|just\s+now|today|yesterday|tomorrow|(?:last|this|next)\s+(?:week|month|year|night)"
-)
-_DATES = re.compile(rf"\b(?:(?P<relative>{_RELATIVE})|(?P<absolute>{_ABSOLUTE}))\b", re.IGNORECASE)
+#: Where a relative date may stand: counted back ("3 days ago"), or named ("yesterday", "in 2 weeks").
+_AGO = re.compile(rf"\b(?:(?:about|over|almost)\s+)?{_COUNT}\s+{_UNIT}(?:\s*,?\s*(?:and\s+)?{_COUNT}\s+{_UNIT})*"
+                  r"\s+ago\b", re.IGNORECASE)
+_NAMED = re.compile(rf"\b(?:in\s+{_COUNT}\s+{_UNIT}|just\s+now|today|yesterday|tomorrow|"
+                    r"(?:last|this|next)\s+(?:week|month|year|night))\b", re.IGNORECASE)
 #: Two bases to read a date against: an absolute date reads the same on both.
 _BASES = (datetime(2001, 2, 3, 4, 5, 6), datetime(2013, 9, 17, 18, 19, 20))
 
@@ -104,13 +113,15 @@ def fold_dates(text: str, times: tuple[tuple[str, str], ...] = ()) -> str:
             text = text[:at] + token + text[at + len(shown):]
             cursor = at + len(token)
 
-    def replace(match: re.Match) -> str:
-        if match.group("relative"):
-            return "\u27e8\u27e9"
-        day = parse_date(match.group("absolute"))
+    def absolute(match: re.Match) -> str:
+        day = parse_date(match.group(0))
         return _day_token(day) if day else match.group(0)
 
-    return _DATES.sub(replace, text)
+    if "ago" in text.lower():  # a cheap test first: pages of figures have no relative date
+        text = _AGO.sub("\u27e8\u27e9", text)
+    text = _NAMED.sub("\u27e8\u27e9", text)
+    text = _ABSOLUTE.sub(absolute, text)
+    return _WEEKDAY.sub("", text)
 
 
 def _day_token(day: str) -> str:
@@ -134,6 +145,8 @@ def fold_counters(text: str) -> str:
     """``text`` without the numbers of counters standing on their own: in a line, or a part of a line set
     off by ``·``, ``|``, ``•`` or ``/``, that is counts of views, comments, shares… and at most
     :data:`_COUNTER_LINE_WORDS` other words."""
+    if not _COUNTER.search(text):
+        return text  # most pages count nothing: one search, not one a line
     lines = text.split("\n")
     for index, line in enumerate(lines):
         if _COUNTER.search(line):
@@ -172,12 +185,12 @@ def folded(e: Extracted, rules: tuple[str, ...] = RULES) -> list:
         fields = [fold_dates(field, e.times) for field in fields]
         if e.published and parse_date(e.published):
             fields[2] = parse_date(e.published)
-    paragraphs = [" ".join(p.split()) for p in text.split("\n\n")]
     if "typography" in rules:
-        paragraphs = [fold_typography(p) for p in paragraphs]
+        text = fold_typography(text, keep_lines=True)  # once for the whole text: a page may have 10,000 lines
         fields = [fold_typography(field) for field in fields]
     else:
         fields = [" ".join(field.split()) for field in fields]
+    paragraphs = (" ".join(p.split()) for p in text.split("\n\n"))
     words = " ".join(dict.fromkeys(p for p in paragraphs if p))  # a repeat says nothing new
     return [*fields, words, sorted(set(e.links))]
 
@@ -224,14 +237,13 @@ def _mentions(url: str) -> set[str]:
     return {form for form in forms if len(form) >= 3}
 
 
-def folded_lines(e: Extracted) -> list[str]:
-    """A version's title and lines, each folded as versions are compared; empty ones left out."""
-    lines = []
-    for line in [e.title, *fold_counters(e.text).split("\n")]:
-        line = fold_typography(fold_dates(line, e.times))
-        if line:
-            lines.append(line)
-    return lines
+def folded_lines(e: Extracted, title: bool = True) -> list[str]:
+    """A version's title (unless not asked for) and lines, folded as versions are compared; empty ones left
+    out."""
+    text = fold_dates(fold_counters(e.text), e.times)
+    lines = [line for line in fold_typography(text, keep_lines=True).split("\n") if line]
+    heading = fold_typography(fold_dates(e.title, e.times)) if title else ""
+    return [heading, *lines] if heading else lines
 
 
 def substitutions(archived: Extracted, shown: Extracted) -> list[tuple[str, str]]:

@@ -295,12 +295,7 @@ def _version(db, content_id: int) -> Extracted:
 
 def _lines(e: Extracted) -> list[str]:
     """A version's lines, each folded as versions are compared; empty ones left out."""
-    lines = []
-    for line in comparison.fold_counters(e.text).split("\n"):
-        line = comparison.fold_typography(comparison.fold_dates(line))
-        if line:
-            lines.append(line)
-    return lines
+    return comparison.folded_lines(e, title=False)
 
 
 class _OtherPages:

@@ -136,9 +136,9 @@ class RunWriter:
                 body_sha256 = sha
                 snapshot["body_exact"] = 1 if snapshot["body_id"] else None
                 snapshot["response_head_id"] = self._heads.id_of(response_head(record))
+                change = "changed" if page["state"] == "live" and page["fingerprint"] else "added"
                 key = comparison.comparison_key(content) if content is not None and record.role != "document" else None
                 snapshot["content_id"] = self._store_content(content, fingerprint, page["id"], key)
-                change = "changed" if page["state"] == "live" and page["fingerprint"] else "added"
                 if change == "changed" and key is not None and key == self._compare_key(page["content_id"]):
                     change = None  # the same words, dates and counts: recorded, not reported
                     dismissed = comparison.rules_that_dismiss(self._extracted(page["content_id"]), content)

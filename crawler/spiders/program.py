@@ -21,6 +21,8 @@ from wwc_archive.crawler.middlewares import OutOfScope
 from wwc_archive.crawler.not_found import NotFoundPage, answers_not_found, probe_url
 from wwc_archive.crawler.urls import in_scope, is_document, normalize_url
 
+#: Pages larger than this are not compared in the crawl (nor fetched a second time): they are read beside it.
+SECOND_FETCH_MAX_BYTES = 512 * 1024
 #: The message of the IgnoreRequest with which Scrapy's RobotsTxtMiddleware refuses a request.
 ROBOTS_REFUSAL = "Forbidden by robots.txt"
 
@@ -303,6 +305,8 @@ class ProgramSpider(scrapy.Spider):
         depth = response.meta["depth"]
         known = self.known.get(response.meta["url"])
         archived_key = known.compare_key if known is not None and known.state == "live" else None
+        if len(response.body) > SECOND_FETCH_MAX_BYTES and first is None:
+            archived_key = None  # read beside the crawl, as a new page is: comparing it here would hold the crawl
         if archived_key is None and depth >= program.depth:
             # A leaf with nothing to compare with: beyond it only documents are followed, so the
             # storage process extracts its content, beside the crawl instead of inside it.
