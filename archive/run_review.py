@@ -258,17 +258,25 @@ def _dismiss_template_changes(db, run_id: int) -> str | None:
 def _difference(db, change_id: int, page_id: int, snapshot_id: int, old_id: int, new_id: int, url: str,
                 role: str, swaps: set) -> _Difference:
     old, new = _version(db, old_id), _version(db, new_id)
-    old_fields, new_fields = comparison.folded(old), comparison.folded(new)
-    fields = [(a, b) for a, b in zip(old_fields[:3], new_fields[:3]) if a != b]  # title, byline, date
+    old_fields, new_fields = comparison.folded_fields(old), comparison.folded_fields(new)
+    fields = [(a, b) for a, b in zip(old_fields, new_fields) if a != b]  # title, byline, date
     fixed = False
-    old_lines, new_lines = _lines(old), _lines(new)
-    lines = {("+", line) for line in set(new_lines) - set(old_lines)} | {("-", line) for line in set(old_lines) - set(new_lines)}
-    if not lines and old_lines != new_lines:
+    # Only the lines the versions do not share are folded: a long page costs what changed on it.
+    old_raw, new_raw = old.text.split("\n"), new.text.split("\n")
+    shared = set(old_raw) & set(new_raw)
+    old_lines = set(_lines(_only_lines(old, [line for line in old_raw if line not in shared])))
+    new_lines = set(_lines(_only_lines(new, [line for line in new_raw if line not in shared])))
+    lines = {("+", line) for line in new_lines - old_lines} | {("-", line) for line in old_lines - new_lines}
+    if not lines and old_raw != new_raw and [l for l in old_raw if l.strip()] != [l for l in new_raw if l.strip()]:
         fixed = True  # the same lines in another order: a story moved, not a widget
     if role == "program" and _items_differ(db, old_id, new_id, swaps):
         fixed = True  # a listing's teasers entered, left or changed: the program's own news
     links = {("+", url) for url in set(new.links) - set(old.links)} | {("-", url) for url in set(old.links) - set(new.links)}
     return _Difference(change_id, page_id, snapshot_id, url, new_fields[0], lines, links, fields, fixed)
+
+
+def _only_lines(e: Extracted, lines: list[str]) -> Extracted:
+    return Extracted(e.title, e.author, e.published, "\n".join(lines), e.links)
 
 
 def _items_differ(db, old_id: int, new_id: int, swaps: set) -> bool:
