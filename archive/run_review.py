@@ -59,18 +59,24 @@ def review_run(db, run_id: int) -> list[str]:
 def _dismiss_outages(db, run_id: int) -> str | None:
     rows = db.execute(
         """
-        select c.id, c.page_id, c.new_snapshot, s.http_status, s.content_id, c.change, p.url
+        select c.id, c.page_id, c.new_snapshot, s.http_status, s.content_id, c.change, p.url, v.title
         from changes c
         join snapshots s on s.id = c.new_snapshot
         join pages p on p.id = c.page_id
+        join contents v on v.id = s.content_id
         where c.run_id = ? and c.change in ('added', 'changed') and p.role in ('page', 'program')
         """,
         [run_id],
     ).fetchall()
+    # An outage page has one title on every page it answers for: only titles that several pages changed to
+    # are read further (a first crawl adds thousands of pages, and changes none).
+    changed_titles = Counter(row[7] for row in rows if row[5] == "changed")
+    suspects = {title for title, count in changed_titles.items() if count >= OUTAGE_PAGES}
     groups: dict[bytes, list] = {}
     for row in rows:
-        version = _version(db, row[4])
-        groups.setdefault(comparison.page_digest(version, row[6]), []).append((*row, version.title))
+        if row[7] in suspects:
+            version = _version(db, row[4])
+            groups.setdefault(comparison.page_digest(version, row[6]), []).append(row)
     dismissed, titles = 0, []
     for group in groups.values():
         if len({row[1] for row in group if row[5] == "changed"}) < OUTAGE_PAGES:
@@ -295,10 +301,7 @@ def _items_differ(db, old_id: int, new_id: int, swaps: set) -> bool:
 
 
 def _version(db, content_id: int) -> Extracted:
-    row = db.execute("select title, author, published from contents where id = ?", [content_id]).fetchone()
-    return Extracted(title=row[0] or "", author=row[1] or "", published=row[2] or "",
-                     text=texts.content_text(db.conn, content_id) or "",
-                     links=tuple(outlinks.content_links(db.conn, content_id)))
+    return texts.stored_version(db.conn, content_id)
 
 
 def _lines(e: Extracted) -> list[str]:

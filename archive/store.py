@@ -11,7 +11,7 @@ from filelock import FileLock, Timeout
 from sqlite_utils import Database
 
 from wwc_archive.records import parse_utc, utcnow
-from wwc_archive.archive import queries, run_review, schema
+from wwc_archive.archive import comparison, queries, run_review, schema, texts
 from wwc_archive.archive.opening import ArchiveError, Upgrade, backup, check_writable, open_readonly
 from wwc_archive.archive.schema import ensure_schema
 from wwc_archive.archive.transaction import write_transaction
@@ -208,15 +208,26 @@ class Archive:
             ).last_pk
 
     def known_pages(self, programs: list[str]) -> list[KnownPage]:
-        """Every page archived for these programs, except "Show more" pages."""
+        """Every page archived for these programs, except "Show more" pages, with their latest version's
+        comparison key (worked out now for versions stored without one: a first crawl's, an upgrade's)."""
         placeholders = ", ".join("?" for _ in programs)
-        rows = self.db.query(
-            "select p.url, p.program, p.role, p.state, p.etag, p.last_modified, c.compare_key, p.title from pages p "
+        rows = list(self.db.query(
+            "select p.url, p.program, p.role, p.state, p.etag, p.last_modified, c.compare_key, p.title, "
+            "c.id as content_id from pages p "
             "left join snapshots s on s.id = p.last_good_snapshot left join contents c on c.id = s.content_id "
             f"where p.program in ({placeholders}) and p.role != 'pager' order by p.id",
             programs,
-        )
-        return [KnownPage(**row) for row in rows]
+        ))
+        missing = [row for row in rows if row["compare_key"] is None and row["content_id"] is not None
+                   and row["role"] in ("page", "program") and row["state"] == "live"]
+        if missing and not self.readonly:  # versions new since the last crawl: their keys, once
+            with write_transaction(self.db):
+                for row in missing:
+                    row["compare_key"] = comparison.comparison_key(texts.stored_version(self.db.conn,
+                                                                                        row["content_id"]))
+                    self.db.execute("update contents set compare_key = ? where id = ?",
+                                    [row["compare_key"], row["content_id"]])
+        return [KnownPage(**{name: value for name, value in row.items() if name != "content_id"}) for row in rows]
 
     def kept_cookies(self) -> list[dict]:
         """The cookies sites set to last, as the last crawl left them (see :mod:`wwc_archive.crawler.cookies`)."""

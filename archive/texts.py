@@ -103,3 +103,16 @@ def convert_batch(conn: sqlite3.Connection, rows: int) -> int:
             record_pages(conn, page_id, content_id, ids)
     table.write(conn)
     return len(batch)
+
+
+def stored_version(conn: sqlite3.Connection, content_id: int):
+    """A stored version as the crawler extracted it (title, byline, date, text, links, ``<time>`` texts;
+    not its teasers), to compare it again (:mod:`~wwc_archive.archive.comparison`)."""
+    from wwc_archive.archive.outlinks import content_links
+    from wwc_archive.records import Extracted
+
+    title, author, published, times = conn.execute(
+        "select title, author, published, times from contents where id = ?", [content_id]).fetchone()
+    return Extracted(title=title or "", author=author or "", published=published or "",
+                     text=content_text(conn, content_id) or "", links=tuple(content_links(conn, content_id)),
+                     times=tuple(map(tuple, json.loads(times))) if times else ())

@@ -137,7 +137,10 @@ class RunWriter:
                 snapshot["body_exact"] = 1 if snapshot["body_id"] else None
                 snapshot["response_head_id"] = self._heads.id_of(response_head(record))
                 change = "changed" if page["state"] == "live" and page["fingerprint"] else "added"
-                key = comparison.comparison_key(content) if content is not None and record.role != "document" else None
+                # A new page's key waits for the next crawl's start (Archive.known_pages): a first crawl
+                # of thousands of pages works out none.
+                key = (comparison.comparison_key(content)
+                       if change == "changed" and content is not None and record.role != "document" else None)
                 snapshot["content_id"] = self._store_content(content, fingerprint, page["id"], key)
                 if change == "changed" and key is not None and key == self._compare_key(page["content_id"]):
                     change = None  # the same words, dates and counts: recorded, not reported
@@ -345,10 +348,8 @@ class RunWriter:
 
     def _extracted(self, content_id: int) -> Extracted:
         """A stored version as the crawler extracted it (without its teasers)."""
-        row = self._content(content_id)
-        return Extracted(title=row["title"] or "", author=row["author"] or "", published=row["published"] or "",
-                         text=row["text"] or "", links=tuple(row["links"]),
-                         times=tuple(map(tuple, json.loads(row["times"]))) if row.get("times") else ())
+        self._write_distinct()  # its paragraphs may be this batch's
+        return texts.stored_version(self.db.conn, content_id)
 
     def _store_content(self, e: Extracted | None, fingerprint: bytes | str, page_id: int,
                        compare_key: bytes | None = None) -> int:
