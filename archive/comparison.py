@@ -210,13 +210,18 @@ def folded(e: Extracted, rules: tuple[str, ...] = RULES) -> list:
     else:
         fields = [" ".join(field.split()) for field in fields]
     paragraphs = (" ".join(p.split()) for p in text.split("\n\n"))
-    words = " ".join(dict.fromkeys(p for p in paragraphs if p))  # a repeat says nothing new
+    # A repeat says nothing new, and a line of separators ("· ·") nothing at all.
+    words = " ".join(dict.fromkeys(p for p in paragraphs if _SAYS.search(p)))
     return [*fields, words, sorted(set(e.links))]
 
 
 #: Texts longer than this (a data appendix of megabytes) are compared word for word, unfolded: folding
 #: them would cost about a second each, every night.
 FOLD_AT_MOST = 500_000
+
+
+#: What a paragraph must hold to say anything: a letter or a digit.
+_SAYS = re.compile(r"[^\W_]")
 
 
 def comparison_key(e: Extracted) -> bytes:

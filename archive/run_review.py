@@ -205,6 +205,8 @@ class _Difference:
     page_id: int
     snapshot_id: int
     url: str
+    old_snapshot: int
+    old_content: int
     title: str  # the page's title, folded
     lines: set  # folded lines that entered or left, signed: ("+", line) / ("-", line)
     links: set  # ("+", url) / ("-", url)
@@ -215,7 +217,7 @@ class _Difference:
 def _dismiss_template_changes(db, run_id: int) -> str | None:
     rows = db.execute(
         """
-        select c.id, c.page_id, c.new_snapshot, o.content_id, n.content_id, p.url, p.role
+        select c.id, c.page_id, c.new_snapshot, o.content_id, n.content_id, p.url, p.role, c.old_snapshot
         from changes c
         join pages p on p.id = c.page_id
         join snapshots o on o.id = c.old_snapshot
@@ -249,6 +251,9 @@ def _dismiss_template_changes(db, run_id: int) -> str | None:
         if not (explained_lines and explained_links):
             continue
         rule = "template" if all(shared[item] >= enough for item in d.lines | d.links) else "widget"
+        if d.fields or _swapped_lines(d.lines, swaps):  # a variant's words too: the page keeps its version
+            db.execute("update pages set last_good_snapshot = ?, title = (select title from contents where id = ?), "
+                       "etag = null, last_modified = null where id = ?", [d.old_snapshot, d.old_content, d.page_id])
         detail = (f"every difference also differed on {enough} or more of the run's pages: the site's template"
                   if rule == "template" else
                   "every difference is a link to, or the title of, another archived page: a list the site recomputes")
@@ -262,7 +267,7 @@ def _dismiss_template_changes(db, run_id: int) -> str | None:
 
 
 def _difference(db, change_id: int, page_id: int, snapshot_id: int, old_id: int, new_id: int, url: str,
-                role: str, swaps: set) -> _Difference:
+                role: str, old_snapshot: int, swaps: set) -> _Difference:
     old, new = _version(db, old_id), _version(db, new_id)
     old_fields, new_fields = comparison.folded_fields(old), comparison.folded_fields(new)
     fields = [(a, b) for a, b in zip(old_fields, new_fields) if a != b]  # title, byline, date
@@ -278,7 +283,8 @@ def _difference(db, change_id: int, page_id: int, snapshot_id: int, old_id: int,
     if role == "program" and _items_differ(db, old_id, new_id, swaps):
         fixed = True  # a listing's teasers entered, left or changed: the program's own news
     links = {("+", url) for url in set(new.links) - set(old.links)} | {("-", url) for url in set(old.links) - set(new.links)}
-    return _Difference(change_id, page_id, snapshot_id, url, new_fields[0], lines, links, fields, fixed)
+    return _Difference(change_id, page_id, snapshot_id, url, old_snapshot, old_id, new_fields[0], lines, links,
+                       fields, fixed)
 
 
 def _only_lines(e: Extracted, lines: list[str]) -> Extracted:
