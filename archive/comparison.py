@@ -35,31 +35,25 @@ from wwc_archive.records import Extracted
 #: The rules, in the order they are applied.
 RULES = ("typography", "dates", "counters")
 
-#: Spaces of every kind, and characters that show nothing.
+#: Characters that show nothing.
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
-_SPACES = re.compile(r"[\s\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _TYPOGRAPHY = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u02bc": "'", "`": "'",
     "\u00b4": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"', "\u00ab": '"',
     "\u00bb": '"', "\u2039": "'", "\u203a": "'", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
     "\u2014": "-", "\u2015": "-", "\u2212": "-", "\u2026": "...",
 })
-_DASH_RUNS = re.compile(r"\s*-{2,}\s*|\s+-\s+")
-
-
-_LINE_DASH_RUNS = re.compile(r"[^\S\n]*-{2,}[^\S\n]*|[^\S\n]+-[^\S\n]+")
-_LINE_SPACES = re.compile(r"[^\S\n]+")
+#: Runs of dashes, and a dash set off by spaces, within a line; every kind of space but a line end.
+_DASH_RUNS = re.compile(r"[^\S\n]*-{2,}[^\S\n]*|[^\S\n]+-[^\S\n]+")
+_SPACES = re.compile(r"[^\S\n]+")
 
 
 def fold_typography(text: str, keep_lines: bool = False) -> str:
     """``text`` with Unicode forms, spaces, quotes, dashes and ellipses folded (no letter changed); with
     ``keep_lines``, its line ends are kept (each line folded and trimmed), else they are spaces too."""
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_TYPOGRAPHY)
-    if keep_lines:
-        text = _LINE_SPACES.sub(" ", _LINE_DASH_RUNS.sub(" - ", text))
-        return "\n".join(line.strip() for line in text.split("\n"))
-    text = _DASH_RUNS.sub(" - ", text)
-    return _SPACES.sub(" ", text).strip()
+    lines = [line.strip() for line in _SPACES.sub(" ", _DASH_RUNS.sub(" - ", text)).split("\n")]
+    return "\n".join(lines) if keep_lines else " ".join(line for line in lines if line)
 
 
 # Dates --------------------------------------------------------------------------------------------
@@ -202,8 +196,7 @@ def folded(e: Extracted, rules: tuple[str, ...] = RULES) -> list:
     if "dates" in rules:
         text = fold_dates(text, e.times)
         fields = [fold_dates(field, e.times) for field in fields]
-        if e.published and parse_date(e.published):
-            fields[2] = parse_date(e.published)
+        fields[2] = (parse_date(e.published) if e.published else None) or fields[2]
     if "typography" in rules:
         text = fold_typography(text, keep_lines=True)  # once for the whole text: a page may have 10,000 lines
         fields = [fold_typography(field) for field in fields]

@@ -20,7 +20,7 @@ Some differences only show when a run's pages are seen side by side:
   where another page shows it in place of the archived title.
 
 Each dismissal is a ``dismissals`` row naming its rule (``outage``,
-``template``, ``widget``), so a researcher can audit it.
+``variant``, ``template``, ``widget``), so a researcher can audit it.
 """
 
 import json
@@ -96,7 +96,7 @@ def _dismiss_outages(db, run_id: int) -> str | None:
 
 def _as_failed_fetch(db, run_id: int, change_id: int, page_id: int, snapshot_id: int, detail: str) -> None:
     """Make a fetch that read an outage page a failed fetch; its page goes back to its last good snapshot."""
-    db.execute("delete from changes where id = ?", [change_id])
+    _dismiss(db, run_id, change_id, page_id, snapshot_id, "outage", detail)
     db.execute("update snapshots set outcome = 'failed', error = ?, content_id = null where id = ?",
                [f"outage: {detail}", snapshot_id])
     previous = db.execute(
@@ -115,8 +115,19 @@ def _as_failed_fetch(db, run_id: int, change_id: int, page_id: int, snapshot_id:
     update.update(etag=None, last_modified=None)
     assignments = ", ".join(f"{name} = ?" for name in update)
     db.execute(f"update pages set {assignments} where id = ?", [*update.values(), page_id])
-    db.execute("insert into dismissals (run_id, page_id, snapshot_id, rules, detail) values (?, ?, ?, 'outage', ?)",
-               [run_id, page_id, snapshot_id, detail])
+
+
+def _dismiss(db, run_id: int, change_id: int, page_id: int, snapshot_id: int, rule: str, detail: str) -> None:
+    """A change recorded this run is not one: it goes, and a dismissal says by which rule."""
+    db.execute("delete from changes where id = ?", [change_id])
+    db.execute("insert into dismissals (run_id, page_id, snapshot_id, rules, detail) values (?, ?, ?, ?, ?)",
+               [run_id, page_id, snapshot_id, rule, detail])
+
+
+def _keep_version(db, page_id: int, old_snapshot: int, old_content: int) -> None:
+    """The page keeps the version it had before this run (what it read this run stays stored)."""
+    db.execute("update pages set last_good_snapshot = ?, title = (select title from contents where id = ?), "
+               "etag = null, last_modified = null where id = ?", [old_snapshot, old_content, page_id])
 
 
 # Variants ---------------------------------------------------------------------------------------------
@@ -144,13 +155,9 @@ def _dismiss_variants(db, run_id: int) -> str | None:
         if old.links != new.links or not _only_swapped(comparison.folded_lines(old), comparison.folded_lines(new),
                                                        swaps):
             continue
-        title = db.execute("select title from contents where id = ?", [old_id]).fetchone()[0]
-        db.execute("delete from changes where id = ?", [change_id])
-        db.execute("update pages set last_good_snapshot = ?, title = ?, etag = null, last_modified = null "
-                   "where id = ?", [old_snapshot, title, page_id])
-        db.execute("insert into dismissals (run_id, page_id, snapshot_id, rules, detail) values (?, ?, ?, ?, ?)",
-                   [run_id, page_id, new_snapshot, "variant",
-                    "differed only by what another page's second fetch showed to be one visitor's variant"])
+        _keep_version(db, page_id, old_snapshot, old_id)
+        _dismiss(db, run_id, change_id, page_id, new_snapshot, "variant",
+                 "differed only by what another page's second fetch showed to be one visitor's variant")
         dismissed += 1
     if not dismissed:
         return None
@@ -244,22 +251,20 @@ def _dismiss_template_changes(db, run_id: int) -> str | None:
         titled = {line for _sign, line in d.lines
                   if pages.lists(line, d.title) or any(shown in line and pages.lists(_swap(line, shown, archived), d.title)
                                                       for archived, shown in swaps)}
-        titled |= _swapped_lines(d.lines, swaps)
+        swapped = _swapped_lines(d.lines, swaps)
+        titled |= swapped
         named = titled | {_swap(line, shown, archived) for line in titled for archived, shown in swaps if shown in line}
         explained_lines = all(shared[item] >= enough or item[1] in titled for item in d.lines)
         explained_links = all(shared[item] >= enough or pages.titles_of(item[1]) & named for item in d.links)
         if not (explained_lines and explained_links):
             continue
         rule = "template" if all(shared[item] >= enough for item in d.lines | d.links) else "widget"
-        if d.fields or _swapped_lines(d.lines, swaps):  # a variant's words too: the page keeps its version
-            db.execute("update pages set last_good_snapshot = ?, title = (select title from contents where id = ?), "
-                       "etag = null, last_modified = null where id = ?", [d.old_snapshot, d.old_content, d.page_id])
+        if d.fields or swapped:  # a variant's words too: the page keeps its version
+            _keep_version(db, d.page_id, d.old_snapshot, d.old_content)
         detail = (f"every difference also differed on {enough} or more of the run's pages: the site's template"
                   if rule == "template" else
                   "every difference is a link to, or the title of, another archived page: a list the site recomputes")
-        db.execute("delete from changes where id = ?", [d.change_id])
-        db.execute("insert into dismissals (run_id, page_id, snapshot_id, rules, detail) values (?, ?, ?, ?, ?)",
-                   [run_id, d.page_id, d.snapshot_id, rule, detail])
+        _dismiss(db, run_id, d.change_id, d.page_id, d.snapshot_id, rule, detail)
         dismissed += 1
     if not dismissed:
         return None

@@ -62,7 +62,6 @@ class RunWriter:
             """
             select p.id, p.url, p.state, p.role, p.last_good_snapshot,
                    s.body_id, b.sha256 as body_sha256, s.content_id, c.fingerprint,
-                   c.id is not null and c.compare_key is null as keyless,
                    json_array(l.id, l.run_id, l.fetched_at, l.answers, {same}) as span, l.repeats
             from pages p
             left join snapshots s on s.id = p.last_good_snapshot
@@ -126,8 +125,6 @@ class RunWriter:
             sha = hashlib.sha256(record.body).digest() if record.body is not None else None  # 32 bytes, as stored
             if fingerprint == page["fingerprint"]:
                 snapshot["body_id"], snapshot["content_id"] = page["body_id"], page["content_id"]
-                if page.pop("keyless", False) and content is not None and record.role != "document":
-                    self._update("contents", page["content_id"], {"compare_key": comparison.comparison_key(content)})
                 # Is the kept body this fetch's exact bytes, or only its content (noise differed)?
                 exact = sha is not None and page["body_id"] is not None
                 snapshot["body_exact"] = int(sha == page["body_sha256"]) if exact else None
@@ -166,13 +163,10 @@ class RunWriter:
         if change and page["role"] != "pager":
             self._record_change(page, change, snapshot_id, snapshot["content_id"])
         elif dismissed is not None and page["role"] != "pager":
-            self._insert("dismissals", {"run_id": self.run_id, "page_id": page["id"], "snapshot_id": snapshot_id,
-                                        "rules": ",".join(dismissed),
-                                        "detail": "differed only in " + ", ".join(dismissed)})
+            self._dismiss(page, snapshot_id, ",".join(dismissed), "differed only in " + ", ".join(dismissed))
         if record.dismissed and record.outcome == "ok" and page["role"] != "pager":
-            self._insert("dismissals", {"run_id": self.run_id, "page_id": page["id"], "snapshot_id": snapshot_id,
-                                        "rules": "second-fetch", "detail": record.dismissed,
-                                        "shown": json.dumps(record.shown_instead, ensure_ascii=False)})
+            self._dismiss(page, snapshot_id, "second-fetch", record.dismissed,
+                          shown=json.dumps(record.shown_instead, ensure_ascii=False))
         self._update("pages", page["id"], page_update)
         if "last_good_snapshot" in page_update:
             page.update(
@@ -331,6 +325,11 @@ class RunWriter:
                 depth, next_id = depth + 1, row[1]
             self._depths[body_id] = depth
         return depth
+
+    def _dismiss(self, page: dict, snapshot_id: int, rules: str, detail: str, shown: str | None = None) -> None:
+        """Record a difference this fetch showed that is not a change, and the rules that say why."""
+        self._insert("dismissals", {"run_id": self.run_id, "page_id": page["id"], "snapshot_id": snapshot_id,
+                                    "rules": rules, "detail": detail, "shown": shown})
 
     def _compare_key(self, content_id: int | None) -> bytes | None:
         """A stored version's :func:`~wwc_archive.archive.comparison.comparison_key`, worked out now and kept

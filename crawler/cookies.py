@@ -15,10 +15,7 @@ import time
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
 
-
-def origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+from wwc_archive.config import origin_of
 
 
 class KeptCookies:

@@ -52,18 +52,19 @@ def _title_and_words(extracted: Extracted, url: str) -> tuple[str, frozenset]:
     return title, frozenset(text.split())
 
 
-#: A page's title and text with its own URL left out (:func:`wwc_archive.archive.comparison.page_digest`).
-digest = page_digest
-
-
 def answers_not_found(page: NotFoundPage, record: FetchRecord) -> bool:
     """Whether a fetched page answered with its site's not-found page."""
     if record.outcome != "ok" or record.role not in ("page", "program") or record.extracted is None:
         return False
+    return reads_as(page, record.url, record.final_url, record.extracted)
+
+
+def reads_as(page: NotFoundPage, url: str, final_url: str | None, extracted: Extracted) -> bool:
+    """Whether the page at ``url`` (answered from ``final_url``) says what the not-found page says."""
     if page.final_url is not None:
-        return record.final_url == page.final_url and record.url != page.final_url
-    if digest(record.extracted, record.url) == page.digest:
+        return final_url == page.final_url and url != page.final_url
+    if page_digest(extracted, url) == page.digest:
         return True
-    title, words = _title_and_words(record.extracted, record.url)
+    title, words = _title_and_words(extracted, url)
     shared = len(words & page.words) / max(1, len(words | page.words))
     return bool(title) and title == page.title and shared >= SAME_WORDS

@@ -18,7 +18,7 @@ from wwc_archive.crawler.limits import record_limit
 from wwc_archive.config import origin_of
 from wwc_archive.crawler.cookies import KeptCookies
 from wwc_archive.crawler.middlewares import OutOfScope
-from wwc_archive.crawler.not_found import NotFoundPage, answers_not_found, probe_url
+from wwc_archive.crawler.not_found import NotFoundPage, probe_url, reads_as
 from wwc_archive.crawler.urls import in_scope, is_document, normalize_url
 
 #: Pages larger than this are not compared in the crawl (nor fetched a second time): they are read beside it.
@@ -150,9 +150,7 @@ class ProgramSpider(scrapy.Spider):
         page = self.not_found.pop(origin, None)
         if page is None:
             return
-        record = FetchRecord(url=response.meta["url"], program=response.meta["program"], role="program",
-                             fetched_at="", outcome="ok", final_url=response.url, extracted=extracted)
-        if answers_not_found(page, record):
+        if reads_as(page, response.meta["url"], response.url, extracted):
             self.logger.warning("%s reads as the site's not-found page: soft 404s are not judged this run",
                                 response.url)
             return
@@ -291,7 +289,7 @@ class ProgramSpider(scrapy.Spider):
 
     def parse_page(self, response):
         """A linked or archived page. One whose content seems changed is fetched once more, as a new visitor
-        (without the kept cookies), before it is recorded: see :meth:`confirmed`."""
+        (without the kept cookies), before it is recorded: see :meth:`read_as_before` and :meth:`differed`."""
         program = self.programs[response.meta["program"]]
         first = response.meta.get("first")  # the answer this second fetch confirms, if it is one
         if not self.is_html_page(response):
@@ -317,18 +315,17 @@ class ProgramSpider(scrapy.Spider):
         content = extract_page(response.text, response.url, program.noise)
         record = self.record(response, extracted=content.extracted)
         if archived_key is not None:
-            same = comparison_key(normalized(content.extracted)) == archived_key
-            if first is None and not same:
-                yield self.second_fetch(response, record)
+            key = comparison_key(normalized(content.extracted))
+            if first is None and key != archived_key:
+                yield self.second_fetch(response, record, first_key=key)
                 return
             if first is not None:
-                if same:
+                if key == archived_key:
                     record = self.read_as_before(response, first, record)
+                elif key != response.meta["first_key"]:
+                    record = self.differed(response, first, record, known)
                 else:
-                    second = record
-                    record = first
-                    if comparison_key(normalized(first.extracted)) != comparison_key(normalized(second.extracted)):
-                        record = self.differed(response, first, second, known)
+                    record = first  # both answers say the page changed
         yield record
         yield from self.follow(content.links, program, depth=depth + 1, source=response.url)
 
