@@ -162,3 +162,13 @@ def edited_archive(edited_archive_template, tmp_path):
     with sqlite3.connect(edited_archive_template.path) as source, sqlite3.connect(copy) as target:
         source.backup(target)
     return EditedArchive(**{**edited_archive_template.__dict__, "path": str(copy)})
+
+
+@pytest.fixture
+def archive(tmp_path):
+    """An empty archive in a real SQLite file, closed after the test."""
+    from wwc_archive.archive import Archive
+
+    archive = Archive(tmp_path / "a.db")
+    yield archive
+    archive.close()

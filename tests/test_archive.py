@@ -8,6 +8,7 @@ import pytest
 
 from wwc_archive.archive import Archive, ArchiveBusy, Extracted, FetchRecord, queries
 from wwc_archive.archive.schema import schema_version
+from tests.helpers import write_run
 
 URL = "https://example.org/news/article/a-1"
 
@@ -23,20 +24,9 @@ def record(url=URL, outcome="ok", text="Tulsa launched its portal.", status=200,
     )
 
 
-@pytest.fixture
-def archive(tmp_path):
-    archive = Archive(tmp_path / "a.db")
-    yield archive
-    archive.close()
-
 
 def run(archive, *records, status="complete"):
-    run_id = archive.start_run(["wwc"])
-    writer = archive.writer(run_id)
-    for r in records:
-        writer.add(r)
-    writer.flush()
-    archive.finish_run(run_id, status)
+    run_id = write_run(archive, *records, status=status)
     return {row["url"]: row["change"] for row in queries.run_changes(archive.db, run_id)}
 
 

@@ -7,7 +7,8 @@ import zlib
 from contextlib import closing
 
 from tests.conftest import kill_upgrade_when, run_cli
-from tests.test_datasette import get, record, rows, write_run
+from tests.test_datasette import get, record, rows
+from tests.helpers import write_run_to
 from tests.test_release_upgrade import released_archive
 from wwc_archive.archive import Archive, Extracted, queries
 
@@ -27,7 +28,7 @@ def addresses(path) -> list[tuple]:
 def test_the_same_bytes_on_two_pages_are_one_body_addressed_by_32_bytes(tmp_path):
     path = tmp_path / "a.db"
     first, second = page(URL, "Permits take 12 days."), page(URL + "-copy", "Permits take 12 days.")
-    write_run(path, first, second)
+    write_run_to(path, first, second)
     ((body_id, kind, address),) = addresses(path)
     assert kind == "blob" and address == hashlib.sha256(first.body).hexdigest()
     archive = Archive(path)
@@ -42,7 +43,7 @@ def test_the_same_bytes_on_two_pages_are_one_body_addressed_by_32_bytes(tmp_path
 def test_datasette_shows_the_address_as_hex_and_sql_reads_it_with_hex(tmp_path):
     path = tmp_path / "a.db"
     body = page(URL, "Permits take 12 days.").body
-    write_run(path, page(URL, "Permits take 12 days."))
+    write_run_to(path, page(URL, "Permits take 12 days."))
     address = hashlib.sha256(body).hexdigest()
     assert address in get(path, "/wwc-archive/bodies").text
     (snapshot_id,) = [row[0] for row in sqlite3.connect(path).execute("select id from snapshots")]

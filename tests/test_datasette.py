@@ -14,6 +14,7 @@ import pytest
 
 from wwc_archive.archive import Archive, Extracted, FetchRecord
 from wwc_archive.reports.datasette.app import archive_datasette
+from tests.helpers import write_run_to
 
 HOSTILE_TEXT = "Before <script>document.title='pwned'</script> after"
 
@@ -47,19 +48,6 @@ def sql(db_path, query, params=()):
     with sqlite3.connect(db_path) as conn:
         conn.row_factory = sqlite3.Row
         return [dict(row) for row in conn.execute(query, params)]
-
-
-def write_run(db_path, *records):
-    """A crawl's worth of writes, as the crawler makes them: a run, its fetches, its end."""
-    archive = Archive(db_path)
-    run_id = archive.start_run(["what-works-cities"], trigger="manual")
-    writer = archive.writer(run_id)
-    for record in records:
-        writer.add(record)
-    writer.flush()
-    archive.finish_run(run_id, "complete")
-    archive.close()
-    return run_id
 
 
 def record(url, outcome="ok", **fields):
@@ -140,7 +128,7 @@ def test_new_run_shows_up_without_restart(edited_archive):
         path,
         "/wwc-archive/runs.json?_shape=array",
         "/wwc-archive/failed_fetches_last_run.json?_shape=array",
-        lambda: write_run(path, failed),
+        lambda: write_run_to(path, failed),
         "/wwc-archive/runs.json?_shape=array",
         "/wwc-archive/failed_fetches_last_run.json?_shape=array",
     )
@@ -250,7 +238,7 @@ def test_raw_bodies_are_sandboxed_or_downloaded(edited_archive):
 
 def test_hostile_archived_text_is_shown_as_text(edited_archive):
     path, url = edited_archive.path, edited_archive.base_url + "/hostile"
-    write_run(path, record(url, http_status=200, body=b"<script>document.title='pwned'</script>",
+    write_run_to(path, record(url, http_status=200, body=b"<script>document.title='pwned'</script>",
                            content_type="text/html", extracted=Extracted(title="Hostile", text=HOSTILE_TEXT)))
     (snap,) = snapshots_of(path, url)
     html = get(path, f"/-/wwc/snapshot/{snap['id']}").text
@@ -343,8 +331,8 @@ def test_counts_and_marked_words_agree_everywhere(tmp_path):
 
     path, url = str(tmp_path / "a.db"), "https://example.org/news/data"
     text = "The city is data-driven now.\n\nIt publishes every permit."
-    write_run(path, record(url, http_status=200, body=b"1", extracted=Extracted(title="T", text=text)))
-    write_run(path, record(url, http_status=200, body=b"2",
+    write_run_to(path, record(url, http_status=200, body=b"1", extracted=Extracted(title="T", text=text)))
+    write_run_to(path, record(url, http_status=200, body=b"2",
                            extracted=Extracted(title="T", text=text.replace("data-driven", "data driven"))))
     (row,) = changes_json(path)["changes"]
     assert (row["summary"]["words_added"], row["summary"]["words_removed"]) == (2, 1)
@@ -438,7 +426,7 @@ def test_no_sql_mode_refuses_arbitrary_sql_but_keeps_the_rest(edited_archive):
 def test_bodies_in_odd_charsets_decode_as_utf8(edited_archive, charset):
     path, url = edited_archive.path, edited_archive.base_url + "/odd-" + charset
     body = "+ADw-b+AD4-café".encode()
-    write_run(path, record(url, http_status=200, body=body, content_type=f"text/html; charset={charset}",
+    write_run_to(path, record(url, http_status=200, body=body, content_type=f"text/html; charset={charset}",
                            extracted=Extracted(title="Odd", text="odd")))
     (snap,) = snapshots_of(path, url)
     raw = get(path, f"/-/wwc/snapshot/{snap['id']}/raw")

@@ -12,6 +12,7 @@ from sqlite_utils import Database
 from tests.conftest import run_cli
 from tests.test_release_upgrade import released_archive
 from wwc_archive.archive import Archive, FetchRecord, compression, header_blocks, queries
+from tests.helpers import write_run
 
 RESPONSE = (("Content-Length", "8929"), ("Date", "Tue, 01 Dec 2026 02:54:12 GMT"), ("Server", "Apache"),
             ("Content-Type", "text/html; charset=UTF-8"), ("Cache-Control", "max-age=0, public"),
@@ -71,16 +72,6 @@ def fetch(n: int, *, when: str = "2030-01-15T03:00:00Z", etag: str | None = None
                        request_headers=REQUEST)
 
 
-def write_run(archive: Archive, records) -> int:
-    run_id = archive.start_run(["what-works-cities"])
-    writer = archive.writer(run_id)
-    for record in records:
-        writer.add(record)
-    writer.flush()
-    archive.finish_run(run_id, "complete")
-    return run_id
-
-
 def stored_heads(archive: Archive) -> list[tuple[int, dict, dict]]:
     """Each snapshot's (id, request head, response head), as read back."""
     return [(snapshot_id, queries.header_block(archive.db, request_id), queries.header_block(archive.db, response_id))
@@ -91,7 +82,7 @@ def stored_heads(archive: Archive) -> list[tuple[int, dict, dict]]:
 def test_a_runs_heads_are_deltas_on_the_one_before_in_chains_of_at_most_16(tmp_path):
     archive = Archive(tmp_path / "a.db")
     records = [fetch(n) for n in range(40)]
-    write_run(archive, records)
+    write_run(archive, *records)
     expected = [{"protocol": "HTTP/1.1", "status": 200, "headers": [list(pair) for pair in r.response_headers]}
                 for r in records]
     assert [response for _, _, response in stored_heads(archive)] == expected
@@ -114,10 +105,10 @@ def test_a_runs_heads_are_deltas_on_the_one_before_in_chains_of_at_most_16(tmp_p
 
 def test_a_head_seen_in_an_earlier_run_is_found_not_stored_again(tmp_path):
     archive = Archive(tmp_path / "a.db")
-    write_run(archive, [fetch(n) for n in range(5)])
+    write_run(archive, *[fetch(n) for n in range(5)])
     before = archive.db.execute("select count(*) from header_blocks").fetchone()[0]
     # The next night page 3 changed: only its new response head is new (the request head is the same).
-    write_run(archive, [fetch(n, when="2030-01-16T03:00:00Z", etag='"changed"' if n == 3 else None,
+    write_run(archive, *[fetch(n, when="2030-01-16T03:00:00Z", etag='"changed"' if n == 3 else None,
                                   text="Edited" if n == 3 else "Page")
                         for n in range(5)])
     assert archive.db.execute("select count(*) from header_blocks").fetchone()[0] == before + 1
@@ -132,7 +123,7 @@ def test_blocks_with_the_same_hash_are_told_apart_by_their_bytes(tmp_path):
     impostor = {"method": "GET", "headers": [["Referer", "https://example.org/"]]}
     archive.db.execute("insert into header_blocks (hash, compression, data) values (?, ?, ?)",
                        [header_blocks.key(request), *compression.compress_headers(header_blocks.dump(impostor))])
-    write_run(archive, [record])
+    write_run(archive, *[record])
     (_, stored_request, _), = stored_heads(archive)
     assert stored_request == {"method": "GET", "headers": [list(pair) for pair in REQUEST]}
     assert archive.db.execute("select count(*) from header_blocks where hash = ?",
@@ -143,7 +134,7 @@ def test_blocks_with_the_same_hash_are_told_apart_by_their_bytes(tmp_path):
 def test_m019_keys_blocks_of_an_older_archive_by_hash_and_a_new_run_finds_them(tmp_path):
     path = released_archive(tmp_path)  # 0.1.0's archive: upgraded, then crawled by this release's writer
     archive = Archive(path)
-    write_run(archive, [fetch(n) for n in range(3)])
+    write_run(archive, *[fetch(n) for n in range(3)])
     archive.close()
     with closing(sqlite3.connect(path)) as conn, conn:  # as the release before m019 left it
         conn.execute("drop index idx_header_blocks_hash")
@@ -167,7 +158,7 @@ def test_m019_keys_blocks_of_an_older_archive_by_hash_and_a_new_run_finds_them(t
     assert "sha256" not in columns and {"hash", "base_id"} <= columns
     keys = dict(archive.db.execute("select id, hash from header_blocks"))
     assert keys == {block_id: header_blocks.key(header_blocks.dump(head)) for block_id, head in heads.items()}
-    write_run(archive, [fetch(n, when="2030-01-16T03:00:00Z") for n in range(3)])  # the same heads again
+    write_run(archive, *[fetch(n, when="2030-01-16T03:00:00Z") for n in range(3)])  # the same heads again
     assert archive.db.execute("select count(*) from header_blocks").fetchone()[0] == len(heads)
     archive.close()
 
@@ -175,7 +166,7 @@ def test_m019_keys_blocks_of_an_older_archive_by_hash_and_a_new_run_finds_them(t
 def test_check_reports_a_block_that_no_longer_decodes_or_hashes_to_its_key(tmp_path):
     path = tmp_path / "a.db"
     archive = Archive(path)
-    write_run(archive, [fetch(n) for n in range(4)])
+    write_run(archive, *[fetch(n) for n in range(4)])
     archive.close()
     assert run_cli("check", "--db", path).returncode == 0
     with closing(sqlite3.connect(path)) as conn, conn:

@@ -9,7 +9,8 @@ import pytest
 from sqlite_utils import Database
 
 from tests.conftest import kill_upgrade_when, run_cli
-from tests.test_listing_items import hub_record, write_night
+from tests.helpers import write_run
+from tests.test_listing_items import hub_record
 from tests.test_query_plans import full_scans, traced
 from wwc_archive.archive import Archive, idlists, paragraphs, queries, texts
 
@@ -33,7 +34,7 @@ def write_nights(path, nights: int, articles: int = ARTICLES) -> None:
     archive = Archive(path)
     try:
         for night in range(1, nights + 1):
-            write_night(archive, hub_record(night_titles(night, articles), night=night % 28 + 1))
+            write_run(archive, hub_record(night_titles(night, articles), night=night % 28 + 1))
     finally:
         archive.close()
 
@@ -131,7 +132,7 @@ def test_storing_and_reading_deltas_and_converting_old_ones_use_indexes(tmp_path
     archive = Archive(path)
     try:
         db = archive.db
-        statements = traced(db, lambda: write_night(archive, hub_record(night_titles(4), night=5)))
+        statements = traced(db, lambda: write_run(archive, hub_record(night_titles(4), night=5)))
         statements += traced(db, lambda: read_back(path) and queries.run_changes(db, 4))
         statements += traced(db, lambda: idlists.convert_batch(db.conn, 0, 10))
         statements = [sql for sql in statements if ("contents" in sql or "last_good_snapshot" in sql)

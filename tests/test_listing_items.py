@@ -19,6 +19,7 @@ from wwc_archive.crawler.extract import extract_page
 from wwc_archive.profile import SiteProfile
 from wwc_archive.records import Extracted, Teaser
 from wwc_archive.reports.datasette.app import archive_datasette
+from tests.helpers import write_run
 
 # The encoding of a version's item ids -------------------------------------------------
 
@@ -137,25 +138,10 @@ def hub_record(texts, with_items=True, night=1):
                             links=tuple(sorted(t.url for t in teasers)), items=teasers if with_items else ()))
 
 
-def write_night(archive, record):
-    run_id = archive.start_run(["what-works-cities"])
-    writer = archive.writer(run_id)
-    writer.add(record)
-    writer.flush()
-    archive.finish_run(run_id, "complete")
-    return run_id
-
-
-@pytest.fixture
-def archive(tmp_path):
-    archive = Archive(tmp_path / "a.db")
-    yield archive
-    archive.close()
-
 
 def test_each_version_reads_back_its_items_in_order_each_teaser_stored_once(archive):
-    write_night(archive, hub_record(["Second", "First"], night=1))
-    write_night(archive, hub_record(["Third", "Second", "First"], night=2))
+    write_run(archive, hub_record(["Second", "First"], night=1))
+    write_run(archive, hub_record(["Third", "Second", "First"], night=2))
     db = archive.db
     versions = [row[0] for row in db.execute("select id from contents order by id")]
     assert [[i["title"] for i in queries.content_items(db, v)] for v in versions] == [
@@ -168,8 +154,8 @@ def test_each_version_reads_back_its_items_in_order_each_teaser_stored_once(arch
 
 def test_a_version_without_items_is_compared_as_text(archive):
     """A listing version stored before items were (an upgraded archive) falls back to the word diff."""
-    write_night(archive, hub_record(["Second", "First"], with_items=False, night=1))
-    write_night(archive, hub_record(["Third", "Second", "First"], night=2))
+    write_run(archive, hub_record(["Second", "First"], with_items=False, night=1))
+    write_run(archive, hub_record(["Third", "Second", "First"], night=2))
     (change,) = queries.run_changes(archive.db, 2)
     assert queries.content_items(archive.db, None) is None
     assert "items" not in change["summary"] and change["summary"]["words_added"] == 1

@@ -3,7 +3,8 @@
 import json
 from urllib.parse import quote
 
-from tests.test_datasette import rows, sql, write_run
+from tests.test_datasette import rows, sql
+from tests.helpers import write_run_to
 from tests.test_release_upgrade import released_archive
 from wwc_archive.archive import Archive, Extracted, FetchRecord, queries
 
@@ -18,8 +19,8 @@ def listing(url, links, when="2030-01-15T03:00:00Z"):
 
 def test_links_read_back_sorted_and_whole_and_a_new_link_costs_bytes_not_the_list(tmp_path):
     path, url = str(tmp_path / "a.db"), f"{BASE}/what-works-cities"
-    write_run(path, listing(url, LISTING[::-1]))
-    write_run(path, listing(url, [f"{BASE}/news/article/new-one", *LISTING], when="2030-01-16T03:00:00Z"))
+    write_run_to(path, listing(url, LISTING[::-1]))
+    write_run_to(path, listing(url, [f"{BASE}/news/article/new-one", *LISTING], when="2030-01-16T03:00:00Z"))
     archive = Archive(path)
     first, second = (queries.snapshot(archive.db, row["id"]) for row in archive.db.query(
         "select id from snapshots order by id"))
@@ -35,8 +36,8 @@ def test_links_read_back_sorted_and_whole_and_a_new_link_costs_bytes_not_the_lis
 
 def test_a_change_still_says_which_links_appeared_and_went(tmp_path):
     path, url = str(tmp_path / "a.db"), f"{BASE}/what-works-cities"
-    write_run(path, listing(url, LISTING[:10]))
-    write_run(path, listing(url, [*LISTING[1:10], LISTING[42]], when="2030-01-16T03:00:00Z"))
+    write_run_to(path, listing(url, LISTING[:10]))
+    write_run_to(path, listing(url, [*LISTING[1:10], LISTING[42]], when="2030-01-16T03:00:00Z"))
     (summary,) = [json.loads(row["summary"]) for row in sql(path, "select summary from changes where change = 'changed'")]
     assert summary["links_added"] == [LISTING[42]] and summary["links_removed"] == [LISTING[0]]
 
@@ -46,7 +47,7 @@ def test_sql_users_read_links_with_wwc_content_links_old_and_new_versions_alike(
     Archive(path).close()  # upgraded: 0.1.0's versions keep their JSON links
     old = sql(path, "select id, links from contents where links is not null order by id limit 1")[0]
     url = f"{BASE}/news/article/added-later"
-    write_run(path, listing(url, LISTING[:3], when="2030-02-01T03:00:00Z"))
+    write_run_to(path, listing(url, LISTING[:3], when="2030-02-01T03:00:00Z"))
     new_id = sql(path, "select max(id) as id from contents")[0]["id"]
     found = rows(path, "/wwc-archive.json?sql=" + quote(
         f"select id, wwc_content_links(id) as links from contents where id in ({old['id']}, {new_id}) order by id"))

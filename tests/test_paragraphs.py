@@ -8,7 +8,8 @@ from urllib.parse import quote
 import pytest
 
 from tests.conftest import kill_upgrade_when, run_cli
-from tests.test_datasette import get, record, rows, snapshots_of, write_run
+from tests.test_datasette import get, record, rows, snapshots_of
+from tests.helpers import write_run_to
 from tests.test_release_upgrade import answers, released_archive
 from wwc_archive.archive import Archive, Extracted, paragraphs, queries, texts
 from wwc_archive.archive.canned import FTS_FUNCTION, canned_queries, fts_query
@@ -50,12 +51,6 @@ def test_bytes_that_are_not_an_id_list_are_refused(data):
 # Storing and reading texts -------------------------------------------------------------------
 
 
-@pytest.fixture
-def archive(tmp_path):
-    archive = Archive(tmp_path / "a.db")
-    yield archive
-    archive.close()
-
 
 @pytest.mark.parametrize("text", ["", "\n\nlead", "trail\n\n", "a\n\n\nb", "same\n\nsame\n\nsame", None])
 def test_a_stored_text_reads_back_exactly(archive, text):
@@ -73,11 +68,11 @@ def article(url, text, noise="1", title="Permits, street by street"):
 
 def test_an_edit_of_one_sentence_stores_one_paragraph_and_a_small_version(tmp_path):
     path, url = str(tmp_path / "a.db"), "https://example.org/permits"
-    write_run(path, article(url, "\n\n".join(ARTICLE)))
+    write_run_to(path, article(url, "\n\n".join(ARTICLE)))
     with sqlite3.connect(path) as conn:
         before = conn.execute("select count(*) from paragraphs").fetchone()[0]
     edited = ARTICLE[:4] + [ARTICLE[4].replace("every month", "every week")] + ARTICLE[5:]
-    write_run(path, article(url, "\n\n".join(edited), noise="2"))
+    write_run_to(path, article(url, "\n\n".join(edited), noise="2"))
     with sqlite3.connect(path) as conn:
         assert conn.execute("select count(*) from paragraphs").fetchone()[0] == before + 1
         (new_text,) = conn.execute("select text from paragraphs order by id desc limit 1").fetchone()
@@ -95,9 +90,9 @@ def test_an_edit_of_one_sentence_stores_one_paragraph_and_a_small_version(tmp_pa
 
 def test_search_finds_a_removed_sentence_where_it_appeared(tmp_path):
     path, url = str(tmp_path / "a.db"), "https://example.org/permits"
-    write_run(path, article(url, "\n\n".join(ARTICLE + ["The zebra crossing survey ran for a year."])))
-    write_run(path, article(url, "\n\n".join(ARTICLE), noise="2"))
-    write_run(path, article(url, "\n\n".join(ARTICLE), noise="3"))
+    write_run_to(path, article(url, "\n\n".join(ARTICLE + ["The zebra crossing survey ran for a year."])))
+    write_run_to(path, article(url, "\n\n".join(ARTICLE), noise="2"))
+    write_run_to(path, article(url, "\n\n".join(ARTICLE), noise="3"))
     first = snapshots_of(path, url)[0]
     (hit,) = rows(path, "/wwc-archive/search.json?q=zebra")
     assert (hit["url"], hit["snapshot"], hit["title"]) == (url, first["id"], "Permits, street by street")
@@ -111,8 +106,8 @@ def test_search_lists_every_page_a_text_appeared_on(tmp_path):
     path = str(tmp_path / "a.db")
     one, two = "https://example.org/one", "https://example.org/two"
     shared = "Kansas City mapped every pothole repair since 2019."
-    write_run(path, article(one, "Intro one.\n\n" + shared), article(two, "Intro two."))
-    write_run(path, article(one, "Intro one.\n\n" + shared, noise="2"), article(two, "Intro two.\n\n" + shared))
+    write_run_to(path, article(one, "Intro one.\n\n" + shared), article(two, "Intro two."))
+    write_run_to(path, article(one, "Intro one.\n\n" + shared, noise="2"), article(two, "Intro two.\n\n" + shared))
     found = rows(path, "/wwc-archive/search.json?q=" + quote('"pothole repair"'))
     assert sorted(hit["url"] for hit in found) == [one, two]
     by_url = {hit["url"]: hit for hit in found}
@@ -124,7 +119,7 @@ def test_search_lists_every_page_a_text_appeared_on(tmp_path):
 
 def test_sql_users_read_a_versions_text_with_wwc_content_text(tmp_path):
     path, url = str(tmp_path / "a.db"), "https://example.org/permits"
-    write_run(path, article(url, "\n\n".join(ARTICLE)))
+    write_run_to(path, article(url, "\n\n".join(ARTICLE)))
     found = rows(path, "/wwc-archive.json?sql=" + quote("select wwc_content_text(id) as text from contents"))
     assert found == [{"text": "\n\n".join(ARTICLE)}]
 

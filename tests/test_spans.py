@@ -14,6 +14,7 @@ from tests.conftest import kill_upgrade_when, run_cli
 from wwc_archive.archive import Archive, Extracted, FetchRecord, compression, header_blocks, queries, spans
 from wwc_archive.archive.schema import migrations
 from wwc_archive.reports.datasette.app import archive_datasette
+from tests.helpers import write_run
 
 URL = "https://example.org/news/article/a-1"
 
@@ -30,16 +31,6 @@ def record(at: str, url=URL, outcome="ok", status=200, text="Tulsa launched its 
         headers={"content-type": "text/html", **({"etag": etag} if etag else {})},
         body=f"<p>{text}</p>{noise}".encode() if ok else None, content_type="text/html",
         extracted=Extracted(title="A", text=text) if ok else None)
-
-
-def write(archive: Archive, *records) -> int:
-    run_id = archive.start_run(["wwc"])
-    writer = archive.writer(run_id)
-    for r in records:
-        writer.add(r)
-    writer.flush()
-    archive.finish_run(run_id, "complete")
-    return run_id
 
 
 def fetched(db, **where) -> list[tuple]:
@@ -188,19 +179,13 @@ def test_damaged_repeats_do_not_decode(blob):
 
 # The writer -----------------------------------------------------------------------------------
 
-@pytest.fixture
-def archive(tmp_path):
-    archive = Archive(tmp_path / "a.db")
-    yield archive
-    archive.close()
-
 
 def test_a_503_night_is_a_row_of_its_own_and_the_span_goes_on_after_it(archive):
     for n in range(3):
-        write(archive, record(night(n, second=n)))
-    write(archive, record(night(3), outcome="failed", status=503))
+        write_run(archive, record(night(n, second=n)))
+    write_run(archive, record(night(3), outcome="failed", status=503))
     for n in range(4, 6):
-        write(archive, record(night(n)))
+        write_run(archive, record(night(n)))
     rows = archive.db.execute("select run_id, last_run, outcome from snapshots order by id").fetchall()
     assert rows == [(1, 6, "ok"), (4, None, "failed")]
     assert fetched(archive.db, page_id=1) == [
@@ -212,14 +197,14 @@ def test_a_503_night_is_a_row_of_its_own_and_the_span_goes_on_after_it(archive):
 
 
 def test_304s_and_noisy_200s_fold_each_with_its_own_answer(archive):
-    write(archive, record(night(0)))
-    write(archive, record(night(1), outcome="not_modified", status=304))
-    write(archive, record(night(2), noise="<!-- token 2 -->"))
-    write(archive, record(night(3), outcome="not_modified", status=304))
-    write(archive, record(night(4), outcome="failed", status=503))
-    write(archive, record(night(5), outcome="not_modified", status=304))
-    write(archive, record(night(6), outcome="not_modified", status=304))
-    write(archive, record(night(7), text="Tulsa relaunched its portal."))
+    write_run(archive, record(night(0)))
+    write_run(archive, record(night(1), outcome="not_modified", status=304))
+    write_run(archive, record(night(2), noise="<!-- token 2 -->"))
+    write_run(archive, record(night(3), outcome="not_modified", status=304))
+    write_run(archive, record(night(4), outcome="failed", status=503))
+    write_run(archive, record(night(5), outcome="not_modified", status=304))
+    write_run(archive, record(night(6), outcome="not_modified", status=304))
+    write_run(archive, record(night(7), text="Tulsa relaunched its portal."))
     rows = archive.db.execute("select run_id, last_run, outcome, answers is not null from snapshots order by id")
     assert rows.fetchall() == [(1, 7, "ok", 1), (5, None, "failed", 0), (8, None, "ok", 0)]
     assert [(f["run_id"], f["fetched_at"], f["outcome"], f["http_status"], f["body_exact"])
@@ -238,7 +223,7 @@ def test_304s_and_noisy_200s_fold_each_with_its_own_answer(archive):
 def test_a_span_holds_at_most_max_answers(archive, monkeypatch):
     monkeypatch.setattr(spans, "MAX_ANSWERS", 3)
     for n in range(6):  # a new etag each night: another answer each time, the same content
-        write(archive, record(night(n), etag=f'"e{n % 5}"'))
+        write_run(archive, record(night(n), etag=f'"e{n % 5}"'))
     rows = archive.db.execute("select run_id, last_run, answers from snapshots order by id").fetchall()
     assert [(run, last) for run, last, _ in rows] == [(1, 3), (4, 6)]
     assert len(json.loads(rows[0][2])) == 2
@@ -247,10 +232,10 @@ def test_a_span_holds_at_most_max_answers(archive, monkeypatch):
 
 
 def test_an_edit_starts_a_new_span_and_the_change_points_at_it(archive):
-    write(archive, record(night(0)))
-    write(archive, record(night(1)))
-    write(archive, record(night(2), text="Tulsa relaunched its portal."))
-    write(archive, record(night(3), text="Tulsa relaunched its portal."))
+    write_run(archive, record(night(0)))
+    write_run(archive, record(night(1)))
+    write_run(archive, record(night(2), text="Tulsa relaunched its portal."))
+    write_run(archive, record(night(3), text="Tulsa relaunched its portal."))
     (change,) = queries.run_changes(archive.db, 3)
     assert (change["old_snapshot"], change["new_snapshot"]) == (1, 2)
     assert [(v["id"], v["fetches"], v["last_run"]) for v in queries.page_history(archive.db, URL)] == [
@@ -260,16 +245,16 @@ def test_an_edit_starts_a_new_span_and_the_change_points_at_it(archive):
 def test_the_cap_starts_a_new_row(archive, monkeypatch):
     monkeypatch.setattr(spans, "MAX_REPEATS", 3)
     for n in range(6):
-        write(archive, record(night(n)))
+        write_run(archive, record(night(n)))
     assert [(v["run_id"], v["fetches"]) for v in queries.page_history(archive.db, URL)] == [(1, 4), (5, 2)]
     assert [f[0] for f in fetched(archive.db)] == [1, 2, 3, 4, 5, 6]
 
 
 def test_a_removed_pages_nightly_404s_fold_into_one_row_and_stay_answerable(archive):
-    write(archive, record(night(0)))
+    write_run(archive, record(night(0)))
     for n in range(1, 5):  # removed on night 1, then 404 every night
-        write(archive, record(night(n), outcome="gone", status=404))
-    write(archive, record(night(5)))  # back
+        write_run(archive, record(night(n), outcome="gone", status=404))
+    write_run(archive, record(night(5)))  # back
     rows = archive.db.execute("select run_id, last_run, outcome from snapshots order by id").fetchall()
     assert rows == [(1, None, "ok"), (2, 5, "gone"), (6, None, "ok")]  # the removal's row holds the later 404s
     assert fetched(archive.db, page_id=1) == [
@@ -281,14 +266,14 @@ def test_a_removed_pages_nightly_404s_fold_into_one_row_and_stay_answerable(arch
 
 
 def test_a_404_in_an_interrupted_run_never_swallows_the_removal_of_the_next_complete_one(archive):
-    write(archive, record(night(0)))
+    write_run(archive, record(night(0)))
     interrupted = archive.start_run(["wwc"])
     writer = archive.writer(interrupted)
     writer.add(record(night(1), outcome="gone", status=404))
     writer.flush()
     archive.finish_run(interrupted, "interrupted")
-    complete = write(archive, record(night(2), outcome="gone", status=404))
-    write(archive, record(night(3), outcome="gone", status=404))
+    complete = write_run(archive, record(night(2), outcome="gone", status=404))
+    write_run(archive, record(night(3), outcome="gone", status=404))
     assert [c["change"] for c in queries.run_changes(archive.db, interrupted)] == []
     assert [c["change"] for c in queries.run_changes(archive.db, complete)] == ["removed"]
     assert archive.db.execute("select run_id, last_run from snapshots where outcome = 'gone' order by id").fetchall() == [
@@ -330,7 +315,7 @@ def test_the_first_recrawl_of_an_unchanged_site_adds_no_snapshot_row(crawl, db_p
 
 def test_datasette_shows_a_span_as_one_row_and_every_fetch_on_request(archive):
     for n in range(4):  # a 200, then 304s and a 200: one span
-        write(archive, record(night(n)) if n % 2 == 0 else record(night(n), outcome="not_modified", status=304))
+        write_run(archive, record(night(n)) if n % 2 == 0 else record(night(n), outcome="not_modified", status=304))
     path = archive.path
 
     async def pages():
@@ -401,7 +386,7 @@ def many_pages(tmp_path_factory):
             else ("ok", 200)
 
     for n in range(5):
-        write(archive, *[record(night(n, second=i % 50), url=url,
+        write_run(archive, *[record(night(n, second=i % 50), url=url,
                                 text="Edited." if (n >= 3 and i == 7) else "Tulsa.",
                                 outcome=answer(n, i)[0], status=answer(n, i)[1])
                          for i, url in enumerate(urls)])
@@ -453,9 +438,9 @@ def test_m014_folds_the_404s_an_older_writer_kept_one_row_each(tmp_path, monkeyp
     archive = Archive(path)
     monkeypatch.setattr(writer_module, "_folds_into",  # the writer before m014: 404s never fold
                         lambda outcome, span, state: outcome in spans.FOLDING_OUTCOMES and span in spans.FOLDING_OUTCOMES)
-    write(archive, record(night(0)), record(night(0), url=URL + "-b"))
+    write_run(archive, record(night(0)), record(night(0), url=URL + "-b"))
     for n in range(1, 6):
-        write(archive, record(night(n), outcome="gone", status=404), record(night(n), url=URL + "-b"))
+        write_run(archive, record(night(n), outcome="gone", status=404), record(night(n), url=URL + "-b"))
     monkeypatch.undo()
     archive.db.execute(f"delete from {migrations.migrations_table} where name = 'm014_fold_removed_pages'")
     archive.db.conn.commit()

@@ -27,6 +27,7 @@ from wwc_archive.config import programs_for_start_urls
 from wwc_archive.crawler.extract import extract_page
 from wwc_archive.demo_site import DemoServer, DemoSite
 from wwc_archive.reports.warc import IDENTICAL_PROFILE, NOT_MODIFIED_PROFILE, SAME_CONTENT_PROFILE
+from tests.helpers import write_run_to
 
 BIN = Path(sys.executable).parent
 
@@ -259,14 +260,9 @@ def fetch(body, fetched_at, headers=(("Content-Type", "text/html"),)):
 
 
 def write_runs(path, *records):
-    archive = Archive(path)
+    """One run per record."""
     for record in records:
-        run_id = archive.start_run(["wwc"])
-        writer = archive.writer(run_id)
-        writer.add(record)
-        writer.flush()
-        archive.finish_run(run_id, "complete")
-    archive.close()
+        write_run_to(path, record)
 
 
 def test_identical_bytes_are_an_identical_payload_revisit_and_noise_is_not(tmp_path):

@@ -6,6 +6,7 @@ import pytest
 
 from wwc_archive.archive import Archive, Extracted, FetchRecord, integrity, outlinks, queries
 from wwc_archive.records import Teaser
+from tests.helpers import write_run
 
 HUB = "https://example.org/what-works-cities"
 
@@ -22,16 +23,6 @@ def listing(text: str, articles: list[str], when="2030-01-15T03:00:00Z", url=HUB
     )
 
 
-def write(archive, *records, batch_size=200):
-    run_id = archive.start_run(["wwc"])
-    writer = archive.writer(run_id, batch_size=batch_size)
-    for record in records:
-        writer.add(record)
-    writer.flush()
-    archive.finish_run(run_id, "complete")
-    return run_id
-
-
 def stored_version(archive, url):
     """What the archive holds of a page's newest version: text, links, teasers, response head."""
     row = archive.db.execute(
@@ -46,7 +37,7 @@ def stored_version(archive, url):
 def test_a_rolled_back_batch_leaves_no_ids_behind_and_its_retry_stores_everything(tmp_path):
     archive = Archive(tmp_path / "a.db")
     first = [f"{HUB}/story-{n}" for n in range(3)]
-    write(archive, listing("Intro.\n\nThree stories.", first))
+    write_run(archive, listing("Intro.\n\nThree stories.", first))
     edited = listing("Intro.\n\nFour stories, one new.", [*first, f"{HUB}/story-new"], when="2030-01-16T03:00:00Z")
     other = listing("Another program.\n\nFour stories, one new.", [f"{HUB}/story-new", f"{HUB}/elsewhere"],
                     when="2030-01-16T03:00:01Z", url=HUB + "/other")
@@ -85,7 +76,7 @@ def test_a_batch_writes_its_new_paragraphs_in_a_few_statements_not_one_a_paragra
                      url=f"{HUB}/page-{n}") for n in range(50)]
     statements = []
     archive.db.conn.set_trace_callback(statements.append)
-    write(archive, *pages, batch_size=50)
+    write_run(archive, *pages, batch_size=50)
     archive.db.conn.set_trace_callback(None)
     inserts = {sql for sql in statements if sql.startswith("insert into paragraphs ")}  # (traced again per trigger run)
     assert archive.db.execute("select count(*) from paragraphs").fetchone()[0] == 50 * 20 + 1  # and the title
