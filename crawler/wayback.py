@@ -1,5 +1,6 @@
-"""A client for Wayback-compatible CDX APIs: the captures of a URL in a date range.
+"""CDX answers of Wayback-compatible servers, read and checked: the captures of a URL.
 
+The one client that asks for them is :class:`~wwc_archive.crawler.replay.WaybackSource`.
 Reads both JSON shapes of ``output=json``: the Internet Archive's (one JSON list of
 rows, the first naming the fields) and pywb's (one JSON object per line).
 
@@ -12,11 +13,9 @@ asked for, is skipped and counted (:class:`Skipped`), never written.
 
 import json
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 #: The Internet Archive's CDX API.
 IA_CDX = "https://web.archive.org/cdx/search/cdx"
@@ -137,29 +136,6 @@ def capture_problem(capture: Capture, asked: str) -> str | None:
     if capture.status is not None and not 100 <= capture.status <= 599:
         return "with an impossible HTTP status"
     return None
-
-
-def list_captures(endpoint: str, url: str, since: date | None = None, until: date | None = None,
-                  timeout: float = 30, skipped: Skipped | None = None) -> list[Capture]:
-    """The captures of ``url`` that ``endpoint`` holds from ``since`` to ``until`` (inclusive days), oldest first."""
-    params = {"url": url, "output": "json"}
-    if since:
-        params["from"] = since.strftime("%Y%m%d")
-    if until:
-        params["to"] = until.strftime("%Y%m%d")
-    query = f"{endpoint}?{urllib.parse.urlencode(params)}"
-    try:
-        with urllib.request.urlopen(query, timeout=timeout) as response:
-            data = response.read(MAX_CDX_BYTES + 1)
-    except urllib.error.HTTPError as error:
-        if error.code == 404:  # pywb answers 404 for a URL it holds no capture of
-            return []
-        raise CdxError(f"{endpoint} answered {error.code} {shown(error.reason)}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        raise CdxError(f"cannot reach {endpoint}: {getattr(error, 'reason', error)}") from None
-    if len(data) > MAX_CDX_BYTES:
-        raise CdxError(f"{endpoint} answered more than {MAX_CDX_BYTES // 2**20} MB of captures for {url}")
-    return checked_captures(parse_cdx_json(data.decode("utf-8", "replace")), url, skipped or Skipped())
 
 
 def checked_captures(captures: list[Capture], asked: str, skipped: Skipped) -> list[Capture]:

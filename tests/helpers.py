@@ -1,4 +1,4 @@
-"""Helpers the tests share: writing runs into an archive as the crawl's storage process does."""
+"""Helpers the tests share: runs written as the crawl's storage process writes them; a CDX listing."""
 
 from wwc_archive.archive import Archive
 
@@ -22,3 +22,15 @@ def write_run_to(path, *records, **options) -> int:
         return write_run(archive, *records, **options)
     finally:
         archive.close()
+
+
+def list_captures(endpoint: str, url: str, since=None, until=None, timeout: float = 30):
+    """The captures a CDX ``endpoint`` lists, through the one CDX client backfill uses (no retries)."""
+    from wwc_archive.crawler.replay import WaybackSource
+
+    source = WaybackSource(endpoint, "http://127.0.0.1:9/web", "wwc-archive tests", requests_per_second=1000,
+                           retries=0, timeout=timeout)
+    try:
+        return source.captures(url, since, until)
+    finally:
+        source.close()

@@ -13,7 +13,7 @@ import lxml.html
 import pytest
 
 from tests.conftest import changes_json, run_cli
-from wwc_archive.archive import Archive, FetchRecord, listing, paragraphs, queries
+from wwc_archive.archive import FetchRecord, listing, paragraphs, queries
 from wwc_archive.archive.fingerprint import content_fingerprint
 from wwc_archive.crawler.extract import extract_page
 from wwc_archive.profile import SiteProfile
@@ -61,7 +61,7 @@ def test_a_new_article_is_one_entered_item_however_much_it_shifts():
     assert found["entered"] == [item(21)]
 
 
-def test_an_unpublished_article_is_one_left_item():
+def test_an_unpublished_article_compares_as_one_left_item():
     old = [item(n) for n in range(5, 0, -1)]
     found = listing.compare(old, [i for i in old if i["url"] != item(3)["url"]])
     assert found["counts"] == {"entered": 0, "left": 1, "changed": 0} and found["left"] == [item(3)]

@@ -76,7 +76,7 @@ def test_history_snapshot_and_diff_pages_read_only_through_indexes(archive):
 
 def test_a_listing_diff_reads_its_items_through_indexes(tmp_path):
     from tests.helpers import write_run as write_night
-    from tests.test_listing_items import hub_record, HUB
+    from tests.test_listing_items import hub_record
 
     archive = Archive(tmp_path / "l.db")
     try:

@@ -226,7 +226,7 @@ def test_pywb_replays_a_same_content_revisit_with_that_nights_text(nights, pywb)
 
 
 def test_the_cdx_client_lists_pywbs_captures_of_a_page_each_night(nights, pywb):
-    from wwc_archive.crawler.wayback import list_captures
+    from tests.helpers import list_captures
 
     url = nights["urls"]["edited"]
     captures = list_captures(f"{pywb}/wwc/cdx", url)

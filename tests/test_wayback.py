@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from wwc_archive.crawler.wayback import CdxError, list_captures
+from tests.helpers import list_captures
+from wwc_archive.crawler.wayback import CdxError
 
 URL = "https://datasmart.hks.harvard.edu/what-works-cities"
 IA_ANSWER = (Path(__file__).parent / "fixtures" / "ia_cdx_what_works_cities.json").read_bytes()

@@ -14,9 +14,9 @@ from wwc_archive.cli.options import (
     open_archive_for_writing,
 )
 from wwc_archive.config import ConfigError, origin_of, programs_for_start_urls
+from wwc_archive.crawler.wayback import IA_CDX
 from wwc_archive.exits import EXIT_BUSY, EXIT_INTERRUPTED
 
-IA_CDX = "https://web.archive.org/cdx/search/cdx"
 IA_REPLAY = "https://web.archive.org/web"
 
 
