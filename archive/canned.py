@@ -13,6 +13,21 @@ from wwc_archive.archive.spans import ANSWER_FIELDS, FETCHES_FUNCTION
 
 #: The SQL function the plugin registers for :func:`fts_query`.
 FTS_FUNCTION = "wwc_fts_query"
+#: The SQL functions the plugin registers for what people type in a form:
+#: ``wwc_date(text)``, the ISO day a typed date names (NULL if none), and
+#: ``wwc_url(text[, 1])``, a typed URL as the crawler stores it (with its
+#: trailing slash toggled). See :mod:`wwc_archive.reports.datasette.inputs`.
+DATE_FUNCTION = "wwc_date"
+URL_FUNCTION = "wwc_url"
+#: The page a typed ``:url`` names: as typed, as the crawler writes it, else its near misses in order
+#: (trailing slash toggled, other scheme, both). Each is an index seek on ``pages.url``.
+_PAGE_BY_URL = (f"p.id = (select id from pages where url in (:url, {URL_FUNCTION}(:url), {URL_FUNCTION}(:url, 1), "
+                f"{URL_FUNCTION}(:url, 2), {URL_FUNCTION}(:url, 3)) order by url = :url desc, "
+                f"url = {URL_FUNCTION}(:url) desc, url = {URL_FUNCTION}(:url, 1) desc, "
+                f"url = {URL_FUNCTION}(:url, 2) desc limit 1)")
+#: How the forms label their inputs (Datasette shows a bare name; the plugin's query template reads these).
+_URL_INPUT = {"url": {"label": "The page's address", "placeholder": "https://datasmart.hks.harvard.edu/…",
+                      "kind": "url"}}
 #: A span's fetches as a JSON array of ``[run_id, fetched_at, answer]`` (see :mod:`wwc_archive.archive.spans`).
 _SPAN_FETCHES = f"{FETCHES_FUNCTION}(s.run_id, s.fetched_at, s.repeats)"
 
@@ -59,11 +74,10 @@ def canned_queries(diff_path: Callable[[str, str], str]) -> dict[str, dict]:
             "title": "Search every version",
             "hide_sql": True,
             "description": (
-                "Full-text search over the titles and paragraphs of every version of every page, old ones "
-                "included. One row per matching paragraph and page, with the version (snapshot) and date "
-                "where that text first appeared on the page. Type words to find (all of them must appear "
-                'in one paragraph or title), or "a phrase" in quotes.'
+                "Every page whose title or a paragraph, in any version old or new, holds all your words "
+                '(or "a phrase" in quotes), with the version and date where that text first appeared.'
             ),
+            "inputs": {"q": {"label": "Words to find", "placeholder": "open data", "kind": "words"}},
             # The 500 best paragraphs (rank reads only the index), then the pages they appeared
             # on (paragraph_pages) and each one's first fetch there; snippets of one paragraph
             # each, only for the rows shown: no whole text is read.
@@ -93,28 +107,33 @@ order by shown.rank, shown.url, first_seen""",
         },
         "latest_changes": {
             "title": "Latest changes",
-            "description": "The 200 most recent changes, newest run first, with a link to each diff.",
+            "hide_sql": True,
+            "description": "The 200 most recent changes, newest run first, each with a link to what changed.",
             "sql": changes + """
 order by c.run_id desc, case c.change when 'added' then 0 when 'changed' then 1 else 2 end, p.url
 limit 200""",
         },
         "changes_between": {
             "title": "Changes between two dates",
-            "description": (
-                "Changes detected from start_date to end_date, both included (YYYY-MM-DD, UTC). "
-                "Give both dates; an empty date matches nothing."
-            ),
-            "sql": changes + """
-where ns.fetched_at >= :start_date and ns.fetched_at < date(:end_date, '+1 day')
+            "hide_sql": True,
+            "description": "Every change detected from one day to another, both days included (UTC).",
+            "inputs": {
+                "start_date": {"label": "From", "placeholder": "2026-12-01, 12/01/2026 or Dec 1 2026",
+                               "kind": "date"},
+                "end_date": {"label": "To", "placeholder": "2026-12-31", "kind": "date"},
+            },
+            "sql": changes + f"""
+where ns.fetched_at >= {DATE_FUNCTION}(:start_date) and ns.fetched_at < date({DATE_FUNCTION}(:end_date), '+1 day')
 order by ns.fetched_at, p.url""",
         },
         "page_history": {
             "title": "A page's history",
+            "hide_sql": True,
             "description": (
-                "Every snapshot of one page (give its full URL), newest first, with the change it carried. "
-                "A snapshot is a span of fetches that answered the same: fetches says how many, "
-                "last_fetched_at when the last was (every fetch: A page's fetches)."
+                "Every version of one page, newest first, with the change it carried "
+                "(a version is a span of fetches that answered the same: fetches says how many)."
             ),
+            "inputs": _URL_INPUT,
             "sql": f"""select s.id as snapshot, s.run_id, s.fetched_at, s.http_status, s.outcome, s.error,
        c.title, ch.change,
        json_extract(ch.summary, '$.words_added') as words_added,
@@ -126,29 +145,32 @@ from snapshots s
 join pages p on p.id = s.page_id
 left join contents c on c.id = s.content_id
 left join changes ch on ch.new_snapshot = s.id
-where p.url = :url
+where {_PAGE_BY_URL}
 order by s.id desc""",
         },
         "page_fetches": {
             "title": "A page's fetches",
+            "hide_sql": True,
             "description": (
-                "Every fetch of one page (give its full URL), newest first, up to 1,000: when, by which run, "
-                "its outcome and HTTP status, and the snapshot (span) that holds it."
+                "Every fetch of one page, newest first (up to 1,000): when, by which run, its outcome and "
+                "HTTP status, and the version (snapshot) that holds it."
             ),
+            "inputs": _URL_INPUT,
             "sql": f"""select json_extract(f.value, '$[1]') as fetched_at, json_extract(f.value, '$[0]') as run_id,
        {_answer("outcome")} as outcome, {_answer("http_status")} as http_status, s.error, s.id as snapshot
 from pages p
 join snapshots s on s.page_id = p.id
 join json_each({_SPAN_FETCHES}) f
-where p.url = :url
+where {_PAGE_BY_URL}
 order by fetched_at desc, snapshot desc
 limit 1000""",
         },
         "pages_added_per_month": {
             "title": "Pages added per month",
+            "hide_sql": True,
             "description": (
-                "Pages that appeared in each month (UTC), by program. The archive's first run counts "
-                "every page it found; a page back after a removal counts again."
+                "How many pages appeared in each month (UTC), by program; the first run counts every page "
+                "it found, and a page back after a removal counts again."
             ),
             "sql": """select substr(s.fetched_at, 1, 7) as month, p.program, count(*) as pages_added
 from changes c
@@ -160,6 +182,7 @@ order by month desc, p.program""",
         },
         "failed_fetches_last_run": {
             "title": "Failed fetches of the last run",
+            "hide_sql": True,
             "description": (
                 "Fetches that failed (5xx, timeouts, resets, robots.txt, size cap) in the newest finished run."
             ),

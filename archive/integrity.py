@@ -2,15 +2,19 @@
 
 Read-only: SQLite's own integrity and foreign-key checks, each body's SHA-256
 over its decompressed bytes, each header block's key over its decoded JSON,
-and runs left ``running`` by a crawl process that is gone. Only
-:func:`repair_dead_runs` writes, under the crawl lock.
+runs left ``running`` by a crawl process that is gone, and times that cannot
+be real. Only :func:`repair_dead_runs` and :func:`settle_dates` write, under
+the crawl lock.
 """
 
 import hashlib
 import json
+from datetime import datetime, timedelta, timezone
 
 from wwc_archive.archive import header_blocks, queries, spans
 from wwc_archive.archive.compression import Undecodable
+from wwc_archive.archive.transaction import write_transaction
+from wwc_archive.records import TIME_FORMAT, utcnow
 
 
 def problems(archive) -> list[str]:
@@ -25,6 +29,7 @@ def problems(archive) -> list[str]:
     found += body_problems(db)
     found += header_block_problems(db)
     found += span_problems(db)
+    found += [date.describe() for date in impossible_dates(db)]
     for run in archive.dead_runs():
         found.append(f"run {run['id']} (started {run['started']}, pid {run['pid']}) is marked running, "
                      "but no crawl holds the archive: its process is gone")
@@ -105,3 +110,109 @@ def repair_dead_runs(archive) -> int:
     with archive.crawl_lock(wait=0):  # taking the lock marks every run still running (raises ArchiveBusy if held)
         pass
     return running
+
+
+# Times ----------------------------------------------------------------------------
+
+#: The first web page went up in 1991: no fetch or run of the web is older.
+EARLIEST = "1991-01-01T00:00:00Z"
+#: What the archive stores times as, for SQLite's strftime.
+SQL_FORMAT = TIME_FORMAT
+#: The columns holding a moment the archive vouches for.
+DATE_COLUMNS = (("runs", "started"), ("runs", "finished"), ("snapshots", "fetched_at"))
+
+
+#: What :meth:`ImpossibleDate.describe` says, for finding its lines.
+IMPOSSIBLE = "cannot be a real time"
+
+
+class ImpossibleDate:
+    """A stored time that is not one: malformed, not a calendar date, before 1991 or a century ahead."""
+
+    def __init__(self, table: str, row_id: int, column: str, value, run_id: int):
+        self.table, self.row_id, self.column, self.value, self.run_id = table, row_id, column, value, run_id
+
+    def describe(self) -> str:
+        what = "run" if self.table == "runs" else "snapshot"
+        return (f"{what} {self.row_id}: its {self.column} {self.value!r} {IMPOSSIBLE} "
+                f"(a time is YYYY-MM-DDTHH:MM:SSZ, from {EARLIEST[:4]} to a century from now)")
+
+
+#: How far ahead a stored time may lie. Backfill and import refuse captures past tomorrow at the
+#: door; the archive itself may hold simulated nights ahead of the clock (``bench/decade.py``
+#: writes 2027-2036), so only times no clock of this century could give are impossible here.
+FUTURE_YEARS = 100
+
+
+def latest_possible() -> str:
+    """A century from now: later than that, a time is garbage, not a clock set ahead."""
+    return (datetime.now(timezone.utc) + timedelta(days=365 * FUTURE_YEARS)).strftime(TIME_FORMAT)
+
+
+def impossible_dates(db) -> list[ImpossibleDate]:
+    """Every stored run and fetch time that is malformed, not on the calendar, before 1991 or a century ahead.
+
+    SQLite's strftime, given a modifier, rewrites a well-formed time as itself
+    and anything else (garbage, February 30th, a missing Z) as another time or NULL.
+    """
+    found = []
+    latest = latest_possible()
+    for table, column in DATE_COLUMNS:
+        run = "id" if table == "runs" else "run_id"
+        rows = db.execute(f"select id, {column}, {run} from {table} where {column} is not null and "
+                          f"(strftime('{SQL_FORMAT}', {column}, '+0 seconds') is not {column} "
+                          f"or {column} < ? or {column} > ?) "
+                          "order by id", [EARLIEST, latest]).fetchall()
+        found += [ImpossibleDate(table, row_id, column, value, run_id) for row_id, value, run_id in rows]
+    return found
+
+
+def settle_dates(archive) -> list[str]:
+    """Give every impossible time the nearest time the archive can vouch for; returns a line per run settled.
+
+    Nothing is deleted: a run's start becomes its earliest real fetch time
+    (else its real finish, else now); its finish, its latest real fetch time
+    or its start; a fetch's time, its run's start. Each run settled says so in
+    its ``note``, with the values it replaced. Under the crawl lock
+    (:class:`~wwc_archive.archive.store.ArchiveBusy` if a crawl holds it).
+    """
+    db = archive.db
+    with archive.crawl_lock(wait=0):
+        bad = impossible_dates(db)
+        if not bad:
+            return []
+        latest = latest_possible()
+        ok = f"strftime('{SQL_FORMAT}', {{0}}, '+0 seconds') is {{0}} and {{0}} between ? and ?"
+        by_run: dict[int, list[ImpossibleDate]] = {}
+        for date in bad:
+            by_run.setdefault(date.run_id, []).append(date)
+        lines = []
+        with write_transaction(db):
+            for run_id, dates in sorted(by_run.items()):
+                first, last = db.execute(
+                    "select min(fetched_at), max(fetched_at) from snapshots where run_id = ? and "
+                    + ok.format("fetched_at"), [run_id, EARLIEST, latest]).fetchone()
+                row = db.execute("select started, finished from runs where id = ?", [run_id]).fetchone()
+                if row is None:
+                    continue  # fetches of a missing run: the foreign key check reports them
+                started, finished = row
+                bad_columns = {(d.table, d.column) for d in dates}
+                if ("runs", "started") in bad_columns:
+                    real_finish = finished if ("runs", "finished") not in bad_columns else None
+                    started = first or real_finish or utcnow()
+                if ("runs", "finished") in bad_columns:
+                    finished = max(last or started, started)
+                fetches = [d for d in dates if d.table == "snapshots"]
+                if fetches:
+                    db.conn.executemany("update snapshots set fetched_at = ? where id = ?",
+                                        [(started, d.row_id) for d in fetches])
+                replaced = [f"{d.column} {d.value!r}" for d in dates if d.table == "runs"]
+                if fetches:
+                    replaced.append(f"{len(fetches)} fetch time(s), the first {fetches[0].value!r}, set to its start")
+                replaced = "; ".join(replaced)
+                note = f"check --repair settled impossible times on {utcnow()}: {replaced}"
+                db.execute("update runs set started = ?, finished = ?, "
+                           "note = case when note is null or note = '' then ? else note || ' ' || ? end "
+                           "where id = ?", [started, finished, note, note, run_id])
+                lines.append(f"run {run_id}: {replaced} (now started {started})")
+        return lines

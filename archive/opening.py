@@ -8,7 +8,9 @@ is left byte for byte as it was. Readers open the file read-only (SQLite's
 copying the file aside with SQLite's backup API.
 """
 
+import contextlib
 import os
+import re
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from datetime import datetime, timezone
 from urllib.parse import quote
 
 from wwc_archive.archive import schema
+from wwc_archive.leftovers import owner_tag, remove_stale
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -135,12 +138,34 @@ def check_writable(path: str) -> schema.SchemaState | None:
 
 
 def backup(conn: sqlite3.Connection, path: str, version: int) -> str:
-    """Copy the archive aside with SQLite's backup API; returns the copy's path."""
+    """Copy the archive aside with SQLite's backup API; returns the copy's path.
+
+    The copy is written under a temporary name (``...bak.partial-PID-START``)
+    and renamed when whole, so a kill never leaves a short ``.bak`` under the
+    final name; temporary copies of killed upgrades are removed first.
+    """
+    remove_stale_backups(path)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     target_path = f"{path}.v{version}-{stamp}.bak"
-    target = sqlite3.connect(target_path)
+    partial = f"{target_path}.partial-{owner_tag()}"
+    target = sqlite3.connect(partial)
     try:
         conn.backup(target)
-    finally:
+    except BaseException:
         target.close()
+        for leftover in (partial, partial + "-journal"):
+            with contextlib.suppress(OSError):
+                os.remove(leftover)
+        raise
+    target.close()
+    with open(partial, "rb+") as copy:
+        os.fsync(copy.fileno())
+    os.replace(partial, target_path)
     return target_path
+
+
+def remove_stale_backups(path: str) -> list:
+    """Remove the temporary backup copies that killed upgrades of ``path`` left beside it."""
+    name = re.escape(os.path.basename(path))
+    pattern = re.compile(rf"{name}\.v\d+-\d{{8}}T\d{{6}}Z\.bak\.partial-(?P<tag>\d+-\d+)(-journal)?$")
+    return remove_stale(os.path.dirname(os.path.abspath(path)), pattern)

@@ -76,7 +76,7 @@ select
   new_snap.fetched_at as detected_at,
   old_snap.fetched_at as previous_fetched_at,
   new_snap.http_status,
-  c.summary, c.diff, c.edits
+  c.summary, c.diff, c.edits, c.score, c.reasons, c.echo_of
 from changes c
 join pages p on p.id = c.page_id
 join snapshots new_snap on new_snap.id = c.new_snapshot
@@ -89,6 +89,9 @@ left join contents old_content on old_content.id = old_snap.content_id
 def _change_row(row: dict) -> dict:
     row = dict(row)
     row["summary"] = json.loads(row["summary"]) if row["summary"] else None
+    # How much it matters (archive/significance.py), and the story it only echoes (archive/echoes.py).
+    reasons = row.pop("reasons")
+    row["significance"] = {"score": row.pop("score"), "reasons": json.loads(reasons) if reasons else []}
     return row
 
 
@@ -617,3 +620,31 @@ def snapshot_sources(db: Database, snapshot_ids) -> dict[int, dict]:
                             "and source is not null", chunk):
             found[row["id"]] = {"source": row["source"], "memento_url": row["memento_url"]}
     return found
+
+
+def page_versions(db: Database, page_id: int) -> list[dict]:
+    """A page's versions, oldest first: each a run of its spans with the same content (failures skipped).
+
+    A version is ``{"id", "fetched_at", "content_id", "body_id", "last_span"}``:
+    its first span's id, first fetch time and body, and the id of its last span
+    (:func:`version_last_fetched` gives that span's last fetch). Content A, then
+    B, then A again is three versions. One index seek on ``snapshots(page_id, id)``.
+    """
+    versions: list[dict] = []
+    for snapshot_id, fetched_at, content_id, body_id in db.execute(
+            "select id, fetched_at, content_id, body_id from snapshots where page_id = ? order by id", [page_id]):
+        if content_id is None:
+            continue
+        if versions and versions[-1]["content_id"] == content_id:
+            versions[-1]["last_span"] = snapshot_id
+        else:
+            versions.append({"id": snapshot_id, "fetched_at": fetched_at, "content_id": content_id,
+                             "body_id": body_id, "last_span": snapshot_id})
+    return versions
+
+
+def version_last_fetched(db: Database, version: dict) -> str:
+    """When a version (see :func:`page_versions`) was last fetched: its last span's last fetch."""
+    row = db.execute("select run_id, fetched_at, repeats from snapshots where id = ?",
+                     [version["last_span"]]).fetchone()
+    return spans.extent(*row)[2]

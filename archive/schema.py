@@ -502,6 +502,62 @@ def m021_dismissals(db: Database) -> None:
                               pk=("origin", "name"))
 
 
+@migrations()
+def m022_significance(db: Database) -> None:
+    """Each change's significance and echo, and the record of each report's deliveries.
+
+    ``changes`` gains ``score`` (0 to 1), ``reasons`` (a JSON list of short
+    phrases, heaviest first; :mod:`~wwc_archive.archive.significance`) and
+    ``echo_of`` (the id of the new or removed article this change only echoes,
+    :mod:`~wwc_archive.archive.echoes`). Past changes are scored here from
+    their stored summaries (one pass of JSON, no text read: figures, passages
+    and key terms need the texts and weigh in changes recorded from now on).
+    ``deliveries`` records each channel's delivery of a run's report
+    (:mod:`~wwc_archive.archive.deliveries`). One transaction: killed, it is
+    rolled back and runs again.
+    """
+    from wwc_archive.archive import change_scores
+
+    db["changes"].add_column("score", float)
+    db["changes"].add_column("reasons", str)
+    db["changes"].add_column("echo_of", int)
+    db["deliveries"].create(
+        {"id": int, "run_id": int, "first_run": int, "channel": str, "status": str, "at": str, "error": str},
+        pk="id", foreign_keys=[("run_id", "runs", "id")],
+    )
+    db["deliveries"].create_index(["run_id", "channel"])
+    change_scores.score_past_changes(db.conn)
+
+
+@migrations()
+def m023_assets(db: Database) -> None:
+    """Page requisites (stylesheets, fonts, images, scripts, icons): ``assets`` and ``asset_captures``.
+
+    An asset's bytes are a ``bodies`` row found by their SHA-256, shared with
+    every URL, page and night that has the same bytes; a capture row is added
+    only when an asset's bytes change or it is gone. See
+    :mod:`~wwc_archive.archive.assets`. Schema only.
+    """
+    from wwc_archive.archive import assets
+
+    assets.create_tables(db)
+
+
+@migrations()
+def m024_drop_leftovers(db: Database) -> None:
+    """Drop the tables finished upgrades left behind: m008's and m014's ``_snapshot_fold_progress``.
+
+    They only said where a killed upgrade would resume; once the migration is
+    recorded as applied nothing reads them. ``_snapshot_repack_progress``
+    (m015) drops itself when done, and is dropped here too should a copy
+    remain. A table already gone is skipped.
+    """
+    from wwc_archive.archive import folding, repacking
+
+    for table in (folding.PROGRESS, repacking.PROGRESS):
+        db.execute(f"drop table if exists [{table}]")
+
+
 def ensure_schema(db: Database) -> None:
     """Create or upgrade the archive's tables, one migration at a time.
 

@@ -11,7 +11,7 @@ from filelock import FileLock, Timeout
 from sqlite_utils import Database
 
 from wwc_archive.records import parse_utc, utcnow
-from wwc_archive.archive import comparison, queries, run_review, schema, texts
+from wwc_archive.archive import change_scores, comparison, queries, run_review, schema, significance, texts
 from wwc_archive.archive.opening import ArchiveError, Upgrade, backup, check_writable, open_readonly
 from wwc_archive.archive.schema import ensure_schema
 from wwc_archive.archive.transaction import write_transaction
@@ -241,9 +241,10 @@ class Archive:
                 "insert into kept_cookies (origin, name, value, path, expires) values (?, ?, ?, ?, ?)",
                 [(r["origin"], r["name"], r["value"], r["path"], r["expires"]) for r in rows])
 
-    def writer(self, run_id: int, batch_size: int = 200, max_delay: float = 2.0) -> RunWriter:
-        """A writer for this run's fetch records."""
-        return RunWriter(self, run_id, batch_size=batch_size, max_delay=max_delay)
+    def writer(self, run_id: int, batch_size: int = 200, max_delay: float = 2.0,
+               key_terms: dict[str, tuple[str, ...]] | None = None) -> RunWriter:
+        """A writer for this run's fetch records (``key_terms``: program -> terms its changes weigh)."""
+        return RunWriter(self, run_id, batch_size=batch_size, max_delay=max_delay, key_terms=key_terms)
 
     def finish_run(self, run_id: int, status: str, note: str | None = None, exit_status: int | None = None,
                    finished: str | None = None) -> dict:
@@ -252,14 +253,20 @@ class Archive:
         Removals are decided here and only for a complete run, so an
         interrupted run never reports a page as gone. Outage answers and
         template changes are dismissed here (:mod:`~wwc_archive.archive.run_review`),
-        and the run's note says so.
+        and the run's note says so. The changes that only echo a new or
+        removed article are marked (:mod:`~wwc_archive.archive.echoes`). A
+        complete run in which every fetch failed is recorded ``failed``.
         """
         with write_transaction(self.db):
             if status == "complete":
                 self._record_removals(run_id)
             reviewed = run_review.review_run(self.db, run_id)
-            note = "; ".join(filter(None, [note, *reviewed])) or None
+            change_scores.mark_echoes(self.db.conn, run_id)
             counts = self._run_counts(run_id)
+            if status == "complete" and counts["pages_failed"] and not counts["pages_fetched"]:
+                status = "failed"
+                reviewed = [*reviewed, f"every fetch failed ({counts['pages_failed']} pages)"]
+            note = "; ".join(filter(None, [note, *reviewed])) or None
             started = self.db["runs"].get(run_id)["started"]
             finished = finished or utcnow()
             duration = (parse_utc(finished) - parse_utc(started)).total_seconds()
@@ -278,7 +285,7 @@ class Archive:
 
     def _record_removals(self, run_id: int) -> None:
         gone = self.db.query(
-            "select s.id as snapshot, p.id as page, p.last_good_snapshot as old "
+            "select s.id as snapshot, p.id as page, p.last_good_snapshot as old, p.role "
             "from snapshots s join pages p on p.id = s.page_id "
             "where s.run_id = ? and s.outcome = 'gone' and p.state = 'live' and p.role != 'pager'",
             [run_id],
@@ -291,6 +298,7 @@ class Archive:
                     "change": "removed",
                     "old_snapshot": row["old"],
                     "new_snapshot": row["snapshot"],
+                    **change_scores.columns(significance.score_change("removed", row["role"])),
                 }
             )
             self.db["pages"].update(row["page"], {"state": "removed"})

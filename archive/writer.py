@@ -5,12 +5,13 @@ import json
 import time
 from typing import TYPE_CHECKING
 
-from wwc_archive.archive import (comparison, compression, header_blocks, header_sets, idlists, outlinks, paragraphs,
-                                 queries, spans, texts)
+from wwc_archive.archive import (change_scores, comparison, compression, header_blocks, header_sets, idlists,
+                                 outlinks, paragraphs, queries, significance, spans, texts)
+from wwc_archive.archive import assets  # page requisites: written beside the pages, never as pages
 from wwc_archive.archive.distinct import DistinctRows
 from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint, pack_fingerprint
-from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord
-from wwc_archive.archive.diff import content_summary
+from wwc_archive.records import KEPT_HEADERS, AssetFetch, Extracted, FetchRecord
+from wwc_archive.archive.diff import content_summary, word_diff
 from wwc_archive.archive.listing import listing_summary
 from wwc_archive.archive.transaction import write_transaction
 
@@ -37,8 +38,11 @@ class RunWriter:
     moment loses at most the unwritten batch and never leaves half a snapshot.
     """
 
-    def __init__(self, archive: "Archive", run_id: int, batch_size: int = 200, max_delay: float = 2.0):
+    def __init__(self, archive: "Archive", run_id: int, batch_size: int = 200, max_delay: float = 2.0,
+                 key_terms: dict[str, tuple[str, ...]] | None = None):
         self.archive = archive
+        #: Program -> its key terms, weighed in each change's significance.
+        self.key_terms = key_terms or {}
         self.db = archive.db
         self.run_id = run_id
         self.batch_size = batch_size
@@ -56,6 +60,7 @@ class RunWriter:
         self._items = DistinctRows("listing_items", ("sha256", "url", "title", "published", "byline", "summary"))
         self._header_sets = header_sets.table()
         self._distinct = (self._paragraphs, self._links, self._items, self._header_sets)
+        self._assets = assets.AssetWriter(self.db.conn, run_id, self._heads)  # page requisites, never pages
 
     def _load_pages(self) -> dict[str, dict]:
         rows = self.db.query(
@@ -80,7 +85,7 @@ class RunWriter:
             pages[row["url"]] = row
         return pages
 
-    def add(self, record: FetchRecord) -> None:
+    def add(self, record: FetchRecord | AssetFetch) -> None:
         self._buffer.append(record)
         if len(self._buffer) >= self.batch_size or time.monotonic() - self._last_flush > self.max_delay:
             self.flush()
@@ -90,7 +95,10 @@ class RunWriter:
             try:
                 with write_transaction(self.db):  # one transaction per batch
                     for record in self._buffer:
-                        self._write(record)
+                        if isinstance(record, AssetFetch):
+                            self._assets.write(record)
+                        else:
+                            self._write(record)
                     self._write_distinct()
             except BaseException:
                 self._forget()  # rolled back: ids kept in memory may be reused
@@ -161,7 +169,7 @@ class RunWriter:
         if record.outcome in ("ok", "not_modified") and snapshot.get("content_id"):
             page_update["last_good_snapshot"] = snapshot_id
         if change and page["role"] != "pager":
-            self._record_change(page, change, snapshot_id, snapshot["content_id"])
+            self._record_change(page, change, snapshot_id, snapshot["content_id"], record.program)
         elif dismissed is not None and page["role"] != "pager":
             self._dismiss(page, snapshot_id, ",".join(dismissed), "differed only in " + ", ".join(dismissed))
         if record.dismissed and record.outcome == "ok" and page["role"] != "pager":
@@ -304,6 +312,7 @@ class RunWriter:
         self._depths.clear()
         self._alike.clear()
         self._heads.forget()
+        self._assets.forget()
         for table in self._distinct:
             table.forget()
 
@@ -383,7 +392,8 @@ class RunWriter:
         shas = [hashlib.sha256(json.dumps(row, ensure_ascii=False).encode("utf-8")).hexdigest() for row in rows]
         return paragraphs.encode(self._items.ids(self.db.conn, [(sha, *row) for sha, row in zip(shas, rows)]))
 
-    def _record_change(self, page: dict, change: str, snapshot_id: int, content_id: int) -> None:
+    def _record_change(self, page: dict, change: str, snapshot_id: int, content_id: int, program: str) -> None:
+        terms = self.key_terms.get(program) or ()
         row = {
             "run_id": self.run_id,
             "page_id": page["id"],
@@ -401,6 +411,18 @@ class RunWriter:
             else:
                 summary, row["edits"] = content_summary(old, new)  # the unified diff is made when asked for
             row["summary"] = json.dumps(summary)
+            diff = None if new_items is not None else \
+                word_diff(old["text"] or "", new["text"] or "", script=row["edits"])["diff"]
+            scored = significance.score_change(change, page["role"], summary, diff,
+                                               len((old["text"] or "").split()), terms)
+        else:  # a new page's text is read only when its program has key terms to look for
+            text = None
+            if terms and content_id:
+                self._write_distinct()  # its paragraphs may be this batch's
+                text = texts.content_text(self.db.conn, content_id)
+            scored = significance.score_change(change, page["role"], diff=[("insert", text)] if text else None,
+                                               key_terms=terms)
+        row.update(change_scores.columns(scored))
         self._insert("changes", row)
 
     def _content(self, content_id: int) -> dict:

@@ -44,9 +44,10 @@ def timed(command: list[str]) -> tuple[float, str]:
     return elapsed, result.stdout
 
 
-def crawl_command(db: str, start_url: str) -> list[str]:
+def crawl_command(db: str, start_url: str, requisites: bool = False) -> list[str]:
+    """A crawl of the pages (requisites off: the bare spider fetches none), or with their requisites."""
     command = [sys.executable, "-m", "wwc_archive", "crawl", "--db", db, "--start-url", start_url]
-    for name, value in SETTINGS.items():
+    for name, value in {**SETTINGS, "WWC_REQUISITES": str(requisites)}.items():
         command += ["-s", f"{name}={value}"]
     return command
 
@@ -61,6 +62,13 @@ def one_round(start_url: str, workdir: str, round_no: int) -> dict:
     size_after_second = used_bytes(db)
     timed(crawl_command(db, start_url))  # a third: growth once the conditional requests' headers are known
     growth = used_bytes(db) - size_after_second
+    # Requisites, separately: a first crawl with them on a fresh archive, then an unchanged re-crawl
+    # (within requisites_max_age: none is asked again).
+    with_db = os.path.join(workdir, f"bench-requisites-{round_no}.db")
+    requisites_time, _ = timed(crawl_command(with_db, start_url, requisites=True))
+    requisites_bytes = used_bytes(with_db)
+    requisites_again, _ = timed(crawl_command(with_db, start_url, requisites=True))
+    requisites_growth = used_bytes(with_db) - requisites_bytes
     checked = int(again_out.split(" pages checked")[0].rsplit(" ", 1)[1])
     bare_pages = int(bare_out.split()[-1])
     if bare_pages < 0.9 * checked:
@@ -72,6 +80,9 @@ def one_round(start_url: str, workdir: str, round_no: int) -> dict:
         "pages": checked, "growth_per_page": growth / checked,
         "first_ratio": first_time / bare_time, "again_ratio": again_time / bare_time,
         "archive_bytes": size_after_first,
+        "requisites_s": requisites_time, "requisites_ratio": requisites_time / first_time,
+        "requisites_bytes": requisites_bytes - size_after_first, "requisites_again_s": requisites_again,
+        "requisites_growth": requisites_growth,
     }
 
 
@@ -104,6 +115,9 @@ def main() -> None:
           "(it stores each page's conditional request headers once)")
     print(f"growth per unchanged re-crawl:    {median('growth_per_page'):.0f} bytes/page  (target < 300)")
     print(f"(medians of {len(rounds)} rounds; bare spider median {median('bare_s'):.1f}s)")
+    print(f"with requisites: first crawl {median('requisites_s'):.1f}s ({median('requisites_ratio'):.2f}x the "
+          f"pages-only crawl), +{median('requisites_bytes') / 1e6:.2f} MB; unchanged re-crawl "
+          f"{median('requisites_again_s'):.1f}s, growth {median('requisites_growth') / 1e3:.0f} kB")
 
 
 if __name__ == "__main__":

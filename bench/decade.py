@@ -49,9 +49,12 @@ from wwc_archive.archive import Archive, compaction
 from wwc_archive.config import DEFAULT_PROGRAM, NoiseRules
 from wwc_archive.crawler.extract import extract_page
 from wwc_archive.crawler.settings import user_agent
+from wwc_archive.crawler.urls import normalize_url
 from wwc_archive.crawler.spiders.program import add_items, add_paragraphs, merged_listing, outcome_for
 from wwc_archive.demo_site import DemoSite, Person, content
-from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord, utcnow
+from wwc_archive.records import KEPT_HEADERS, AssetFetch, Extracted, FetchRecord, utcnow
+from wwc_archive.config import CrawlConfig
+from wwc_archive.crawler.requisites import css_requisites, page_requisites
 
 import sizes
 
@@ -133,6 +136,10 @@ class Crawl:
         self.validators: dict[str, tuple] = {}  # URL -> (ETag, Last-Modified) held, for conditional requests
         self.versions: dict[str, tuple] = {}  # URL -> (version key, extracted, body, response, next page)
         self.listing: tuple = ((), None)  # (version keys of its pages, merged Extracted)
+        self.requisites: dict[str, str] = {}  # requisite URL (normalized) -> kind, as pages referred to them
+        self.assets: dict[str, tuple] = {}  # requisite URL -> (ETag, Last-Modified, night last checked)
+        self.max_age_nights = CrawlConfig().requisites_max_age / 86400
+        self.nights = 0
 
     def night(self, writer) -> None:
         self.crawl_listing(writer)
@@ -142,6 +149,42 @@ class Crawl:
             self.fetch_versioned(writer, f"/people/{person}", "page", key)
         for path in self.site.documents:
             self.fetch_conditional(writer, path, "document")
+        self.fetch_requisites(writer)
+
+    # Requisites (crawler/requisites.py): checked at most once every requisites_max_age ----------------
+
+    def refer(self, body: bytes, url: str) -> None:
+        for requisite in page_requisites(body.decode("utf-8"), url):
+            link = normalize_url(requisite.url, ignore_params=RULES.ignore_query_params)
+            if link and link.startswith(BASE):
+                self.requisites.setdefault(link, requisite.kind)
+
+    def fetch_requisites(self, writer) -> None:
+        self.nights += 1
+        night = self.nights
+        for url, kind in list(self.requisites.items()):
+            held = self.assets.get(url)
+            if held is not None and night - held[2] < self.max_age_nights:
+                continue
+            conditional = tuple((name, value) for name, value in zip(("If-None-Match", "If-Modified-Since"),
+                                                                     held[:2] if held else ()) if value)
+            response = self.site.handle("GET", url.removeprefix(BASE), {"Host": HOST, **dict(conditional)})
+            headers = kept_headers(response.headers)
+            outcome = outcome_for(response.status)
+            if outcome == "ok":
+                self.assets[url] = (headers.get("etag"), headers.get("last-modified"), night)
+                if kind == "stylesheet":
+                    for requisite in css_requisites(response.body.decode("utf-8"), url):
+                        link = normalize_url(requisite.url, ignore_params=RULES.ignore_query_params)
+                        if link and link.startswith(BASE):
+                            self.requisites.setdefault(link, requisite.kind)
+            elif held is not None:
+                self.assets[url] = (*held[:2], night)
+            pairs = exchange(response.status, response.body, response.headers, conditional + referred(BASE))
+            writer.add(AssetFetch(url=url, program=DEFAULT_PROGRAM, kind=kind, fetched_at=utcnow(), outcome=outcome,
+                                  http_status=response.status, body=response.body if outcome == "ok" else None,
+                                  content_type=headers.get("content-type"), etag=headers.get("etag"),
+                                  last_modified=headers.get("last-modified"), **pairs))
 
     # The hub and its "Show more" pages ---------------------------------------------
 
@@ -207,6 +250,7 @@ class Crawl:
         if cached is None or cached[0] != key:
             response = self.site.handle("GET", url.removeprefix(BASE), {"Host": HOST})
             page = extract_page(response.body.decode("utf-8"), url, RULES)
+            self.refer(response.body, url)
             cached = (key, page.extracted, response.body, response.headers, page.next_page)
             self.versions[url] = cached
         return cached
@@ -242,6 +286,8 @@ class Crawl:
                                               conditional + referred(BASE))))
             return
         self.validators[url] = (headers.get("etag"), headers.get("last-modified"))
+        if role != "document":
+            self.refer(response.body, url)
         if role == "document":
             extracted = Extracted(title=PurePosixPath(path).name)
         else:

@@ -48,6 +48,8 @@ def lookups(path: str) -> dict:
                       "join pages p on p.id = c.page_id where p.role = 'program' and c.change = 'changed' "
                       "order by c.id desc limit 1",
         "latest_run": "select max(id) from runs",
+        "hub_first_snapshot": "select min(s.id) from snapshots s join pages p on p.id = s.page_id "
+                              "where p.role = 'program' and s.content_id is not null",
         "latest_day": "select substr(max(started), 1, 10) from runs",
     }
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
@@ -61,13 +63,14 @@ def lookups(path: str) -> dict:
     return found
 
 
-def http_probes(ids: dict) -> list[tuple[str, str | None]]:
-    """(label, path) pairs; path None when its IDs could not be found."""
+def http_probes(ids: dict) -> list[tuple]:
+    """(label, path) pairs, or (label, path, headers); path None when its IDs could not be found."""
     hub = ids.get("hub", [None])[0]
     article = ids.get("article", [None])[0]
     change = ids.get("hub_change")
     day = ids.get("latest_day", [None])[0]
     month_ago = (date.fromisoformat(day) - timedelta(days=30)).isoformat() if day else None
+    half_year_ago = day and (date.fromisoformat(day) - timedelta(days=180)).strftime("%a, %d %b %Y 12:00:00 GMT")
 
     def when(ok, path):
         return path if ok else None
@@ -75,7 +78,16 @@ def http_probes(ids: dict) -> list[tuple[str, str | None]]:
     def query(name, **params):
         return f"{DB}/{name}" + (f"?{urlencode(params)}" if params else "")
 
+    us_day = day and date.fromisoformat(day).strftime("%m/%d/%Y")  # a date as people type it
     return [
+        ("start page", "/"),
+        ("database page (hidden tables)", DB),
+        ("table: changes (summaries in words)", f"{DB}/changes"),
+        ("compare form → diff: hub", when(change, change and f"/-/wwc/compare?old={change[0]}&new={change[1]}")),
+        ("diff, reversed (swap note): hub", when(change, change and f"/-/wwc/diff/{change[1]}/{change[0]}")),
+        ("query: changes_between (typed dates)", when(day, query("changes_between", start_date=us_day or "",
+                                                                 end_date=us_day or ""))),
+        ("query: page_history (URL + slash)", when(hub, query("page_history", url=(hub or "") + "/"))),
         ("page history: hub", when(hub, f"/-/wwc/page?url={quote(hub or '', safe='')}")),
         ("page history: article", when(article, f"/-/wwc/page?url={quote(article or '', safe='')}")),
         ("snapshot: latest hub", when("hub_snapshot" in ids, f"/-/wwc/snapshot/{ids.get('hub_snapshot', [0])[0]}")),
@@ -91,6 +103,19 @@ def http_probes(ids: dict) -> list[tuple[str, str | None]]:
         ("query: pages_added_per_month", query("pages_added_per_month")),
         ("query: failed_fetches_last_run", query("failed_fetches_last_run")),
         ("table: snapshots, with facets", f"{DB}/snapshots"),
+        ("Memento TimeMap (link): hub", when(hub, f"/-/wwc/timemap/link/{hub}")),
+        ("Memento TimeMap (JSON): article", when(article, f"/-/wwc/timemap/json/{article}")),
+        # The TimeGate's 302 is followed: the time a Memento client waits for the memento.
+        ("Memento TimeGate → memento: hub", when(hub and day, f"/-/wwc/timegate/{hub}"),
+         {"Accept-Datetime": half_year_ago or ""}),
+        ("memento: first hub version", when("hub_first_snapshot" in ids,
+                                            f"/-/wwc/snapshot/{ids.get('hub_first_snapshot', [0])[0]}")),
+        ("memento: first hub version, raw", when("hub_first_snapshot" in ids,
+                                                 f"/-/wwc/snapshot/{ids.get('hub_first_snapshot', [0])[0]}/raw")),
+        ("view as archived: latest hub (frame)", when("hub_snapshot" in ids,
+                                                      f"/-/wwc/view/{ids.get('hub_snapshot', [0])[0]}")),
+        ("view as archived: latest hub (page)", when("hub_snapshot" in ids,
+                                                     f"/-/wwc/view/{ids.get('hub_snapshot', [0])[0]}/page")),
     ]
 
 
@@ -135,11 +160,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def fetch(url: str, timeout: float) -> tuple[float, int]:
-    """(seconds, HTTP status) of one GET, reading the whole answer."""
+def fetch(url: str, timeout: float, headers: dict | None = None) -> tuple[float, int]:
+    """(seconds, HTTP status) of one GET (redirects followed), reading the whole answer."""
     start = time.perf_counter()
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as response:
             response.read()
             status = response.status
     except urllib.error.HTTPError as error:
@@ -231,8 +256,8 @@ def main() -> None:
     try:
         print(f"{args.archive}: warm medians of {args.runs} runs (after one warm-up)\n")
         print(f"{'request':<38} {'median':>14}  path")
-        for label, path in http_probes(ids):
-            cell = "n/a" if path is None else median_of(lambda: fetch(server.base + path, args.timeout),
+        for label, path, *headers in http_probes(ids):  # a third item: the request's headers
+            cell = "n/a" if path is None else median_of(lambda: fetch(server.base + path, args.timeout, *headers),
                                                         args.runs, args.timeout)
             print(f"{label:<38} {cell:>14}  {path or ''}", flush=True)
             if cell.startswith(">"):

@@ -27,7 +27,15 @@ class OriginScopeMiddleware:
 
     def process_request(self, request, spider=None):
         origins = request.meta.get("origins")
-        if not in_scope(request.url, self.crawler.spider.origins) or (
+        spider = self.crawler.spider
+        requisites = getattr(spider, "requisites", None)
+        if requisites is not None and requisites.origins and (
+                request.meta.get("role") == "asset" or request.url.endswith("/robots.txt")):
+            # requisites (only) may come from ``requisites_origins``, whose robots.txt is asked too
+            allowed = spider.origins | requisites.origins
+            if in_scope(request.url, allowed) and (origins is None or in_scope(request.url, origins)):
+                return None
+        if not in_scope(request.url, spider.origins) or (
                 origins is not None and not in_scope(request.url, origins)):
             raise OutOfScope(f"out of scope: {request.url}")
         return None

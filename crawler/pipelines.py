@@ -4,6 +4,7 @@ import asyncio
 import logging
 
 from wwc_archive.archive import FetchRecord
+from wwc_archive.records import AssetFetch
 from wwc_archive.crawler.items import PageToExtract
 from wwc_archive.crawler.not_found import NotFoundPage
 from wwc_archive.crawler.storage import StorageError, StorageProcess
@@ -33,10 +34,11 @@ class ArchivePipeline:
 
     def open_spider(self, spider=None):
         rules = {name: program.noise for name, program in self.crawler.spider.programs.items()}
-        self.storage = StorageProcess(self.db_path, self.run_id, rules, batch_size=self.batch_size)
+        terms = {name: tuple(program.key_terms) for name, program in self.crawler.spider.programs.items()}
+        self.storage = StorageProcess(self.db_path, self.run_id, rules, batch_size=self.batch_size, key_terms=terms)
 
     def process_item(self, item, spider=None):
-        if isinstance(item, (FetchRecord, PageToExtract, NotFoundPage)) and not self.crawler.stats.get_value(WRITE_ERROR_STAT):
+        if isinstance(item, (FetchRecord, AssetFetch, PageToExtract, NotFoundPage)) and not self.crawler.stats.get_value(WRITE_ERROR_STAT):
             try:
                 self.storage.add(item)
             except StorageError as error:

@@ -12,7 +12,7 @@ from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from wwc_archive.archive import Archive
+from wwc_archive.archive import Archive, assets
 from wwc_archive.crawler.limits import STOP_REASONS, enforce_stop_limits, limits_note
 from wwc_archive.crawler.pipelines import WRITE_ERROR_STAT
 from wwc_archive.crawler.progress import ProgressLine, configure_logging
@@ -68,7 +68,7 @@ def _run_locked(archive, programs, db_path, crawl_options, overrides, trigger, n
 
         crawler.signals.connect(on_closed, signal=signals.spider_closed)
         process.crawl(crawler, programs=programs, known_pages=archive.known_pages(names),
-                      cookies=archive.kept_cookies())
+                      cookies=archive.kept_cookies(), known_assets=assets.known_assets(archive.db))
         try:
             with crawl_heap():
                 process.start()

@@ -15,6 +15,7 @@ from scrapy import signals
 from twisted.internet import task
 
 from wwc_archive.crawler.items import PageToExtract
+from wwc_archive.records import AssetFetch
 
 LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -98,6 +99,8 @@ class ProgressLine:
 
     def item_scraped(self, item, response=None, spider=None):
         record = item.record if isinstance(item, PageToExtract) else item
+        if isinstance(record, AssetFetch):
+            return  # a page requisite: never counted as a page
         outcome = getattr(record, "outcome", None)
         if outcome == "failed":
             self.failed += 1

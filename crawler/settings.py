@@ -4,6 +4,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from wwc_archive.config import ConfigError
 from wwc_archive.crawler.limits import limit_settings
+from wwc_archive.crawler.requisites import requisite_settings
 from wwc_archive.validation import scrapy_setting
 
 PURPOSE = "nightly archive of public program pages"
@@ -52,6 +53,7 @@ def crawl_settings(crawl_options: dict) -> dict:
     }
     # Hard limits that make every crawl end (see crawler/limits.py).
     settings.update(limit_settings(crawl_options))
+    settings.update(requisite_settings(crawl_options))  # page requisites (see crawler/requisites.py)
     settings.update(crawl_options.get("settings", {}))
     return settings
 

@@ -16,6 +16,7 @@ import time
 from dataclasses import replace
 
 from wwc_archive.archive import Archive, FetchRecord
+from wwc_archive.records import AssetFetch
 from wwc_archive.crawler.extract import extract_page
 from wwc_archive.crawler.items import PageToExtract
 from wwc_archive.config import origin_of
@@ -37,7 +38,7 @@ class StorageError(RuntimeError):
 
 class StorageProcess:
     def __init__(self, db_path: str, run_id: int, rules_by_program: dict, batch_size: int = 200,
-                 max_delay: float = 2.0, max_pending: int = 100):
+                 max_delay: float = 2.0, max_pending: int = 100, key_terms: dict | None = None):
         context = multiprocessing.get_context("spawn")
         self._inbox = context.Queue(max_pending)
         self._outbox = context.Queue()
@@ -46,7 +47,8 @@ class StorageProcess:
         self._handed_over = time.monotonic()
         self._process = context.Process(
             target=run_storage,
-            args=(db_path, run_id, rules_by_program, batch_size, max_delay, os.getpid(), self._inbox, self._outbox),
+            args=(db_path, run_id, rules_by_program, batch_size, max_delay, os.getpid(), self._inbox, self._outbox,
+                  key_terms),
             name="wwc-archive-storage",
             daemon=True,
         )
@@ -102,7 +104,8 @@ class StorageProcess:
             raise StorageError(self.error)
 
 
-def run_storage(db_path, run_id, rules_by_program, batch_size, max_delay, parent_pid, inbox, outbox) -> None:
+def run_storage(db_path, run_id, rules_by_program, batch_size, max_delay, parent_pid, inbox, outbox,
+                key_terms=None) -> None:
     """The storage process's main loop."""
     # Ctrl-C reaches the whole process group: the crawl decides when storage stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -110,7 +113,7 @@ def run_storage(db_path, run_id, rules_by_program, batch_size, max_delay, parent
     archive = None
     try:
         archive = Archive(db_path)
-        writer = archive.writer(run_id, batch_size=batch_size, max_delay=max_delay)
+        writer = archive.writer(run_id, batch_size=batch_size, max_delay=max_delay, key_terms=key_terms)
         held = 0  # records added since the last write (about: the writer also writes on its own)
         not_found: dict[str, NotFoundPage] = {}  # origin -> its not-found page, once the spider learned it
         while True:
@@ -131,6 +134,8 @@ def run_storage(db_path, run_id, rules_by_program, batch_size, max_delay, parent
             for record in item:
                 if isinstance(record, NotFoundPage):
                     not_found[record.origin] = record
+                elif isinstance(record, AssetFetch):  # a page requisite: written as it came
+                    writer.add(record)
                 else:
                     writer.add(soft_404_as_gone(extracted_record(record, rules_by_program), not_found))
             held = (held + len(item)) % max(batch_size, 1)

@@ -241,8 +241,15 @@ class WarcSource:
         return [c for c in self._by_url.get(url, ()) if first <= c.timestamp <= last]
 
     def skipped(self) -> int:
-        """Records of URLs the walk never asked for: not this archive's pages."""
-        return sum(len(captures) for url, captures in self._by_url.items() if url not in self._asked)
+        """Records of URLs the walk never asked for that are not requisites: not this archive's pages."""
+        return sum(1 for capture in self._unasked() if not _is_requisite(capture))
+
+    def skipped_requisites(self) -> int:
+        """Records of stylesheets, images, fonts and scripts the walk never asked for: import reads pages only."""
+        return sum(1 for capture in self._unasked() if _is_requisite(capture))
+
+    def _unasked(self):
+        return (capture for url, captures in self._by_url.items() if url not in self._asked for capture in captures)
 
     def memento_url(self, capture: Capture) -> None:
         return None
@@ -294,3 +301,12 @@ def _mime(record) -> str | None:
 def _first_line(error: Exception) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+#: Media types of page requisites (what a page needs to render), which an import leaves out.
+REQUISITE_TYPES = ("text/css", "image/", "font/", "application/font", "application/x-font", "application/javascript",
+                   "text/javascript", "application/vnd.ms-fontobject")
+
+
+def _is_requisite(capture: Capture) -> bool:
+    return (capture.mimetype or "").lower().startswith(REQUISITE_TYPES)

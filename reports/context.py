@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from wwc_archive.archive import listing, queries
 from wwc_archive.archive.diff import word_diff
 from wwc_archive.records import TIME_FORMAT, utcnow
-from wwc_archive.reports import links
+from wwc_archive.reports import links, stories
 from wwc_archive.reports.settings import ReportSettings
 from wwc_archive.reports.worddiff import trim_diff
 
@@ -56,13 +56,20 @@ def report_data(db, run_id: int | None = None, since: str | None = None,
     failures = [dict(row, run_id=run["id"], problem=_problem(row))
                 for run in runs for row in queries.failed_fetches(db, run["id"])]
     titles = linked_titles(db, rows)
-    changes = [change_view(db, row, settings, titles, cancel) for row in rows]
-    counts = {kind: sum(1 for c in changes if c["kind"] == kind) for kind in KINDS}
+    # Most significant first, echoes folded into their story, minor changes in one line each.
+    arranged = stories.arrange([change_view(db, row, settings, titles, cancel) for row in rows], rows,
+                               settings.summarise_below)
+    changes, minor = arranged["changes"], arranged["minor"]
+    counts = {kind: sum(1 for c in changes + minor if c["kind"] == kind) for kind in KINDS}
     return {
         "since": since,
         "run": runs[0] if since is None else None,
         "runs": runs,
         "changes": changes,
+        "minor": minor,
+        "echoes": arranged["echoes"],
+        "top_score": max((c["score"] or 0 for c in changes + minor), default=None),
+        "run_url": settings.link(links.report(runs[0]["id"])) if since is None else None,
         "counts": counts,
         "failures": failures,
         "pages_checked": sum(run["pages_checked"] or 0 for run in runs),
@@ -103,13 +110,15 @@ def change_view(db, row: dict, settings: ReportSettings, titles: dict[str, str],
         "program": row["program"],
         "role": row["role"],
         "when": row["detected_at"],
+        "score": (row.get("significance") or {}).get("score"),
+        "reasons": (row.get("significance") or {}).get("reasons") or [],
         "fields": [
             {"name": FIELD_LABELS.get(name, name), "old": old, "new": new}
             for name, (old, new) in (summary.get("fields") or {}).items()
         ],
         "links_added": [{"url": u, "title": titles.get(u)} for u in links_added],
         "links_removed": [{"url": u, "title": titles.get(u)} for u in links_removed],
-        "listing": summary.get("items"),
+        "listing": teaser_diffs(summary.get("items")),
         "other_text": summary.get("other_text") or {},
         "words_added": summary.get("words_added", 0),
         "words_removed": summary.get("words_removed", 0),
@@ -118,6 +127,7 @@ def change_view(db, row: dict, settings: ReportSettings, titles: dict[str, str],
         "snapshot_url": None,
         "old_snapshot_url": None,
         "diff_url": None,
+        "history_url": settings.link(links.history(row["url"])),
     }
     # History read from a web archive says so, with the address a researcher cites.
     source = queries.snapshot_sources(db, [new_id]).get(new_id) or {}
@@ -139,6 +149,16 @@ def change_view(db, row: dict, settings: ReportSettings, titles: dict[str, str],
     elif row["change"] == "added":
         view["excerpt"] = _excerpt(_text(db, new_id))
     return view
+
+
+def teaser_diffs(items: dict | None) -> dict | None:
+    """A listing's items with each changed teaser field's word diff (``diffs``: field -> pieces)."""
+    if not items or not items.get("changed"):
+        return items
+    changed = [dict(item, diffs={name: word_diff(old or "", new or "")["diff"]
+                                 for name, (old, new) in item["fields"].items()})
+               for item in items["changed"]]
+    return {**items, "changed": changed}
 
 
 def _problem(failure: dict) -> str:

@@ -12,10 +12,11 @@ from markupsafe import Markup, escape
 from sqlite_utils import Database
 
 from wwc_archive.archive import outlinks, queries, spans, texts
-from wwc_archive.archive.canned import FTS_FUNCTION, fts_query
+from wwc_archive.archive.canned import DATE_FUNCTION, FTS_FUNCTION, URL_FUNCTION, fts_query
 from wwc_archive.archive.fingerprint import unpack_fingerprint
 from wwc_archive.reports import links
 from wwc_archive.reports.datasette import ARCHIVE_TABLES, TEMPLATES_DIR
+from wwc_archive.reports.datasette import inputs, words
 from wwc_archive.reports.datasette.bodies import body_preview
 
 #: The longest string or blob a query may make: above the largest stored body
@@ -37,6 +38,9 @@ def prepare_connection(conn, database, datasette):
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
     conn.execute(f"PRAGMA hard_heap_limit = {HEAP_LIMIT_BYTES}")
     conn.create_function(FTS_FUNCTION, 1, fts_query, deterministic=True)
+    conn.create_function(DATE_FUNCTION, 1, inputs.sql_date, deterministic=True)  # what people type in forms
+    conn.create_function(URL_FUNCTION, 1, inputs.sql_url, deterministic=True)
+    conn.create_function(URL_FUNCTION, 2, inputs.sql_url, deterministic=True)
     spans.register(conn)  # wwc_fetches(run_id, fetched_at, repeats): a span's fetches as JSON
     conn.create_function(TEXT_FUNCTION, 1, lambda content_id: texts.content_text(conn, content_id))
     conn.create_function(LINKS_FUNCTION, 1,
@@ -52,13 +56,23 @@ def prepare_jinja2_environment(env, datasette):
     from jinja2 import ChoiceLoader, FileSystemLoader
 
     env.loader = ChoiceLoader([env.loader, FileSystemLoader(str(TEMPLATES_DIR))])
+    env.filters["wwc_time"] = lambda value: words.readable_time(value) or value  # 5 Dec 2026, 00:06 UTC
 
 
 @hookimpl
 def register_routes(datasette):
+    from wwc_archive.reports.datasette.start import routes as front_door
     from wwc_archive.reports.datasette.views import routes
 
-    return routes()
+    return [*front_door(), *routes()]  # the start page and compare form first: routes() ends with a catch-all
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    """A client may have only a few queries and pages open at once (:mod:`~wwc_archive.reports.datasette.fairness`)."""
+    from wwc_archive.reports.datasette.fairness import wrap
+
+    return wrap(datasette)
 
 
 @hookimpl(wrapper=True)
@@ -86,8 +100,14 @@ def register_facet_classes():
 
 
 @hookimpl
+def extra_template_vars():
+    """The canned queries' form (``query-wwc-archive.html``) says how it read a typed date or URL."""
+    return {"wwc_input_note": inputs.note}
+
+
+@hookimpl
 def render_cell(row, value, column, table, database, datasette):
-    """Decoded bodies, and links from archive rows to the ``/-/wwc/`` pages."""
+    """Decoded bodies, changes and times in words, and links from archive rows to the ``/-/wwc/`` pages."""
     if table == "bodies" and column == "data" and isinstance(value, bytes):
         return _body_cell(datasette, database, row, value)
     if column == "sha256" and isinstance(value, bytes) and len(value) == 32:
@@ -96,16 +116,30 @@ def render_cell(row, value, column, table, database, datasette):
         return unpack_fingerprint(value)  # a version's fingerprint, stored packed, shown as html:/bytes: hex
     if isinstance(value, str) and column.endswith("_page") and value.startswith(links.PREFIX):
         return Markup(f'<a href="{escape(datasette.urls.path(value))}">{escape(value)}</a>')
-    if column == "snapshot" and table is None and isinstance(value, int):
-        return _in_archive(datasette, database, lambda: Markup(
-            f'<a href="{escape(datasette.urls.path(links.snapshot(value)))}">#{value}</a>'))
+    if (column, table) in SNAPSHOT_CELLS:
+        snapshot_id = value.get("value") if isinstance(value, dict) else value  # a foreign key comes expanded
+        if isinstance(snapshot_id, int):
+            return _in_archive(datasette, database, lambda: Markup(
+                f'<a href="{escape(datasette.urls.path(links.snapshot(snapshot_id)))}">#{snapshot_id}</a>'))
     if column == "url" and table in (None, "pages") and isinstance(value, str) \
             and value.startswith(("http://", "https://")):
         history = datasette.urls.path(links.history(value))
         return _in_archive(datasette, database, lambda: Markup(
-            f'<a href="{escape(value)}" rel="noreferrer">{escape(value)}</a> '
-            f'<a href="{escape(history)}" class="wwc-history">[history]</a>'))
+            f'<a href="{escape(history)}" class="wwc-history-link">{escape(value)}</a> '
+            f'<a href="{escape(value)}" rel="noreferrer" class="wwc-live">[live]</a>'))
+    if table == "changes" and column == "summary" and isinstance(value, str):
+        return _in_archive(datasette, database, lambda: words.summary_words(value, _get(row, "change")))
+    if table == "changes" and column == "reasons" and isinstance(value, str) and value.startswith("["):
+        return "; ".join(json.loads(value))  # a change's significance in words (archive/significance.py)
+    if column in words.TIME_COLUMNS and isinstance(value, str):
+        return words.time_cell(value)
     return None
+
+
+#: Cells holding a snapshot id, linked to its page: ``(column, table)``, table None for a query's column.
+SNAPSHOT_CELLS = frozenset({("snapshot", None), ("id", "snapshots"), ("old_snapshot", "changes"),
+                            ("new_snapshot", "changes"), ("last_snapshot", "pages"),
+                            ("last_good_snapshot", "pages"), ("snapshot_id", "dismissals")})
 
 
 def _body_cell(datasette, database, row, value: bytes):

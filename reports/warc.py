@@ -13,10 +13,12 @@ from the fetch that brought it; every later fetch of the same page is a
 """
 
 import contextlib
+import errno
 import http
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -30,6 +32,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from wwc_archive.archive import queries
+from wwc_archive.reports.warc_requisites import write_requisites
+from wwc_archive.leftovers import owner_tag, remove_stale
 
 SAME_CONTENT_PROFILE = "tag:wwc-archive,2026:revisit/same-content-after-noise-removal"
 NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
@@ -61,11 +65,19 @@ class Selection:
     description: str  # for the warcinfo record: "run 3", "runs started since 2026-05-01", "all runs"
 
 
+#: An export's scratch folder beside its output, ``.wwc-export-PID-START-XXXXXXXX``: a killed export
+#: leaves it, the next export in that folder removes it (:mod:`wwc_archive.leftovers`).
+SCRATCH_PREFIX = ".wwc-export-"
+_SCRATCH = re.compile(r"\.wwc-export-(?:(?P<tag>\d+-\d+)-)?[a-z0-9_]{8}$")
+
+
 @dataclass
 class ExportResult:
     warc: Path
     wacz: Path
     records: Counter = field(default_factory=Counter)
+    #: Leftovers of killed exports removed before this one.
+    cleaned: list[Path] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -78,8 +90,13 @@ class _Written:
     payload_digest: str
 
 
-def select_runs(db: Database, run: str | None = None, since: str | None = None, all_runs: bool = False) -> Selection:
-    """The runs to export: exactly one of ``run`` (an id or "latest"), ``since`` (a date) or ``all_runs``."""
+def select_runs(db: Database, run: str | None = None, since: str | None = None, all_runs: bool = False,
+                include_running: bool = False) -> Selection:
+    """The runs to export: exactly one of ``run`` (an id or "latest"), ``since`` (a date) or ``all_runs``.
+
+    A run still ``running`` is refused unless ``include_running``: its export
+    would be a part of the night, not what the crawl will have fetched.
+    """
     if sum(bool(choice) for choice in (run, since, all_runs)) != 1:
         raise ExportError("choose exactly one of --run ID, --since DATE or --all")
     if run:
@@ -87,7 +104,11 @@ def select_runs(db: Database, run: str | None = None, since: str | None = None, 
             row = queries.get_run(db, run)
         except queries.NoSuchRun as error:
             raise ExportError(str(error)) from None
-        return Selection([row["id"]], f"run {row['id']}")
+        if row["status"] == "running" and not include_running:
+            raise ExportError(f"run {row['id']} (started {row['started']}) is still running: export it when it "
+                              "ends, or pass --include-running for what it has fetched so far (a run whose crawl "
+                              "was killed is settled by `wwc-archive check --repair`)")
+        return Selection([row["id"]], f"run {row['id']}" + (" (still running)" if row["status"] == "running" else ""))
     if since:
         from datetime import date
 
@@ -108,31 +129,73 @@ def output_paths(output: str) -> tuple[Path, Path]:
         if name.endswith(suffix):
             name = name[: -len(suffix)]
             break
-    if not Path(name).name:
-        raise ExportError(f"--output needs a file name, not {output!r}")
+    if os.path.basename(name) in ("", ".", ".."):  # "exports/", "exports/.warc.gz": no name of their own
+        raise ExportError(f"--output needs a file name, not {output!r}: name the files, like "
+                          f"{os.path.join(name or '.', 'wwc-export')}")
     return Path(name + ".warc.gz"), Path(name + ".wacz")
 
 
+def check_targets(*paths: Path) -> None:
+    """Refuse, before anything is written, outputs that could not both be replaced."""
+    for path in paths:
+        folder = path.parent
+        if not folder.is_dir():
+            raise ExportError(f"no folder {folder} to write {path.name} in")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ExportError(f"cannot write in {folder}: it is not writable")
+        if path.is_dir():
+            raise ExportError(f"{path} is a folder: choose another --output (nothing was written)")
+        if path.exists() and not path.is_file():
+            raise ExportError(f"{path} is not a regular file: choose another --output (nothing was written)")
+
+
 def export(db: Database, selection: Selection, output: str, archive_name: str) -> ExportResult:
-    """Write ``FILE.warc.gz`` and ``FILE.wacz`` for the selected runs, atomically."""
+    """Write ``FILE.warc.gz`` and ``FILE.wacz`` for the selected runs: both replaced, or neither.
+
+    Both are written in a scratch folder beside them and renamed into place;
+    should the second rename fail, the first is undone. Leftovers of killed
+    exports in that folder are removed first.
+    """
     warc_path, wacz_path = output_paths(output)
+    check_targets(warc_path, wacz_path)
     folder = warc_path.parent
-    if not folder.is_dir():
-        raise ExportError(f"no folder {folder} to write {warc_path.name} in")
-    scratch = Path(tempfile.mkdtemp(prefix=".wwc-export-", dir=folder))
+    cleaned = remove_stale(folder, _SCRATCH)
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{owner_tag()}-", dir=folder))
     try:
-        result = ExportResult(warc_path, wacz_path)
+        result = ExportResult(warc_path, wacz_path, cleaned=cleaned)
         db.conn.execute("begin")  # one read transaction: a crawl writing meanwhile is not half seen
         try:
             pages = _WarcExport(db, selection, archive_name, result.records).write(scratch / warc_path.name)
         finally:
             db.conn.rollback()
         _write_wacz(scratch / warc_path.name, pages, scratch / wacz_path.name, selection, archive_name)
-        os.replace(scratch / warc_path.name, warc_path)
-        os.replace(scratch / wacz_path.name, wacz_path)
+        replace_together([(scratch / warc_path.name, warc_path), (scratch / wacz_path.name, wacz_path)], scratch)
         return result
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def replace_together(moves: list[tuple[Path, Path]], scratch: Path) -> None:
+    """Rename each ``(new, target)``; if one fails, put every target back as it was and raise."""
+    kept, placed = [], []
+    try:
+        for new, target in moves:
+            if target.is_dir() and not target.is_symlink():  # never moved aside (nor deleted with the scratch)
+                raise IsADirectoryError(errno.EISDIR, "a folder where the export goes", str(target))
+            if os.path.lexists(target):
+                previous = scratch / f"previous-{target.name}"
+                os.replace(target, previous)
+                kept.append((previous, target))
+            os.replace(new, target)
+            placed.append(target)
+    except OSError:
+        for target in placed:
+            with contextlib.suppress(OSError):
+                os.unlink(target)
+        for previous, target in kept:
+            with contextlib.suppress(OSError):
+                os.replace(previous, target)
+        raise
 
 
 class _WarcExport:
@@ -157,6 +220,7 @@ class _WarcExport:
                 if self._write_fetch(writer, snapshot, originals) and snapshot["role"] in PAGE_ROLES:
                     pages.append({"url": _uri(snapshot), "ts": snapshot["fetched_at"],
                                   "title": snapshot["title"] or snapshot["url"]})
+            write_requisites(self, writer)  # stylesheets, fonts, images: never listed as pages
         return pages
 
     def _write_fetch(self, writer: WARCWriter, snapshot: dict, originals: dict) -> bool:

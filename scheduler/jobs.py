@@ -91,12 +91,15 @@ def failure_reason(exit_status: int, run: dict | None) -> str | None:
         return "another crawl held the archive for longer than lock_wait"
     if run is None:
         return f"the crawl process exited with status {exit_status} before starting a run"
+    every_fetch_failed = f"every fetch failed ({run['pages_failed'] or 0} of {run['pages_checked'] or 0} pages)"
+    if run["status"] == "failed" and run["pages_failed"] and not run["pages_fetched"]:
+        return every_fetch_failed  # the archive records such a run as failed
     if run["status"] != "complete":
         return f"the run was {run['status']} (exit status {exit_status})"
     if exit_status not in (EXIT_OK, EXIT_UNREACHABLE):  # unreachable: said just below, with the counts
         return f"the crawl process exited with status {exit_status}"
     if not run["pages_fetched"]:
-        return f"every fetch failed ({run['pages_failed'] or 0} of {run['pages_checked'] or 0} pages)"
+        return every_fetch_failed
     return None
 
 

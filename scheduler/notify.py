@@ -15,12 +15,17 @@ def report_settings(config: Config):
 
 
 def deliver_report(config: Config, db_path: str, run_id: int):
-    """Write the run's report to the reports folder and mail it to the recipients."""
-    from wwc_archive.reports.delivery import deliver
+    """Send again what earlier runs failed to deliver, then write the run's report to the reports folder and
+    send it to the recipients and notify channels; returns ``(result, retries)``. Each channel's delivery is
+    recorded in the archive (:mod:`wwc_archive.archive.deliveries`)."""
+    from wwc_archive.archive.deliveries import Ledger
+    from wwc_archive.reports.delivery import deliver, retry_owed
 
     archive = Archive(db_path)
     try:
-        return deliver(archive.db, run_id, report_settings(config))
+        settings, ledger = report_settings(config), Ledger(archive.db)
+        retries = retry_owed(archive.db, settings, ledger, before=run_id)
+        return deliver(archive.db, run_id, settings, ledger=ledger), retries
     finally:
         archive.close()
 

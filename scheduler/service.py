@@ -200,12 +200,14 @@ class Service:
 
     def _deliver(self, run_id: int) -> None:
         try:
-            result = notify.deliver_report(self.config, self.db_path, run_id)
-        except Exception as error:
+            result, retries = notify.deliver_report(self.config, self.db_path, run_id)
+        except Exception as error:  # a failed channel is recorded, and retried after the next run
             log.error("report for run %s not delivered: %s", run_id, error)
         else:
-            mailed = f"mailed to {', '.join(result.sent_to)}" if result.sent else result.reason
-            log.info("report for run %s written to %s; %s", run_id, result.files.get("html"), mailed)
+            for retry in retries:  # deliveries earlier runs owed
+                (log.error if retry.failed else log.info)("report for run %s sent again: %s", retry.run_id,
+                                                          retry.describe())
+            log.info("report for run %s written to %s; %s", run_id, result.files.get("html"), result.describe())
 
     def _alert(self, subject: str, text: str) -> None:
         log.error("alert: %s", subject)

@@ -64,7 +64,7 @@ def test_a_site_that_is_down_is_one_line_and_a_non_zero_exit(tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(f"Error: could not reach {base}") and "Connection refused" in last
     assert all(line[:4].isdigit() or line.startswith("Error:") for line in result.stderr.strip().splitlines())
-    assert result.stdout.startswith("Run 2 complete:") and " 0 fetched" in result.stdout
+    assert result.stdout.startswith("Run 2 failed:") and " 0 fetched" in result.stdout  # every fetch failed
     assert run_cli("changes", "--db", db, "--run", "1", "--format", "json", check=True).stdout == archived
     verbose = run_cli("crawl", "--db", db, "--start-url", start, *FAST, "-v")
     assert verbose.returncode == 4 and "Traceback" in verbose.stderr

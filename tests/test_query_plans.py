@@ -12,10 +12,11 @@ from sqlite_utils import Database
 
 from tests.test_archive import URL, record, run
 from tests.test_header_blocks import fetch
-from wwc_archive.archive import Archive, queries, spans
+from wwc_archive.archive import Archive, queries
 from wwc_archive.archive.canned import FTS_FUNCTION, canned_queries, fts_query
 from wwc_archive.reports import links
 from wwc_archive.reports.datasette import views
+from wwc_archive.reports.datasette_plugin import prepare_connection
 
 #: Tables that grow with the archive's age (pages: every page leads to its fetches);
 #: a plan line "SCAN <one of them>" reads all of it.
@@ -100,8 +101,7 @@ def test_a_listing_diff_reads_its_items_through_indexes(tmp_path):
 ])
 def test_search_and_history_canned_queries_use_indexes(archive, name, params):
     conn = archive.db.conn
-    conn.create_function(FTS_FUNCTION, 1, fts_query)
-    spans.register(conn)
+    prepare_connection(conn, "wwc-archive", None)  # the functions serve gives the canned queries
     sql = canned_queries(links.diff_sql)[name]["sql"]
     assert conn.execute(sql, params).fetchall(), "the query finds the archived page"
     assert full_scans(conn, sql, params) == []

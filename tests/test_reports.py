@@ -57,7 +57,10 @@ def test_html_report_summary_kinds_and_metadata(edited_archive, db):
     assert summary["Run"] == f"{run['id']}, complete (manual)"
     assert summary["Pages checked"] == str(run["pages_checked"])
     assert summary["Failed fetches"] == "0"
-    assert summary["Changes"] == f"{run['added']} added, {run['changed']} changed, {run['removed']} removed"
+    echoes = sum(change["echo_of"] is not None for change in changes_json(edited_archive.path)["changes"])
+    assert echoes  # the new article's hub teaser and its author's page: told once, with the article
+    assert summary["Changes"] == (f"{run['added']} added, {run['changed'] - echoes} changed, {run['removed']} "
+                                  f"removed ({echoes} more pages only echoing them, folded in)")
     assert "ADDED" in change_block(doc, edited_archive.published_url).text_content()
     assert "REMOVED" in change_block(doc, edited_archive.removed_url).text_content()
     retitled = change_block(doc, edited_archive.retitled_url)
@@ -194,7 +197,7 @@ def test_bad_report_config_fails_the_command(edited_archive, tmp_path):
 def test_user_templates_override_the_bundled_ones(edited_archive, tmp_path, db):
     (tmp_path / "report.txt").write_text("Custom: {{ report.changes|length }} changes\n")
     settings = ReportSettings.from_config({"templates_dir": str(tmp_path)})
-    changes = changes_json(edited_archive.path)["changes"]
+    changes = [c for c in changes_json(edited_archive.path)["changes"] if c["echo_of"] is None]  # echoes fold in
     assert render_report(db, fmt="text", settings=settings) == f"Custom: {len(changes)} changes\n"
     assert "<ins " in render_report(db, fmt="html", settings=settings)  # others still bundled
 

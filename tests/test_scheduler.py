@@ -233,7 +233,7 @@ def test_a_failed_night_is_retried_once_then_mailed_to_the_maintainers(tmp_path,
     service.stop()
     first, retry = runs(db_path)
     for run in (first, retry):
-        assert run["status"] == "complete" and run["pages_fetched"] == 0 and run["exit_status"] == 4  # unreachable
+        assert run["status"] == "failed" and run["pages_fetched"] == 0 and run["exit_status"] == 4  # unreachable
         assert "every fetch failed" in run["note"]
     assert retry["note"].startswith("retry of the failed crawl planned for ")
     assert retry["started"] >= first["finished"]

@@ -111,6 +111,7 @@ Url = Annotated[str, AfterValidator(_http_url)]
 Urls = Annotated[tuple[Url, ...], Field(strict=False)]
 WholeNumber = Annotated[int, Field(ge=0, le=10**9)]
 Count = Annotated[int, Field(gt=0, le=10**9)]
+Score = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
 class Program(Model):
@@ -132,6 +133,8 @@ class Program(Model):
     #: For ``wwc-archive schedule``: a crontab line, in ``timezone``.
     schedule: Annotated[str, AfterValidator(_cron)] = "0 3 * * *"
     timezone: Annotated[str, AfterValidator(_time_zone)] = "UTC"
+    #: Words or phrases (any case) whose appearing or going makes a change of this program weigh more.
+    key_terms: Annotated[tuple[Text, ...], Field(strict=False)] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -163,6 +166,20 @@ class CrawlConfig(Model):
     max_links_per_page: Count = 2000
     max_requests: Count = 20000
     max_run_seconds: Count = 14400
+    #: Page requisites (stylesheets, fonts, images, scripts, icons) captured with the pages that refer to
+    #: them, on the crawl's origins (see docs/requisites.md): each stored once by its bytes' SHA-256 and
+    #: checked again (a conditional request) at most once every ``requisites_max_age``.
+    requisites: bool = True
+    requisites_max_age: Seconds = 7 * 86400
+    #: Bytes; a larger stylesheet, font or script is not stored (shown missing when replayed).
+    requisites_max_bytes: Annotated[int, Field(gt=0, le=2**40)] = 2 * 1024 * 1024
+    #: Bytes; a larger image or icon is not stored: thumbnails, logos and icons are kept, full-size
+    #: photographs are not (the ten-year archive's size budget, see docs/requisites.md).
+    requisites_max_image_bytes: Annotated[int, Field(gt=0, le=2**40)] = 150 * 1024
+    #: Requisites checked per run at most (what is left is checked by the next runs).
+    requisites_max_requests: Count = 2000
+    #: Origins outside the programs' from which requisites (only) may be fetched: none by default.
+    requisites_origins: Urls = ()
     #: Any Scrapy setting, as with ``-s NAME=VALUE`` (checked by :func:`scrapy_settings_problems`).
     settings: Annotated[dict[str, Any], Field(strict=False)] = {}
 
@@ -207,6 +224,15 @@ class ReportConfig(Model):
     context_words: WholeNumber = 25
     #: Changed words shown per page before the rest of its diff is left to the archive.
     max_changed_words: WholeNumber = 600
+    #: Changes scoring below this (0 to 1) are listed in one line each, after those shown in full.
+    summarise_below: Score = 0.0
+    #: A run whose most significant change scores below this is not sent (failed fetches still are).
+    send_min_score: Score = 0.0
+    #: Apprise URLs the report is also sent to (``json://host/path``, ``mailto://…``, ``slack://…``);
+    #: ``${VAR}`` or ``env:VAR`` in a URL is replaced by that environment variable when sending.
+    notify: Annotated[tuple[Text, ...], Field(strict=False)] = ()
+    #: ``"weekly"``: one report of the week's runs, instead of one a night.
+    digest: Annotated[str, one_of("none", "weekly")] = "none"
 
     @model_validator(mode="before")
     @classmethod
@@ -307,8 +333,8 @@ def load_config(path: str | os.PathLike | None) -> Config:
     if path is None:
         return default_config()
     data = read_toml(path)
-    if "program" not in data:
-        raise ConfigError(f"{path}: no [[program]] table")
+    if "program" not in data:  # only [report], [crawl]...: the built-in program, as with no config
+        data["program"] = [{"name": DEFAULT_PROGRAM, "start_urls": [DEFAULT_START_URL]}]
     problems, settings = scrapy_settings_problems(data)
     try:
         config = Config.model_validate(data)

@@ -101,3 +101,39 @@ class FetchRecord:
             raise ValueError(f"unknown role {self.role!r}")
         if self.source not in SOURCES:
             raise ValueError(f"unknown source {self.source!r}")
+
+
+#: What a requisite is to the page that refers to it.
+ASSET_KINDS = ("stylesheet", "image", "font", "script", "icon")
+
+
+@dataclass
+class AssetFetch:
+    """One fetch of a page requisite (a stylesheet, font, image, script or icon): never a page, never a change.
+
+    ``url`` is normalized (the program's ignored query parameters dropped), so
+    an image referred to with a new ``itok`` each time is one asset.
+    """
+
+    url: str
+    program: str
+    kind: str
+    fetched_at: str
+    outcome: str
+    http_status: int | None = None
+    error: str | None = None
+    final_url: str | None = None
+    body: bytes | None = None
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    protocol: str | None = None
+    response_headers: tuple[tuple[str, str], ...] = ()
+    request_method: str | None = None
+    request_headers: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {self.outcome!r}")
+        if self.kind not in ASSET_KINDS:
+            raise ValueError(f"unknown requisite kind {self.kind!r}")

@@ -19,6 +19,7 @@ from wwc_archive.config import origin_of
 from wwc_archive.crawler.cookies import KeptCookies
 from wwc_archive.crawler.middlewares import OutOfScope
 from wwc_archive.crawler.not_found import NotFoundPage, probe_url, reads_as
+from wwc_archive.crawler.requisites import Requisites
 from wwc_archive.crawler.urls import in_scope, is_document, normalize_url
 
 #: Pages larger than this are not compared in the crawl (nor fetched a second time): they are read beside it.
@@ -81,8 +82,11 @@ def merged_listing(first: Extracted, paragraphs: list[str], links, items: dict[s
 class ProgramSpider(scrapy.Spider):
     name = "wwc-archive"
 
-    def __init__(self, programs=(), known_pages=(), cookies=(), **kwargs):
+    def __init__(self, programs=(), known_pages=(), cookies=(), known_assets=(), **kwargs):
         super().__init__(**kwargs)
+        #: Page requisites (crawler/requisites.py): made in from_crawler, which has the settings.
+        self.requisites: Requisites | None = None
+        self._known_assets = known_assets
         #: The cookies sites set to last, kept from the last crawl (see crawler/cookies.py).
         self.cookies = KeptCookies(cookies)
         #: The origins whose cookies a second fetch replaced this run (once each).
@@ -107,6 +111,7 @@ class ProgramSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.max_listing_pages = crawler.settings.getint("WWC_MAX_LISTING_PAGES")
         spider.max_links_per_page = crawler.settings.getint("WWC_MAX_LINKS_PER_PAGE")
+        spider.requisites = Requisites(crawler.settings, spider._known_assets, crawler)
         crawler.signals.connect(spider.revisit_known_pages, signal=signals.spider_idle)
         return spider
 
@@ -224,6 +229,7 @@ class ProgramSpider(scrapy.Spider):
         program = self.programs[response.meta["program"]]
         content = extract_page(response.text, response.url, program.noise)
         yield from self.confirm_not_found(response, content.extracted)
+        yield from self.requisite_requests(response, program)
         listing = {"response": response, "extracted": content.extracted, "paragraphs": [], "links": set(),
                    "items": {}, "times": [], "pages": 0}
         yield from self.continue_listing(listing, content, program, response.url)
@@ -237,6 +243,7 @@ class ProgramSpider(scrapy.Spider):
         program = self.programs[response.meta["program"]]
         content = extract_page(response.text, response.url, program.noise)
         yield self.record(response, extracted=content.extracted)
+        yield from self.requisite_requests(response, program)
         yield from self.continue_listing(listing, content, program, response.url)
 
     def continue_listing(self, listing, content, program, url):
@@ -301,6 +308,7 @@ class ProgramSpider(scrapy.Spider):
                               role="document" if document else None)
             return
         depth = response.meta["depth"]
+        yield from self.requisite_requests(response, program)
         known = self.known.get(response.meta["url"])
         archived_key = known.compare_key if known is not None and known.state == "live" else None
         if len(response.body) > SECOND_FETCH_MAX_BYTES and first is None:
@@ -328,6 +336,13 @@ class ProgramSpider(scrapy.Spider):
                     record = first  # both answers say the page changed
         yield record
         yield from self.follow(content.links, program, depth=depth + 1, source=response.url)
+
+    def requisite_requests(self, response, program):
+        """Requests for what this page needs to render that is due (crawler/requisites.py); none for a
+        second fetch of a page."""
+        if self.requisites is None or response.meta.get("first") is not None:
+            return ()
+        return self.requisites.requests(response.text, response.url, program, referer=response.url)
 
     def second_fetch(self, response, first: FetchRecord, callback=None, **meta):
         """The same page again, as a new visitor: what differs between two fetches is per-request or

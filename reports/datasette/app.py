@@ -15,8 +15,10 @@ from wwc_archive.reports.datasette import DATABASE_NAME, METADATA_PATH
 #: and table cells short enough to scan (the /-/wwc/ pages show full texts).
 #: sql_time_limit_ms also bounds the diffs the /-/wwc/ pages compute. No facet
 #: suggestions: each one counts a column over the whole table (seconds on
-#: years of snapshots); facets stay one click away with ``?_facet=``.
-SETTINGS = {"sql_time_limit_ms": 5000, "truncate_cells_html": 400, "suggest_facets": False}
+#: years of snapshots); facets stay one click away with ``?_facet=``. Eight SQL
+#: threads, of which one client holds at most four at once (fairness.py).
+SETTINGS = {"sql_time_limit_ms": 5000, "truncate_cells_html": 400, "suggest_facets": False,
+            "num_sql_threads": 8}
 #: ``serve --no-sql``: canned queries, tables and the /-/wwc/ pages only.
 NO_SQL_SETTINGS = {"default_allow_sql": False}
 

@@ -38,7 +38,11 @@ MAX_ID = 2**63 - 1
 
 def routes() -> list[tuple[str, object]]:
     """The pages, each id part matching any text: :func:`url_id` answers 400 or 404 for a bad one."""
+    from wwc_archive.reports.datasette import archived_view, memento
+
     return [
+        *memento.routes(),  # the Memento TimeGate and TimeMaps
+        *archived_view.routes(),  # a version rendered from the archive alone
         (r"^/-/wwc/page(?P<format>\.json|\.csv)?$", page_history),
         (r"^/-/wwc/snapshot/(?P<id>[^/]+?)(?P<format>\.json)?$", snapshot),
         (r"^/-/wwc/snapshot/(?P<id>[^/]+)/raw$", raw_body),
@@ -180,6 +184,9 @@ async def page_history(datasette, request):
         return await _render(datasette, request, db, "wwc_page.html", {"page": None, "url": ""})
     if not url:
         raise BadRequest("give the page's URL: /-/wwc/page?url=https://…")
+    from wwc_archive.reports.datasette import history
+
+    url = await _read(db, history.resolve_url, url)  # as the crawler writes it, with or without a final /
     data = await _read(db, history_data, url)
     if data is None and not fmt:
         return await _render(datasette, request, db, "wwc_page.html", {"page": None, "url": url}, status=404)
@@ -191,8 +198,10 @@ async def page_history(datasette, request):
         return _csv(data["versions"], ("id", "run_id", "fetched_at", "http_status", "outcome", "error",
                                        "title", "change", "same_as_previous", "diff_from",
                                        "fetches", "last_run", "last_fetched_at"))
+    data = await _read(db, history.add_versions_detail, data)  # sizes, changes in words, compare choices
     return await _render(datasette, request, db, "wwc_page.html", {
         **data,
+        "timeline": history.timeline_svg(datasette, data["versions"]),
         "live_link": data["page"]["url"] if is_web_url(data["page"]["url"]) else None,
         "json_url": datasette.urls.path(links.history(url, ".json")),
         "csv_url": datasette.urls.path(links.history(url, ".csv")),
@@ -232,13 +241,19 @@ async def snapshot(datasette, request):
     data = await _read(db, snapshot_data, snapshot_id)
     if data is None:
         raise NotFound(f"no snapshot with id {snapshot_id}")
+    from wwc_archive.reports.datasette.memento import citation_context, memento_headers
+
+    headers = await memento_headers(datasette, snapshot_id, request)
     if request.url_vars.get("format") == ".json":
-        return Response.json(data)
-    return await _render(datasette, request, db, "wwc_snapshot.html", {
+        return Response.json(data, headers=headers)
+    response = await _render(datasette, request, db, "wwc_snapshot.html", {
         **data,
         "live_link": data["snapshot"]["url"] if is_web_url(data["snapshot"]["url"]) else None,
         "json_url": datasette.urls.path(links.snapshot(snapshot_id, ".json")),
+        "citation": await citation_context(datasette, request, snapshot_id),
     })
+    response.headers.update(headers)
+    return response
 
 
 async def raw_body(datasette, request):
@@ -255,7 +270,10 @@ async def raw_body(datasette, request):
         body, content_type, url = await _read(db, _body_and_url, snapshot_id)
     except LookupError:
         raise NotFound(f"snapshot {snapshot_id} has no stored body") from None
-    headers = {"content-security-policy": RAW_CSP, "x-content-type-options": "nosniff"}
+    from wwc_archive.reports.datasette.memento import memento_headers
+
+    headers = {"content-security-policy": RAW_CSP, "x-content-type-options": "nosniff",
+               **await memento_headers(datasette, snapshot_id, request)}
     if request.args.get("download"):
         headers["content-disposition"] = f'attachment; filename="{download_name(snapshot_id, url, content_type)}"'
         return Response(body, headers=headers, content_type=content_type or "application/octet-stream")
@@ -334,8 +352,11 @@ async def diff(datasette, request, receive):
     data = await _diffing(datasette, receive, db, diff_data, old_id, new_id)
     if request.url_vars.get("format") == ".json":
         return Response.json(data)
+    from wwc_archive.reports.datasette.history import diff_context
+
     return await _render(datasette, request, db, "wwc_diff.html", {
         **data, "json_url": datasette.urls.path(links.diff(old_id, new_id, ".json")),
+        **await _read(db, diff_context, data["old"], data["new"]),  # the changes before and after; a reversed pair
     })
 
 
@@ -364,6 +385,9 @@ async def run_report(datasette, request, receive):
         return render_report(sdb, run_id, fmt="html", settings=settings, cancel=cancel)
 
     html = await _diffing(datasette, receive, db, render, run)
+    from wwc_archive.reports.datasette.start import with_site_nav
+
+    html = await with_site_nav(datasette, db, html, run)  # the report is an e-mail's page: add the site's links
     return Response.html(html, headers={"content-security-policy": PAGE_CSP})
 
 

@@ -19,6 +19,7 @@ from wwc_archive.exits import EXIT_BUSY, EXIT_INTERRUPTED, EXIT_UNREACHABLE
 from wwc_archive.cli.check import check
 from wwc_archive.cli.compact import compact, compact_if_due
 from wwc_archive.cli.export import export_warc
+from wwc_archive.cli.dataset import export_dataset
 from wwc_archive.cli.history import backfill, import_warc
 from wwc_archive.cli.report import report
 from wwc_archive.cli.schedule import schedule
@@ -203,5 +204,6 @@ cli.add_command(schedule)
 cli.add_command(check)
 cli.add_command(compact)
 cli.add_command(export_warc)
+cli.add_command(export_dataset)
 cli.add_command(backfill)
 cli.add_command(import_warc)

@@ -14,12 +14,16 @@ from wwc_archive.cli.options import CONTEXT_SETTINGS, UsageError, db_option, ope
 @click.option("--since", metavar="DATE", help="Export the runs started on or after DATE (2026-05-01)")
 @click.option("--all", "all_runs", is_flag=True, help="Export every run")
 @click.option("-o", "--output", required=True, metavar="FILE",
-              help="Write FILE.warc.gz and FILE.wacz (replacing them)")
-def export_warc(db_path, run, since, all_runs, output):
+              help="Write FILE.warc.gz and FILE.wacz (replacing both, or neither)")
+@click.option("--include-running", is_flag=True, help="Let --run export a run that is still running")
+def export_warc(db_path, run, since, all_runs, output, include_running):
     """Write the selected fetches as a WARC file and a WACZ package.
 
     Each body is written once, as a response; later fetches of the same page
-    are revisit records pointing to it. Open the WACZ in ReplayWeb.page, or
+    are revisit records pointing to it. Both files are written beside their
+    targets and renamed into place together: an export that fails or is
+    killed replaces neither. --run refuses a run still running unless
+    --include-running is given. Open the WACZ in ReplayWeb.page, or
     the WARC in pywb.
 
     Example:
@@ -32,7 +36,8 @@ def export_warc(db_path, run, since, all_runs, output):
 
     archive = open_existing_archive(db_path)
     try:
-        selection = select_runs(archive.db, run=run, since=since, all_runs=all_runs)
+        selection = select_runs(archive.db, run=run, since=since, all_runs=all_runs,
+                                include_running=include_running)
         result = export(archive.db, selection, output, archive_name=Path(archive.path).name)
     except ExportError as error:
         raise UsageError(str(error)) from None
@@ -40,6 +45,8 @@ def export_warc(db_path, run, since, all_runs, output):
         raise click.ClickException(f"cannot write {error.filename or output}: {error.strerror or error}") from None
     finally:
         archive.close()
+    for leftover in result.cleaned:
+        click.echo(f"Removed {leftover}, left by an export that was stopped", err=True)
     counts = ", ".join(f"{count} {kind}" for kind, count in sorted(result.records.items()))
     click.echo(f"Wrote {result.warc} ({megabytes(result.warc.stat().st_size)}) and {result.wacz} "
                f"({megabytes(result.wacz.stat().st_size)}): "

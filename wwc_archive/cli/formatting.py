@@ -38,26 +38,52 @@ def run_summary(run: dict) -> str:
 
 
 def change_lines(rows: list[dict]) -> list[str]:
-    """A line per change, and for a changed page a line saying what changed."""
+    """Two lines per change, the most significant first: what changed where, then why it matters and what changed.
+
+    A change that only echoes another (an author's page listing a new article)
+    follows the change it echoes, marked ``echo``.
+    """
+    by_id = {row.get("id"): row for row in rows}
+    stories = sorted((row for row in rows if row.get("echo_of") not in by_id),
+                     key=lambda row: -((row.get("significance") or {}).get("score") or 0))
+    ordered = []
+    for story in stories:
+        ordered.append(story)
+        ordered += [row for row in rows if row.get("echo_of") == story.get("id") and row is not story]
     lines = []
-    for row in rows:
-        lines.append(f"{row['change']:8} {row['url']}  {row['title'] or ''}".rstrip())
-        summary = row.get("summary") or {}
-        if not summary:
-            continue
-        if "items" in summary:  # a listing, compared as items
-            details = [listing.describe(summary["items"])]
-            other = summary.get("other_text") or {}
-            if other.get("added") or other.get("removed"):
-                details.append(f"other text: +{len(other.get('added') or ())} -{len(other.get('removed') or ())} "
-                               "paragraphs")
-        else:
-            details = [f"+{summary['words_added']} -{summary['words_removed']} words"]
-        details += [f"{name}: {old!r} -> {new!r}" for name, (old, new) in summary["fields"].items()]
-        added, removed = listing.other_links(summary)
-        if added:
-            details.append(f"{len(added)} link(s) added")
-        if removed:
-            details.append(f"{len(removed)} link(s) removed")
-        lines.append("         " + "; ".join(details))
+    for row in ordered:
+        echo = row.get("echo_of") in by_id and row.get("echo_of") is not None
+        lines.append(f"{'echo' if echo else row['change']:8} {row['url']}  {row['title'] or ''}".rstrip())
+        details = _significance(row) if not echo else ["lists the change above"]
+        details += _what_changed(row.get("summary") or {})
+        if details:
+            lines.append("         " + "; ".join(details))
     return lines
+
+
+def _significance(row: dict) -> list[str]:
+    significance = row.get("significance") or {}
+    if significance.get("score") is None:
+        return []
+    reasons = ", ".join(significance.get("reasons") or ())
+    return [f"significance {significance['score']:.2f}" + (f" ({reasons})" if reasons else "")]
+
+
+def _what_changed(summary: dict) -> list[str]:
+    if not summary:
+        return []
+    if "items" in summary:  # a listing, compared as items
+        details = [listing.describe(summary["items"])]
+        other = summary.get("other_text") or {}
+        if other.get("added") or other.get("removed"):
+            details.append(f"other text: +{len(other.get('added') or ())} -{len(other.get('removed') or ())} "
+                           "paragraphs")
+    else:
+        details = [f"+{summary['words_added']} -{summary['words_removed']} words"]
+    details += [f"{name}: {old!r} -> {new!r}" for name, (old, new) in summary["fields"].items()]
+    added, removed = listing.other_links(summary)
+    if added:
+        details.append(f"{len(added)} link(s) added")
+    if removed:
+        details.append(f"{len(removed)} link(s) removed")
+    return details

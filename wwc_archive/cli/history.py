@@ -116,6 +116,9 @@ def import_warc(config_path, db_path, program_names, start_urls, files):
     if summary.stopped:  # the walk did not reach every page: the captures it left are not known to be others'
         sys.exit(EXIT_INTERRUPTED)
     click.echo(f"Skipped {source.skipped()} of {source.records} WARC captures: not of this archive's pages")
+    if source.skipped_requisites():
+        click.echo(f"Left out {source.skipped_requisites()} captures of page requisites (stylesheets, images, fonts, "
+                   "scripts): import-warc reads pages; the next crawl captures requisites")
     return summary
 
 

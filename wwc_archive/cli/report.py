@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 
 from wwc_archive.cli.options import CONTEXT_SETTINGS, UsageError, config_option, db_option, load_config_or_exit, \
-    open_existing_archive
+    open_archive_for_writing, open_existing_archive
 from wwc_archive.config import ConfigError
 
 SUFFIX_FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown", ".txt": "text"}
@@ -24,14 +24,17 @@ SUFFIX_FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown
               help="Mail the report to ADDR (repeatable); also writes it to the reports folder")
 @click.option("--deliver", is_flag=True,
               help="Write to the reports folder and mail the config's recipients (for the scheduler)")
-@click.option("--force", is_flag=True, help="Mail even when the run changed nothing")
+@click.option("--force", is_flag=True,
+              help="Send even when the run changed nothing, or when a channel already had this run")
 def report(config_path, db_path, run, since, fmt, output, emails, deliver, force):
     """Report what a run added, changed and removed, with the changed words marked.
 
     Without --email or --deliver, prints the report (or writes --output).
     With them, writes run-NNNN.html/.md/.txt, index.html and changes.atom to
     the [report] reports_dir and mails the report if the run changed something
-    or had failed fetches at or above failure_threshold.
+    or had failed fetches at or above failure_threshold, and sends it to each
+    [report] notify URL (apprise). Each channel gets a run once: a second
+    --deliver sends nothing and says so (--force sends again).
 
     Example:
 
@@ -60,20 +63,30 @@ def report(config_path, db_path, run, since, fmt, output, emails, deliver, force
         raise UsageError("--email and --deliver send one run's report: use --run instead of --since")
     if force and not mailing:
         raise UsageError("--force only applies with --email or --deliver")
-    if fmt is None:
-        fmt = SUFFIX_FORMATS.get(Path(output).suffix.lower(), "html") if output else "text"
+    if fmt is None and output:
+        fmt = SUFFIX_FORMATS.get(Path(output).suffix.lower())
+        if fmt is None:
+            raise UsageError(f"cannot tell a report format from {Path(output).name!r}: name it "
+                             f"{', '.join('*' + suffix for suffix in SUFFIX_FORMATS)}, or give --format "
+                             "(html, markdown or text)")
+    fmt = fmt or "text"
 
-    archive = open_existing_archive(db_path)
+    archive = open_existing_archive(db_path)  # it must exist, at this release's schema
+    if mailing:  # deliveries are recorded in it
+        archive.close()
+        archive = open_archive_for_writing(db_path)
     try:
         run_id = None if run in (None, "latest") else queries.get_run(archive.db, run)["id"]
         if mailing:
-            try:
-                result = deliver_report(archive.db, run_id, settings, recipients=recipients, force=force)
+            from wwc_archive.archive.deliveries import Ledger
+
+            try:  # the archive records each channel's delivery (reports themselves only read it)
+                result = deliver_report(archive.db, run_id, settings, recipients=recipients, force=force,
+                                        ledger=Ledger(archive.db))
             except DeliveryError as error:
                 raise click.ClickException(str(error)) from None
             written = ", ".join(str(path) for path in result.files.values())
-            mailed = f"mailed to {', '.join(result.sent_to)} ({result.reason})" if result.sent else result.reason
-            click.echo(f"Run {result.run_id}: wrote {written}; {mailed}")
+            click.echo(f"Run {result.run_id}: wrote {written}; {result.describe()}")
             run_id = result.run_id
         if output or not mailing:
             text = render_report(archive.db, run_id=run_id, since=since, fmt=fmt, settings=settings)

@@ -15,11 +15,16 @@ from wwc_archive.cli.options import CONTEXT_SETTINGS, UsageError, db_option, ope
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on")
 @click.option("--no-sql", "no_sql", is_flag=True,
               help="Refuse arbitrary SQL: canned queries, tables and the /-/wwc/ pages only")
-def serve(db_path, host, port, no_sql):
+@click.option("--max-client-requests", type=click.IntRange(1, 7), default=4, show_default=True,
+              help="Queries and pages one client address may have open at once; more get 429 Too Many Requests")
+def serve(db_path, host, port, no_sql, max_client_requests):
     """Explore the archive in Datasette: search every version, histories, diffs.
 
     The archive is served read-only and stays live: a crawl that finishes
     while it is served shows up on the next page load. Ctrl+C or SIGTERM stops it.
+    One client address may have --max-client-requests queries and pages open
+    at once (static files are not counted); one more is answered at once with
+    429 and Retry-After, so no visitor can hold all of the SQL threads.
 
     Example:
 
@@ -30,7 +35,8 @@ def serve(db_path, host, port, no_sql):
     import uvicorn
 
     from wwc_archive.reports.datasette import DATABASE_NAME
-    from wwc_archive.reports.datasette.app import NO_SQL_SETTINGS, archive_datasette
+    from wwc_archive.reports.datasette.app import NO_SQL_SETTINGS, archive_datasette, load_metadata
+    from wwc_archive.reports.datasette.fairness import PLUGIN_NAME
 
     archive = open_existing_archive(db_path)  # brings the schema up to date; writes nothing else
     path = archive.path
@@ -39,7 +45,9 @@ def serve(db_path, host, port, no_sql):
     if not is_loopback(host):
         click.echo(f"Warning: listening on {host}, beyond this machine: anyone who can reach it can read "
                    "the archive" + ("" if no_sql else " and run SQL on it (--no-sql refuses that)"), err=True)
-    ds = archive_datasette(path, settings=NO_SQL_SETTINGS if no_sql else None)
+    metadata = load_metadata()
+    metadata.setdefault("plugins", {})[PLUGIN_NAME] = {"max_client_requests": max_client_requests}
+    ds = archive_datasette(path, metadata=metadata, settings=NO_SQL_SETTINGS if no_sql else None)
     asyncio.run(ds.invoke_startup())
     click.echo(f"Serving {path} read-only at http://{host}:{port}/{DATABASE_NAME} (Ctrl+C to stop)")
     # A bounded graceful shutdown: SIGTERM stops serving even with a slow request open.

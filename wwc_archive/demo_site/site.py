@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from html import escape
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import content, pages
+from . import content, pages, theme
 from .content import Article, Person, article_path
 from .display import DATE_FORMAT, PLAIN, UNICODE_FORMS, Display
 
@@ -44,8 +44,6 @@ AB_MAX_AGE = 2592000  # 30 days
 STATIC_PREFIXES = ("/sites/default/files/", "/core/", "/themes/")
 MAINTENANCE_TEXT = ("Data-Smart City Solutions is currently under maintenance. We should be back "
                     "shortly. Thank you for your patience.")
-CSS = b"body{font-family:sans-serif}.visually-hidden{position:absolute!important;clip:rect(1px,1px,1px,1px)}\n"
-JS = b"(function(){window.Drupal=window.Drupal||{behaviors:{}};})();\n"
 
 
 def _digest(*parts: str) -> str:
@@ -510,12 +508,11 @@ class DemoSite:
                                                 canonical, "path-" + path.strip("/").split("/")[0]))
         if path.startswith(("/user/", "/admin")):
             return self._error(n, 403, host, path)
-        if path.startswith("/sites/default/files/") and path.endswith(".jpg"):
-            return self._plain(200, "image/jpeg", content.make_jpeg(), "max-age=31536000, public")
-        if path == pages.CSS_HREF:
-            return self._plain(200, "text/css", CSS, "max-age=31536000, public")
-        if path == pages.JS_SRC:
-            return self._plain(200, "application/javascript", JS, "max-age=31536000, public")
+        static = theme.lookup(path)  # stylesheets, font, images, script: with validators, so 304s
+        if static is not None:
+            ctype, body = static
+            return self._validated(h, theme.etag(body), email.utils.parsedate_to_datetime(theme.MODIFIED),
+                                   lambda: self._plain(200, ctype, body, "max-age=31536000, public"))
         return self._not_found(n, host, path)
 
     # --- responses ---------------------------------------------------------------------
