@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from wwc_archive.archive import compression, header_blocks, queries
+from wwc_archive.archive.formats import bodies, compression, header_blocks
 from wwc_archive.records import AssetFetch
 
 #: Content types stored whole without zstd: already compressed, zstd would only cost time.
@@ -52,7 +52,7 @@ def create_tables(db: Database) -> None:
 
 
 class AssetWriter:
-    """Writes a run's asset fetches inside the :class:`~wwc_archive.archive.writer.RunWriter`'s transactions."""
+    """Writes a run's asset fetches inside the :class:`~wwc_archive.archive.write.RunWriter`'s transactions."""
 
     def __init__(self, conn, run_id: int, heads: header_blocks.Store):
         self.conn = conn
@@ -172,7 +172,7 @@ def capture_at(db: Database, url: str, when: str) -> dict | None:
 
 
 def capture_body(db: Database, capture: dict) -> bytes:
-    return queries.body_bytes(db, capture["body_id"])
+    return bodies.BodyReader(db).read(capture["body_id"])
 
 
 def export_captures(db: Database, run_ids: list[int]) -> list[dict]:

@@ -9,7 +9,7 @@ the archive does not know where pages are served.
 import re
 from typing import Callable
 
-from wwc_archive.archive.spans import ANSWER_FIELDS, FETCHES_FUNCTION
+from wwc_archive.archive.formats.spans import ANSWER_FIELDS, FETCHES_FUNCTION
 
 #: The SQL function the plugin registers for :func:`fts_query`.
 FTS_FUNCTION = "wwc_fts_query"
@@ -28,7 +28,7 @@ _PAGE_BY_URL = (f"p.id = (select id from pages where url in (:url, {URL_FUNCTION
 #: How the forms label their inputs (Datasette shows a bare name; the plugin's query template reads these).
 _URL_INPUT = {"url": {"label": "The page's address", "placeholder": "https://datasmart.hks.harvard.edu/…",
                       "kind": "url"}}
-#: A span's fetches as a JSON array of ``[run_id, fetched_at, answer]`` (see :mod:`wwc_archive.archive.spans`).
+#: A span's fetches as a JSON array of ``[run_id, fetched_at, answer]`` (see :mod:`wwc_archive.archive.formats.spans`).
 _SPAN_FETCHES = f"{FETCHES_FUNCTION}(s.run_id, s.fetched_at, s.repeats)"
 
 

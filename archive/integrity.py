@@ -11,8 +11,8 @@ import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 
-from wwc_archive.archive import header_blocks, queries, spans
-from wwc_archive.archive.compression import Undecodable
+from wwc_archive.archive.formats import bodies, header_blocks, spans
+from wwc_archive.archive.formats.compression import Undecodable
 from wwc_archive.archive.transaction import write_transaction
 from wwc_archive.records import TIME_FORMAT, utcnow
 
@@ -44,14 +44,14 @@ KEEP_DECODED = 1024
 def body_problems(db) -> list[str]:
     """Bodies whose bytes do not hash to their SHA-256 address, or cannot be decompressed."""
     found = []
-    reader = queries.BodyReader(db, keep=KEEP_DECODED)  # in id order, a delta's base was decoded before
+    reader = bodies.BodyReader(db, keep=KEEP_DECODED)  # in id order, a delta's base was decoded before
     for body_id, address in db.execute("select id, sha256 from bodies order by id").fetchall():
         try:
             actual = hashlib.sha256(reader.read(body_id)).hexdigest()
         except Undecodable as error:
             found.append(f"body {body_id}: {error}")
             continue
-        address = queries.body_address(address)
+        address = bodies.body_address(address)
         if actual != address:
             found.append(f"body {body_id}: its bytes hash to {actual[:12]}…, not its address {address[:12]}…")
     return found

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import quote
 
-from wwc_archive.archive import schema
+from wwc_archive.archive.migrations import schema
 from wwc_archive.leftovers import owner_tag, remove_stale
 
 SQLITE_HEADER = b"SQLite format 3\x00"

@@ -3,16 +3,15 @@
 import json
 import os
 import sqlite3
-from collections import OrderedDict
 from contextlib import contextmanager
 
 from sqlite_utils import Database
 
-from wwc_archive.archive import compression as codec
-from wwc_archive.archive import spans
-from wwc_archive.archive import header_blocks, header_sets, idlists, outlinks, texts
-from wwc_archive.archive.diff import unified_diff
-from wwc_archive.archive.fingerprint import unpack_fingerprint
+from wwc_archive.archive.changes.diff import unified_diff
+from wwc_archive.archive.formats import bodies, header_blocks, header_sets, items, outlinks, spans, texts
+from wwc_archive.archive.formats import compression as codec
+from wwc_archive.archive.formats.bodies import BodyReader, body_address
+from wwc_archive.archive.formats.fingerprint import unpack_fingerprint
 
 RUN_COLUMNS = (
     "id, pid, exit_status, started, finished, status, programs, trigger, pages_checked, pages_fetched, "
@@ -89,7 +88,7 @@ left join contents old_content on old_content.id = old_snap.content_id
 def _change_row(row: dict) -> dict:
     row = dict(row)
     row["summary"] = json.loads(row["summary"]) if row["summary"] else None
-    # How much it matters (archive/significance.py), and the story it only echoes (archive/echoes.py).
+    # How much it matters (archive/changes/significance.py), and the story it only echoes (archive/changes/echoes.py).
     reasons = row.pop("reasons")
     row["significance"] = {"score": row.pop("score"), "reasons": json.loads(reasons) if reasons else []}
     return row
@@ -289,88 +288,12 @@ def decompress(data: bytes, compression: str | None) -> bytes:
 
 
 #: Compressions whose bodies decode against a base (``bodies.base_id``).
-DELTAS = codec.DELTAS
-
-#: The longest chain of deltas a body may sit on: the writer starts a keyframe
-#: well before (:data:`~wwc_archive.archive.writer.KEYFRAME_EVERY`); longer means damage.
-MAX_CHAIN = 256
-
-
-class BodyReader:
-    """Reads bodies' original bytes through their delta chains, keeping the last decoded ones.
-
-    Reading many bodies in id order (``check``, an export) decodes each base once.
-    """
-
-    def __init__(self, db: Database, keep: int = 64):
-        self.db = db
-        self.keep = keep
-        self._decoded: OrderedDict[int, _Decoded] = OrderedDict()
-
-    def read(self, body_id: int) -> bytes:
-        """The body's original bytes; raises ``compression.Undecodable`` for damaged data."""
-        return self._decode(body_id).body()
-
-    def payload(self, body_id: int) -> bytes:
-        """What a ``zstd-n1`` delta on this body is compressed against (:func:`compression.payload`)."""
-        return self._decode(body_id).payload()
-
-    def remember(self, body_id: int, data: bytes, payload: bytes | None = None) -> None:
-        """Keep a body's decoded bytes, and its payload if known (bodies never change once stored)."""
-        self._keep(body_id, _Decoded(body=data, split=payload))
-
-    def _decode(self, body_id: int) -> "_Decoded":
-        chain = []  # (id, compression, data), newest first
-        next_id, base = body_id, None
-        while next_id is not None:
-            if next_id in self._decoded:
-                base = self._decoded[next_id]
-                self._decoded.move_to_end(next_id)
-                break
-            if len(chain) > MAX_CHAIN:
-                raise codec.Undecodable(f"its delta chain is longer than {MAX_CHAIN}")
-            row = self.db.execute(
-                "select compression, data, base_id from bodies where id = ?", [next_id]).fetchone()
-            if row is None:
-                raise LookupError(f"no body with id {next_id}")
-            compression, data, base_id = row
-            chain.append((next_id, compression, data or b""))
-            next_id = base_id if compression in codec.DELTAS else None
-        for chain_id, compression, data in reversed(chain):
-            if compression == codec.SPLIT_DELTA:  # read against the base's split; joined only when asked
-                base = _Decoded(split=codec.decompress_payload(data, base.payload()))
-            else:
-                base = _Decoded(body=codec.decompress(data, compression, base and base.body()))
-            self._keep(chain_id, base)
-        return base
-
-    def _keep(self, body_id: int, decoded: "_Decoded") -> None:
-        self._decoded[body_id] = decoded
-        while len(self._decoded) > self.keep:
-            self._decoded.popitem(last=False)
-
-
-class _Decoded:
-    """A decoded body: its bytes, its split payload, or both, each made from the other when first asked."""
-
-    __slots__ = ("_body", "_split")
-
-    def __init__(self, body: bytes | None = None, split: bytes | None = None):
-        self._body, self._split = body, split
-
-    def body(self) -> bytes:
-        if self._body is None:
-            self._body = codec.body_of_payload(self._split)
-        return self._body
-
-    def payload(self) -> bytes:
-        if self._split is None:
-            self._split = codec.payload(self._body)
-        return self._split
+DELTAS = bodies.DELTAS
 
 
 def body_bytes(db: Database, body_id: int) -> bytes:
-    """A stored body's original bytes, through its chain of deltas if it is one."""
+    """A stored body's original bytes, through its chain of deltas if it is one
+    (:class:`~wwc_archive.archive.formats.bodies.BodyReader` for many)."""
     return BodyReader(db).read(body_id)
 
 
@@ -420,13 +343,6 @@ def body_info(db: Database, body_id: int) -> dict | None:
     return {**rows[0], "sha256": body_address(rows[0]["sha256"])}
 
 
-def body_address(stored) -> str:
-    """A body's SHA-256 as lowercase hex: ``bodies.sha256`` holds its 32 bytes (hex text before m016)."""
-    if isinstance(stored, bytes):
-        return stored.hex()
-    return str(stored or "")
-
-
 def snapshot_neighbours(db: Database, page_id: int, snapshot_id: int, content_id: int | None) -> dict:
     """A snapshot's neighbours among its page's snapshots, each found by an index seek.
 
@@ -459,20 +375,7 @@ def snapshot_neighbours(db: Database, page_id: int, snapshot_id: int, content_id
 
 def content_items(db: Database, content_id: int | None) -> list[dict] | None:
     """A listing version's items (teasers) in listing order, or None if it was stored without them."""
-    if content_id is None:
-        return None
-    row = db.execute("select items from contents where id = ?", [content_id]).fetchone()
-    if row is None or row[0] is None:
-        return None
-    ids = idlists.decode(db.conn, row[0], "items")  # the id-list encoding paragraphs and links use too
-    found = {}
-    for start in range(0, len(ids), 500):  # SQLite caps the number of parameters
-        chunk = sorted(set(ids[start:start + 500]))
-        marks = ", ".join("?" for _ in chunk)
-        for item in db.query(f"select id, url, title, published, byline, summary from listing_items "
-                             f"where id in ({marks})", chunk):
-            found[item.pop("id")] = item
-    return [found[item_id] for item_id in ids if item_id in found]
+    return items.content_items(db.conn, content_id)
 
 
 def change_edits(db: Database, old_snapshot: int, new_snapshot: int) -> str | None:

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from filelock import FileLock, Timeout
 from sqlite_utils import Database
 
-from wwc_archive.records import parse_utc, utcnow
-from wwc_archive.archive import change_scores, comparison, queries, run_review, schema, significance, texts
+from wwc_archive.archive import queries, write
+from wwc_archive.archive.changes import change_scores, comparison, run_review
+from wwc_archive.archive.formats import texts
+from wwc_archive.archive.migrations import schema
 from wwc_archive.archive.opening import ArchiveError, Upgrade, backup, check_writable, open_readonly
-from wwc_archive.archive.schema import ensure_schema
 from wwc_archive.archive.transaction import write_transaction
-from wwc_archive.archive.writer import RunWriter
+from wwc_archive.records import parse_utc, utcnow
 
 
 class ArchiveBusy(Exception):
@@ -43,7 +44,7 @@ def _prepare(db: Database, path: str, attempts: int = 200) -> Upgrade | None:
                 db.execute(f"PRAGMA page_size={PAGE_SIZE}")
             db.execute("PRAGMA journal_mode=WAL")
             upgrade = _backup_before_upgrade(db, path)
-            ensure_schema(db)
+            schema.ensure_schema(db)
             return upgrade
         except sqlite3.OperationalError as error:
             if "locked" not in str(error) or attempt == attempts - 1:
@@ -77,7 +78,7 @@ class KnownPage:
     state: str
     etag: str | None
     last_modified: str | None
-    #: The latest version's :func:`~wwc_archive.archive.comparison.comparison_key` (None: not worked out yet).
+    #: The latest version's :func:`~wwc_archive.archive.changes.comparison.comparison_key` (None: not worked out yet).
     compare_key: bytes | None = None
     #: The latest version's title.
     title: str | None = None
@@ -242,9 +243,9 @@ class Archive:
                 [(r["origin"], r["name"], r["value"], r["path"], r["expires"]) for r in rows])
 
     def writer(self, run_id: int, batch_size: int = 200, max_delay: float = 2.0,
-               key_terms: dict[str, tuple[str, ...]] | None = None) -> RunWriter:
+               key_terms: dict[str, tuple[str, ...]] | None = None) -> write.RunWriter:
         """A writer for this run's fetch records (``key_terms``: program -> terms its changes weigh)."""
-        return RunWriter(self, run_id, batch_size=batch_size, max_delay=max_delay, key_terms=key_terms)
+        return write.RunWriter(self, run_id, batch_size=batch_size, max_delay=max_delay, key_terms=key_terms)
 
     def finish_run(self, run_id: int, status: str, note: str | None = None, exit_status: int | None = None,
                    finished: str | None = None) -> dict:
@@ -252,14 +253,14 @@ class Archive:
 
         Removals are decided here and only for a complete run, so an
         interrupted run never reports a page as gone. Outage answers and
-        template changes are dismissed here (:mod:`~wwc_archive.archive.run_review`),
+        template changes are dismissed here (:mod:`~wwc_archive.archive.changes.run_review`),
         and the run's note says so. The changes that only echo a new or
-        removed article are marked (:mod:`~wwc_archive.archive.echoes`). A
+        removed article are marked (:mod:`~wwc_archive.archive.changes.echoes`). A
         complete run in which every fetch failed is recorded ``failed``.
         """
         with write_transaction(self.db):
             if status == "complete":
-                self._record_removals(run_id)
+                write.record_removals(self.db, run_id)
             reviewed = run_review.review_run(self.db, run_id)
             change_scores.mark_echoes(self.db.conn, run_id)
             counts = self._run_counts(run_id)
@@ -282,26 +283,6 @@ class Archive:
                 },
             )
         return self.db["runs"].get(run_id)
-
-    def _record_removals(self, run_id: int) -> None:
-        gone = self.db.query(
-            "select s.id as snapshot, p.id as page, p.last_good_snapshot as old, p.role "
-            "from snapshots s join pages p on p.id = s.page_id "
-            "where s.run_id = ? and s.outcome = 'gone' and p.state = 'live' and p.role != 'pager'",
-            [run_id],
-        )
-        for row in list(gone):
-            self.db["changes"].insert(
-                {
-                    "run_id": run_id,
-                    "page_id": row["page"],
-                    "change": "removed",
-                    "old_snapshot": row["old"],
-                    "new_snapshot": row["snapshot"],
-                    **change_scores.columns(significance.score_change("removed", row["role"])),
-                }
-            )
-            self.db["pages"].update(row["page"], {"state": "removed"})
 
     def _run_counts(self, run_id: int) -> dict:
         fetched = queries.run_fetch_outcomes(self.db, run_id)

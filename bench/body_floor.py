@@ -3,7 +3,7 @@
     python bench/body_floor.py PATH [--nights 30]
 
 For every body stored in the archive's last ``--nights`` runs that splits
-(:mod:`wwc_archive.archive.noise_split`), it measures, against the body it
+(:mod:`wwc_archive.archive.formats.noise_split`), it measures, against the body it
 is a delta on:
 
 - its tokens' values, packed at 4 or 6 bits a character: random per request,
@@ -23,7 +23,8 @@ import sys
 import zstandard
 from sqlite_utils import Database
 
-from wwc_archive.archive import noise_split, queries
+from wwc_archive.archive import queries
+from wwc_archive.archive.formats import noise_split
 
 #: zstd's strongest level: the floor, not what the writer can afford.
 LEVEL = 19

@@ -4,7 +4,7 @@
 
 No HTTP: the bundled sample site renders every page as a crawl receives it
 (Drupal markup, per-request noise, ETags and 304s), the crawler's extraction
-reads it, and :class:`~wwc_archive.archive.writer.RunWriter` stores the
+reads it, and :class:`~wwc_archive.archive.write.RunWriter` stores the
 records exactly as the crawl's storage process does. Each simulated night
 (the clock is moved with time-machine, so runs, fetches and the site's dates
 advance a day at a time) the site first changes and is then crawled:
@@ -46,7 +46,7 @@ except ImportError:
     sys.exit("error: bench/decade.py needs time-machine: pip install -e '.[bench]'")
 
 from wwc_archive.archive import Archive, compaction
-from wwc_archive.config import DEFAULT_PROGRAM, NoiseRules
+from wwc_archive.config import DEFAULT_PROGRAM, SiteProfile
 from wwc_archive.crawler.extract import extract_page
 from wwc_archive.crawler.settings import user_agent
 from wwc_archive.crawler.urls import normalize_url
@@ -60,7 +60,7 @@ import sizes
 
 BASE = "https://datasmart.hks.harvard.edu"
 HOST = "datasmart.hks.harvard.edu"
-RULES = NoiseRules()
+PROFILE = SiteProfile()
 PER_PAGE = 15
 PEOPLE = 400
 AUTHORS = 150  # people generated with the site (the demo site's name list runs out near 224)
@@ -155,7 +155,7 @@ class Crawl:
 
     def refer(self, body: bytes, url: str) -> None:
         for requisite in page_requisites(body.decode("utf-8"), url):
-            link = normalize_url(requisite.url, ignore_params=RULES.ignore_query_params)
+            link = normalize_url(requisite.url, ignore_params=PROFILE.ignore_query_params)
             if link and link.startswith(BASE):
                 self.requisites.setdefault(link, requisite.kind)
 
@@ -175,7 +175,7 @@ class Crawl:
                 self.assets[url] = (headers.get("etag"), headers.get("last-modified"), night)
                 if kind == "stylesheet":
                     for requisite in css_requisites(response.body.decode("utf-8"), url):
-                        link = normalize_url(requisite.url, ignore_params=RULES.ignore_query_params)
+                        link = normalize_url(requisite.url, ignore_params=PROFILE.ignore_query_params)
                         if link and link.startswith(BASE):
                             self.requisites.setdefault(link, requisite.kind)
             elif held is not None:
@@ -249,7 +249,7 @@ class Crawl:
         cached = self.versions.get(url)
         if cached is None or cached[0] != key:
             response = self.site.handle("GET", url.removeprefix(BASE), {"Host": HOST})
-            page = extract_page(response.body.decode("utf-8"), url, RULES)
+            page = extract_page(response.body.decode("utf-8"), url, PROFILE)
             self.refer(response.body, url)
             cached = (key, page.extracted, response.body, response.headers, page.next_page)
             self.versions[url] = cached
@@ -291,7 +291,7 @@ class Crawl:
         if role == "document":
             extracted = Extracted(title=PurePosixPath(path).name)
         else:
-            extracted = extract_page(response.body.decode("utf-8"), url, RULES, find_next=False).extracted
+            extracted = extract_page(response.body.decode("utf-8"), url, PROFILE, find_next=False).extracted
         writer.add(self.ok(url, role, response.body, response.headers, extracted, request=conditional))
 
     # Records --------------------------------------------------------------------------

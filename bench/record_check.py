@@ -49,8 +49,8 @@ class CapturePipeline:
 
     def process_item(self, item, spider=None):
         from wwc_archive.crawler.storage import extracted_record
-        rules = {name: program.noise for name, program in self.crawler.spider.programs.items()}
-        self.records.append(extracted_record(pickle.loads(pickle.dumps(item)), rules))
+        profiles = {name: program.profile for name, program in self.crawler.spider.programs.items()}
+        self.records.append(extracted_record(pickle.loads(pickle.dumps(item)), profiles))
         return item
 
     def close_spider(self, spider=None):

@@ -41,7 +41,8 @@ from collections import Counter, defaultdict
 
 from sqlite_utils import Database
 
-from wwc_archive.archive import queries, texts
+from wwc_archive.archive import queries
+from wwc_archive.archive.formats import texts
 from wwc_archive.demo_site import DemoServer, DemoSite
 
 CRAWL_SETTINGS = {  # tests/conftest.py FAST, a shorter timeout, small batches so a kill lands mid-run

@@ -120,7 +120,7 @@ class Backfill:
         try:
             for program in self.programs:
                 for start in program.start_urls:
-                    url = normalize_url(start, ignore_params=program.noise.ignore_query_params)
+                    url = normalize_url(start, ignore_params=program.profile.ignore_query_params)
                     self._track(url, program, "program", from_day="")
         except LimitReached as stop:
             self.summary.stopped = str(stop)
@@ -235,7 +235,7 @@ class _DayWalk:
         for program in self.b.programs:
             queue = deque()
             for start in program.start_urls:
-                url = normalize_url(start, ignore_params=program.noise.ignore_query_params)
+                url = normalize_url(start, ignore_params=program.profile.ignore_query_params)
                 if url in self.requested:
                     continue
                 self.requested.add(url)
@@ -254,7 +254,7 @@ class _DayWalk:
     def _follow(self, queue, links, program: Program, depth: int) -> None:
         """The spider's ``follow``: documents at any depth, pages to the program's depth, in scope, once."""
         for link in links[:self.b.max_links_per_page] if self.b.max_links_per_page else links:
-            link = normalize_url(_current(link, program), ignore_params=program.noise.ignore_query_params)
+            link = normalize_url(_current(link, program), ignore_params=program.profile.ignore_query_params)
             if link is None or link in self.requested or not in_scope(link, program.origins):
                 continue
             if is_document(link):
@@ -305,7 +305,7 @@ class _DayWalk:
             self._add(url, program, "document" if document else role, capture,
                       outcome_for(fetched.status), fetched.status, fetched=fetched, extracted=extracted)
             return (), False
-        content = extract_page(_text(fetched), url, program.noise)
+        content = extract_page(_text(fetched), url, program.profile)
         extracted = _current_extracted(content.extracted, program)
         self._add(url, program, role, capture, "ok", fetched.status, fetched=fetched, extracted=extracted)
         return tuple(_current(link, program) for link in content.links), True
@@ -333,7 +333,7 @@ class _DayWalk:
             self._add(url, program, "program", capture, outcome_for(fetched.status) if fetched else "failed",
                       fetched.status if fetched else None, fetched=fetched, error=error)
             return ()
-        content = extract_page(_text(fetched), url, program.noise)
+        content = extract_page(_text(fetched), url, program.profile)
         first = _current_extracted(content.extracted, program)
         follow = list(content.links[:self.b.max_links_per_page] if self.b.max_links_per_page else content.links)
         paragraphs, links, items = [], set(first.links), {}
@@ -343,7 +343,7 @@ class _DayWalk:
         while next_page:
             if self.b.max_listing_pages and pages >= self.b.max_listing_pages:
                 break
-            next_url = normalize_url(_current(next_page, program), ignore_params=program.noise.ignore_query_params)
+            next_url = normalize_url(_current(next_page, program), ignore_params=program.profile.ignore_query_params)
             if next_url is None or next_url in self.requested or not in_scope(next_url, program.origins):
                 break
             self.requested.add(next_url)
@@ -360,7 +360,7 @@ class _DayWalk:
             if failure:
                 self._add(url, program, "program", capture, "failed", fetched.status, error=failure)
                 return tuple(_current(link, program) for link in follow)
-            page_content = extract_page(_text(pager), next_url, program.noise)
+            page_content = extract_page(_text(pager), next_url, program.profile)
             page_extracted = _current_extracted(page_content.extracted, program)
             self._add(next_url, program, "pager", pager_capture, "ok", pager.status, fetched=pager,
                       extracted=page_extracted)

@@ -2,7 +2,7 @@
 
 Pure functions of the page's decoded HTML (Scrapy's ``response.text``), tested
 directly on HTML strings. Text comes from html-text, which renders an lxml
-tree roughly as a browser would lay it out; the noise rules decide what is
+tree roughly as a browser would lay it out; the site profile decides what is
 removed first.
 
 Every selector and pattern comes from the program's
@@ -48,9 +48,9 @@ def parse_html(text: str):
     return root if root is not None else etree.fromstring(b"<html/>", parser)
 
 
-def extract_page(text: str, url: str, rules: SiteProfile, find_next: bool = True) -> PageContent:
+def extract_page(text: str, url: str, profile: SiteProfile, find_next: bool = True) -> PageContent:
     """Extract a page's content from its decoded HTML (and its next page, if asked)."""
-    queries = compiled(rules)
+    queries = compiled(profile)
     root = parse_html(text)
     next_href = _first_value(queries.next_page, root) if find_next else ""
     content = _content_area(root, queries)
@@ -62,7 +62,7 @@ def extract_page(text: str, url: str, rules: SiteProfile, find_next: bool = True
     for node in queries.volatile(content):
         _drop(node)
     title = _first_value(queries.title, content) or _first_value(queries.page_title, root)
-    absolute = _normalizer(url, rules.ignore_query_params)
+    absolute = _normalizer(url, profile.ignore_query_params)
     links = _links(content, absolute, queries)
     items = _teasers(content, absolute, queries)
     times = _times(content)
@@ -134,25 +134,25 @@ def _sources(specs, attribute: str | None = None, prefix: str = "descendant-or-s
 
 
 @lru_cache(maxsize=32)
-def compiled(rules: SiteProfile) -> _Queries:
+def compiled(profile: SiteProfile) -> _Queries:
     """The profile's CSS selectors as queries, and its patterns as regexes."""
     return _Queries(
-        content=tuple(_xpath([css]) for css in rules.content_selectors),
-        noise=_xpath(rules.ignore_selectors, "descendant::"),
-        volatile=_class_words(rules.volatile_class_words),
-        next_page=_sources(rules.next_page_selectors, attribute="href"),
-        author=_sources(rules.author_selectors),
-        published=_sources(rules.date_selectors),
-        title=_sources(rules.title_selectors),
-        page_title=_sources(rules.page_title_selectors),
-        links=_xpath([split_attribute(css)[0] for css in rules.link_selectors]),
-        teasers=tuple(_xpath([css], "descendant::") for css in rules.teaser_selectors),
-        teaser_link=_sources(rules.teaser_link_selectors, prefix=".//"),
-        teaser_date=_sources(rules.teaser_date_selectors, prefix=".//"),
-        teaser_byline=_sources(rules.teaser_byline_selectors, prefix=".//"),
-        teaser_summary=_sources(rules.teaser_summary_selectors, prefix=".//"),
-        title_suffix=re.compile(rules.title_suffix_pattern) if rules.title_suffix_pattern else None,
-        text_patterns=tuple(re.compile(pattern) for pattern in rules.ignore_text_patterns),
+        content=tuple(_xpath([css]) for css in profile.content_selectors),
+        noise=_xpath(profile.ignore_selectors, "descendant::"),
+        volatile=_class_words(profile.volatile_class_words),
+        next_page=_sources(profile.next_page_selectors, attribute="href"),
+        author=_sources(profile.author_selectors),
+        published=_sources(profile.date_selectors),
+        title=_sources(profile.title_selectors),
+        page_title=_sources(profile.page_title_selectors),
+        links=_xpath([split_attribute(css)[0] for css in profile.link_selectors]),
+        teasers=tuple(_xpath([css], "descendant::") for css in profile.teaser_selectors),
+        teaser_link=_sources(profile.teaser_link_selectors, prefix=".//"),
+        teaser_date=_sources(profile.teaser_date_selectors, prefix=".//"),
+        teaser_byline=_sources(profile.teaser_byline_selectors, prefix=".//"),
+        teaser_summary=_sources(profile.teaser_summary_selectors, prefix=".//"),
+        title_suffix=re.compile(profile.title_suffix_pattern) if profile.title_suffix_pattern else None,
+        text_patterns=tuple(re.compile(pattern) for pattern in profile.ignore_text_patterns),
     )
 
 
@@ -161,14 +161,14 @@ def compiled(rules: SiteProfile) -> _Queries:
 _ANY_EXTENSION = re.compile("|".join(map(re.escape, DOCUMENT_EXTENSIONS)), re.IGNORECASE)
 
 
-def document_links(text: str, url: str, rules: SiteProfile) -> tuple[str, ...]:
+def document_links(text: str, url: str, profile: SiteProfile) -> tuple[str, ...]:
     """Just the links to documents (PDF, DOCX, …) in a page's content area, for a
     page whose extraction is deferred."""
     if not _ANY_EXTENSION.search(text):
         return ()  # most pages link no document: no need to parse them here (one scan, no lowered copy)
-    queries = compiled(rules)
+    queries = compiled(profile)
     content = _content_area(parse_html(text), queries)
-    return _links(content, _normalizer(url, rules.ignore_query_params), queries, only=is_document)
+    return _links(content, _normalizer(url, profile.ignore_query_params), queries, only=is_document)
 
 
 def _normalizer(url: str, ignore_params: tuple[str, ...]):

@@ -16,12 +16,15 @@ import time
 
 from scrapy.settings import Settings
 
-#: ``[crawl]`` option -> (Scrapy setting, default). 0 (only through ``-s``) turns a limit off.
+from wwc_archive.config import CrawlConfig
+
+#: ``[crawl]`` option -> its Scrapy setting (defaults: :class:`~wwc_archive.config.CrawlConfig`).
+#: 0 (only through ``-s``) turns a limit off.
 LIMITS = {
-    "max_listing_pages": ("WWC_MAX_LISTING_PAGES", 200),
-    "max_links_per_page": ("WWC_MAX_LINKS_PER_PAGE", 2000),
-    "max_requests": ("WWC_MAX_REQUESTS", 20000),
-    "max_run_seconds": ("WWC_MAX_RUN_SECONDS", 14400),
+    "max_listing_pages": "WWC_MAX_LISTING_PAGES",
+    "max_links_per_page": "WWC_MAX_LINKS_PER_PAGE",
+    "max_requests": "WWC_MAX_REQUESTS",
+    "max_run_seconds": "WWC_MAX_RUN_SECONDS",
 }
 #: The spider-close reasons of the limits that stop a crawl, and the option each enforces.
 STOP_REASONS = {"closespider_pagecount": "max_requests", "closespider_timeout": "max_run_seconds"}
@@ -29,8 +32,9 @@ _STAT = "wwc_archive/limit/"
 
 
 def limit_settings(crawl_options: dict) -> dict:
-    """The ``WWC_MAX_*`` settings from the ``[crawl]`` options (or their defaults)."""
-    return {setting: int(crawl_options.get(option, default)) for option, (setting, default) in LIMITS.items()}
+    """The ``WWC_MAX_*`` settings from the ``[crawl]`` options, or :class:`CrawlConfig`'s defaults."""
+    return {setting: int(crawl_options.get(option, CrawlConfig.model_fields[option].default))
+            for option, setting in LIMITS.items()}
 
 
 def enforce_stop_limits(settings: Settings) -> None:

@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 
 from wwc_archive.config import origin_of
-from wwc_archive.archive.comparison import fold_typography, page_digest, strip_mentions
+from wwc_archive.archive.changes.comparison import fold_typography, page_digest, strip_mentions
 from wwc_archive.records import Extracted, FetchRecord
 
 #: The probe's path: it names the tool, so a site owner reading their log knows what asked.

@@ -33,9 +33,9 @@ class ArchivePipeline:
                    settings.getint("WWC_BATCH_SIZE", 200))
 
     def open_spider(self, spider=None):
-        rules = {name: program.noise for name, program in self.crawler.spider.programs.items()}
+        profiles = {name: program.profile for name, program in self.crawler.spider.programs.items()}
         terms = {name: tuple(program.key_terms) for name, program in self.crawler.spider.programs.items()}
-        self.storage = StorageProcess(self.db_path, self.run_id, rules, batch_size=self.batch_size, key_terms=terms)
+        self.storage = StorageProcess(self.db_path, self.run_id, profiles, batch_size=self.batch_size, key_terms=terms)
 
     def process_item(self, item, spider=None):
         if isinstance(item, (FetchRecord, AssetFetch, PageToExtract, NotFoundPage)) and not self.crawler.stats.get_value(WRITE_ERROR_STAT):

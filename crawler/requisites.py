@@ -196,7 +196,7 @@ class Requisites:
                 yield request
 
     def request(self, requisite: Requisite, program, referer: str):
-        url = normalize_url(requisite.url, ignore_params=program.noise.ignore_query_params)
+        url = normalize_url(requisite.url, ignore_params=program.profile.ignore_query_params)
         if url is None or url in self.requested:
             return None
         if not (in_scope(url, program.origins) or in_scope(url, self.origins)):

@@ -37,7 +37,7 @@ class StorageError(RuntimeError):
 
 
 class StorageProcess:
-    def __init__(self, db_path: str, run_id: int, rules_by_program: dict, batch_size: int = 200,
+    def __init__(self, db_path: str, run_id: int, profiles: dict, batch_size: int = 200,
                  max_delay: float = 2.0, max_pending: int = 100, key_terms: dict | None = None):
         context = multiprocessing.get_context("spawn")
         self._inbox = context.Queue(max_pending)
@@ -47,7 +47,7 @@ class StorageProcess:
         self._handed_over = time.monotonic()
         self._process = context.Process(
             target=run_storage,
-            args=(db_path, run_id, rules_by_program, batch_size, max_delay, os.getpid(), self._inbox, self._outbox,
+            args=(db_path, run_id, profiles, batch_size, max_delay, os.getpid(), self._inbox, self._outbox,
                   key_terms),
             name="wwc-archive-storage",
             daemon=True,
@@ -104,7 +104,7 @@ class StorageProcess:
             raise StorageError(self.error)
 
 
-def run_storage(db_path, run_id, rules_by_program, batch_size, max_delay, parent_pid, inbox, outbox,
+def run_storage(db_path, run_id, profiles, batch_size, max_delay, parent_pid, inbox, outbox,
                 key_terms=None) -> None:
     """The storage process's main loop."""
     # Ctrl-C reaches the whole process group: the crawl decides when storage stops.
@@ -137,7 +137,7 @@ def run_storage(db_path, run_id, rules_by_program, batch_size, max_delay, parent
                 elif isinstance(record, AssetFetch):  # a page requisite: written as it came
                     writer.add(record)
                 else:
-                    writer.add(soft_404_as_gone(extracted_record(record, rules_by_program), not_found))
+                    writer.add(soft_404_as_gone(extracted_record(record, profiles), not_found))
             held = (held + len(item)) % max(batch_size, 1)
             if held >= CAUGHT_UP_WRITE and inbox.empty():
                 writer.flush()
@@ -178,9 +178,9 @@ def soft_404_as_gone(record: FetchRecord, not_found: dict) -> FetchRecord:
                    error=f"soft 404: answered {record.http_status} with the site's \"not found\" page")
 
 
-def extracted_record(item, rules_by_program) -> FetchRecord:
+def extracted_record(item, profiles) -> FetchRecord:
     if isinstance(item, PageToExtract):
         record = item.record
-        content = extract_page(item.html, record.url, rules_by_program[record.program], find_next=False)
+        content = extract_page(item.html, record.url, profiles[record.program], find_next=False)
         return replace(record, extracted=content.extracted)
     return item

@@ -7,8 +7,9 @@ come from :mod:`wwc_archive.archive.diff`, from the edit script recorded with th
 import threading
 from datetime import datetime, timezone
 
-from wwc_archive.archive import listing, queries
-from wwc_archive.archive.diff import word_diff
+from wwc_archive.archive import queries
+from wwc_archive.archive.changes import listing
+from wwc_archive.archive.changes.diff import word_diff
 from wwc_archive.records import TIME_FORMAT, utcnow
 from wwc_archive.reports import links, stories
 from wwc_archive.reports.settings import ReportSettings

@@ -9,8 +9,8 @@ described; every output is made from it.
 
 Read-only on the archive, in one read transaction. Texts, links and listing
 items are stored encoded (id lists, deltas); they are read through the
-archive's own read functions (:func:`wwc_archive.archive.texts.content_text`,
-:func:`~wwc_archive.archive.outlinks.content_links`,
+archive's own read functions (:func:`wwc_archive.archive.read.text`,
+:func:`~wwc_archive.archive.read.links`,
 :func:`~wwc_archive.archive.queries.fetches`), so a version's text is the one
 ``serve`` shows for it. The work goes page by page: a page's fetches, its
 versions (each decoded once), its changes, then its row; no table is held in
@@ -34,9 +34,9 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from wwc_archive.archive import outlinks, queries, texts
-from wwc_archive.archive.diff import unified_diff
-from wwc_archive.archive.listing import FIELD_NAMES
+from wwc_archive.archive import queries, read
+from wwc_archive.archive.changes.diff import unified_diff
+from wwc_archive.archive.changes.listing import FIELD_NAMES
 from wwc_archive.reports.datasette.words import summary_words
 
 SQLITE_NAME = "wwc-archive.sqlite"
@@ -485,7 +485,7 @@ class _Export:
                  page_texts: "_RecentTexts") -> None:
         title, author, published = self.db.execute(
             "select title, author, published from contents where id = ?", [content_id]).fetchone()
-        links = outlinks.content_links(self.db.conn, content_id)
+        links = read.links(self.db.conn, content_id)
         body = seen["body"] or {}
         self.out.add(VERSIONS, (
             version_id, page_id, url, seen["first"]["fetched_at"], seen["last"]["fetched_at"], seen["fetches"],
@@ -542,7 +542,7 @@ class _Export:
 
 
 class _RecentTexts:
-    """A page's version texts as ``serve`` reads them (:func:`texts.content_text`), the last few kept."""
+    """A page's version texts as ``serve`` reads them (:func:`~wwc_archive.archive.read.text`), the last few kept."""
 
     def __init__(self, db: Database):
         self.db = db
@@ -552,7 +552,7 @@ class _RecentTexts:
         if content_id in self._kept:
             self._kept.move_to_end(content_id)
             return self._kept[content_id]
-        text = texts.content_text(self.db.conn, content_id)
+        text = read.text(self.db.conn, content_id)
         self._kept[content_id] = text
         while len(self._kept) > KEEP_TEXTS:
             self._kept.popitem(last=False)

@@ -11,9 +11,8 @@ from datasette import hookimpl
 from markupsafe import Markup, escape
 from sqlite_utils import Database
 
-from wwc_archive.archive import outlinks, queries, spans, texts
+from wwc_archive.archive import queries, read
 from wwc_archive.archive.canned import DATE_FUNCTION, FTS_FUNCTION, URL_FUNCTION, fts_query
-from wwc_archive.archive.fingerprint import unpack_fingerprint
 from wwc_archive.reports import links
 from wwc_archive.reports.datasette import ARCHIVE_TABLES, TEMPLATES_DIR
 from wwc_archive.reports.datasette import inputs, words
@@ -41,11 +40,11 @@ def prepare_connection(conn, database, datasette):
     conn.create_function(DATE_FUNCTION, 1, inputs.sql_date, deterministic=True)  # what people type in forms
     conn.create_function(URL_FUNCTION, 1, inputs.sql_url, deterministic=True)
     conn.create_function(URL_FUNCTION, 2, inputs.sql_url, deterministic=True)
-    spans.register(conn)  # wwc_fetches(run_id, fetched_at, repeats): a span's fetches as JSON
-    conn.create_function(TEXT_FUNCTION, 1, lambda content_id: texts.content_text(conn, content_id))
+    read.register_functions(conn)  # wwc_fetches(run_id, fetched_at, repeats): a span's fetches as JSON
+    conn.create_function(TEXT_FUNCTION, 1, lambda content_id: read.text(conn, content_id))
     conn.create_function(LINKS_FUNCTION, 1,
-                         lambda content_id: json.dumps(outlinks.content_links(conn, content_id)))
-    conn.create_function(FINGERPRINT_FUNCTION, 1, unpack_fingerprint, deterministic=True)
+                         lambda content_id: json.dumps(read.links(conn, content_id)))
+    conn.create_function(FINGERPRINT_FUNCTION, 1, read.fingerprint, deterministic=True)
     if ARCHIVE_TABLES <= set(Database(conn, recursive_triggers=False, execute_plugins=False).table_names()):
         conn.execute("PRAGMA query_only = 1")
 
@@ -113,7 +112,7 @@ def render_cell(row, value, column, table, database, datasette):
     if column == "sha256" and isinstance(value, bytes) and len(value) == 32:
         return queries.body_address(value)  # a body's address, stored as its 32 bytes, shown as hex
     if column == "fingerprint" and isinstance(value, bytes):
-        return unpack_fingerprint(value)  # a version's fingerprint, stored packed, shown as html:/bytes: hex
+        return read.fingerprint(value)  # a version's fingerprint, stored packed, shown as html:/bytes: hex
     if isinstance(value, str) and column.endswith("_page") and value.startswith(links.PREFIX):
         return Markup(f'<a href="{escape(datasette.urls.path(value))}">{escape(value)}</a>')
     if (column, table) in SNAPSHOT_CELLS:
@@ -130,7 +129,7 @@ def render_cell(row, value, column, table, database, datasette):
     if table == "changes" and column == "summary" and isinstance(value, str):
         return _in_archive(datasette, database, lambda: words.summary_words(value, _get(row, "change")))
     if table == "changes" and column == "reasons" and isinstance(value, str) and value.startswith("["):
-        return "; ".join(json.loads(value))  # a change's significance in words (archive/significance.py)
+        return "; ".join(json.loads(value))  # a change's significance in words (archive/changes/significance.py)
     if column in words.TIME_COLUMNS and isinstance(value, str):
         return words.time_cell(value)
     return None
@@ -149,14 +148,14 @@ def _body_cell(datasette, database, row, value: bytes):
         return body_preview(lambda: queries.decompress(value, compression), len(value), content_type)
     body_id = _get(row, "id")
 
-    def read(conn) -> bytes:
+    def read_body(conn) -> bytes:
         if body_id is None:
             raise LookupError("the row has no body id")
         return queries.body_bytes(Database(conn, recursive_triggers=False, execute_plugins=False), body_id)
 
     async def inner():
         try:
-            raw = await datasette.get_database(database).execute_fn(read)
+            raw = await datasette.get_database(database).execute_fn(read_body)
         except Exception:  # shown as the note body_preview gives undecodable bodies
             return body_preview(_raise, len(value), content_type)
         return body_preview(lambda: raw, len(value), content_type)

@@ -1,16 +1,16 @@
 """A report's changes as stories, most significant first: echoes folded, minor changes in one line.
 
 A new or removed article is told once, naming the pages that echo it
-(:mod:`wwc_archive.archive.echoes`): "also listed on the program page and on
+(:mod:`wwc_archive.archive.changes.echoes`): "also listed on the program page and on
 Daniel Brennan's page". Changes are ordered by their stored significance
-(:mod:`wwc_archive.archive.significance`); those below ``summarise_below``
+(:mod:`wwc_archive.archive.changes.significance`); those below ``summarise_below``
 are listed one line each after the rest.
 """
 
 import re
 from itertools import groupby
 
-from wwc_archive.archive.echoes import find_echoes
+from wwc_archive.archive.changes.echoes import find_echoes
 
 KIND_ORDER = {"removed": 0, "added": 1, "changed": 2}
 #: A page title that reads as a person's name: a few capitalised words (the echo is then "NAME's page").

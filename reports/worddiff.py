@@ -1,6 +1,6 @@
 """How a word diff is shown: cut to its changed passages, or as text with ``{+ +}`` / ``[- -]``.
 
-The diff itself comes from :func:`wwc_archive.archive.diff.word_diff`.
+The diff itself comes from :func:`wwc_archive.archive.changes.diff.word_diff`.
 """
 
 import re

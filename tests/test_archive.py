@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from wwc_archive.archive import Archive, ArchiveBusy, Extracted, FetchRecord, queries
-from wwc_archive.archive.schema import schema_version
+from wwc_archive.archive.migrations.schema import schema_version
 from tests.helpers import write_run
 
 URL = "https://example.org/news/article/a-1"

@@ -13,7 +13,7 @@ from warcio.archiveiterator import ArchiveIterator
 from tests.conftest import run_cli
 from tests.test_release_upgrade import released_archive
 from wwc_archive.archive import Archive, Extracted, FetchRecord, integrity, queries
-from wwc_archive.archive.writer import KEYFRAME_EVERY
+from wwc_archive.archive.formats.bodies import KEYFRAME_EVERY
 
 URL = "http://127.0.0.1:9/programs/what-works-cities/listing"
 

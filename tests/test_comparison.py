@@ -4,7 +4,7 @@ import unicodedata
 
 import pytest
 
-from wwc_archive.archive.comparison import comparison_key, fold_counters, parse_date, rules_that_dismiss
+from wwc_archive.archive.changes.comparison import comparison_key, fold_counters, parse_date, rules_that_dismiss
 from wwc_archive.crawler.cookies import KeptCookies
 from wwc_archive.crawler.extract import extract_page
 from wwc_archive.profile import SiteProfile

@@ -11,7 +11,7 @@ import sqlite_utils
 
 from tests.conftest import FAST, changes_json, run_cli
 from wwc_archive.archive import queries
-from wwc_archive.config import NoiseRules
+from wwc_archive.config import SiteProfile
 from wwc_archive.crawler.extract import extract_page
 from wwc_archive.demo_site import DemoServer, DemoSite
 
@@ -369,7 +369,7 @@ def test_link_de_duplication_is_linear():
         best = float("inf")
         for _ in range(3):
             start = time.perf_counter()
-            links = extract_page(html, "http://127.0.0.1/", NoiseRules()).links
+            links = extract_page(html, "http://127.0.0.1/", SiteProfile()).links
             best = min(best, time.perf_counter() - start)
         assert len(links) == count
         return best
@@ -380,14 +380,14 @@ def test_link_de_duplication_is_linear():
 STORAGE_PARENT = """
 import sqlite3, sys, time
 from wwc_archive.archive import Archive, FetchRecord
-from wwc_archive.config import NoiseRules
+from wwc_archive.config import SiteProfile
 from wwc_archive.crawler.storage import StorageError, StorageProcess
 db = sys.argv[1]
 archive = Archive(db)
 run_id = archive.start_run(["p"])
 archive.db.execute("create trigger full before insert on snapshots begin select raise(abort, 'disk full'); end")
 archive.close()
-storage = StorageProcess(db, run_id, {"p": NoiseRules()}, batch_size=1, max_delay=0.2)
+storage = StorageProcess(db, run_id, {"p": SiteProfile()}, batch_size=1, max_delay=0.2)
 print(storage.pid, flush=True)
 record = FetchRecord(url="http://127.0.0.1/", program="p", role="page", fetched_at="2026-11-27T00:00:00Z",
                      outcome="failed", error="x")

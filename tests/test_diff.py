@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from wwc_archive.archive.diff import (
+from wwc_archive.archive.changes.diff import (
     Deadline, dump_script, edit_script, load_script, recorded_word_diff, tokens, unified_diff, word_diff,
 )
 
@@ -150,7 +150,7 @@ def test_time_grows_linearly_with_the_texts(case, differ):
 
 def test_more_distinct_words_than_unicode_has_characters_still_diffs(monkeypatch):
     """A hostile page can hold more distinct words than there are characters to encode them."""
-    from wwc_archive.archive import diff
+    from wwc_archive.archive.changes import diff
 
     monkeypatch.setattr(diff, "MAX_CODES", 50)
     old = " ".join(f"w{i}" for i in range(40))

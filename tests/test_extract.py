@@ -3,9 +3,9 @@
 import pytest
 from scrapy.http import HtmlResponse
 
-from wwc_archive.archive.fingerprint import content_fingerprint
+from wwc_archive.archive.formats.fingerprint import content_fingerprint
 from wwc_archive.crawler.extract import extract_page
-from wwc_archive.config import NoiseRules
+from wwc_archive.config import SiteProfile
 
 URL = "https://datasmart.hks.harvard.edu/news/article/open-data-in-tulsa-1234"
 
@@ -44,7 +44,7 @@ def page(**overrides) -> str:
 
 
 def fingerprint(html: str) -> str:
-    return content_fingerprint(extract_page(html, URL, NoiseRules()).extracted)
+    return content_fingerprint(extract_page(html, URL, SiteProfile()).extracted)
 
 
 NOISE = {
@@ -87,7 +87,7 @@ def test_a_new_outgoing_link_is_a_change():
 
 
 def test_extracts_title_byline_text_and_links():
-    content = extract_page(page(), URL, NoiseRules())
+    content = extract_page(page(), URL, SiteProfile())
     extracted = content.extracted
     assert extracted.title == "Open data in Tulsa"
     assert extracted.author == "Jane Doe"
@@ -105,7 +105,7 @@ def test_load_more_pager_gives_the_next_page():
     html = """<html><body><main><div class="view-content"><article><a href="/a">A</a></article></div>
     <ul class="js-pager__items pager"><li class="pager__item">
     <a class="button" href="?page=2" title="Load more items" rel="next">Show more</a></li></ul></main></body></html>"""
-    content = extract_page(html, "https://example.org/what-works-cities?page=1", NoiseRules())
+    content = extract_page(html, "https://example.org/what-works-cities?page=1", SiteProfile())
     assert content.next_page == "https://example.org/what-works-cities?page=2"
     assert "Show more" not in content.extracted.text
 
@@ -114,7 +114,7 @@ def test_windows_1252_page_is_decoded():
     body = ('<html><head><meta charset="windows-1252"><title>Caf\u00e9</title></head><body><main>'
             '<h1>Caf\u00e9 data</h1><p>\u201cNa\u00efve\u201d budgets cost \u20ac5.</p></main></body></html>').encode("cp1252")
     response = HtmlResponse(URL, body=body, headers={"Content-Type": "text/html; charset=windows-1252"})
-    extracted = extract_page(response.text, URL, NoiseRules()).extracted
+    extracted = extract_page(response.text, URL, SiteProfile()).extracted
     assert extracted.title == "Caf\u00e9 data"
     assert "\u201cNa\u00efve\u201d budgets cost \u20ac5." in extracted.text
 
@@ -122,7 +122,7 @@ def test_windows_1252_page_is_decoded():
 def test_malformed_html_still_yields_text():
     html = ('<html><body><main><h1>Broken <b>page</h1><div><p>First para<span><p>inside span</span>'
             '</div></div><a href=/news/article/x-1 class=teaser>unquoted</a><p>last words')
-    extracted = extract_page(html, URL, NoiseRules()).extracted
+    extracted = extract_page(html, URL, SiteProfile()).extracted
     assert "Broken" in extracted.title
     assert "inside span" in extracted.text and "last words" in extracted.text
     assert extracted.links == ("https://datasmart.hks.harvard.edu/news/article/x-1",)
@@ -130,9 +130,9 @@ def test_malformed_html_still_yields_text():
 
 def test_noise_rules_are_configurable():
     html = page().replace("<p>Tulsa", '<p class="updated">Updated 3 minutes ago</p><p>Tulsa')
-    rules = NoiseRules.from_table({"extra_ignore_selectors": [".updated"]}, "noise")
-    assert "Updated 3 minutes ago" in extract_page(html, URL, NoiseRules()).extracted.text
-    assert "Updated 3 minutes ago" not in extract_page(html, URL, rules).extracted.text
+    profile = SiteProfile.from_table({"extra_ignore_selectors": [".updated"]}, "noise")
+    assert "Updated 3 minutes ago" in extract_page(html, URL, SiteProfile()).extracted.text
+    assert "Updated 3 minutes ago" not in extract_page(html, URL, profile).extracted.text
 
 
 REDESIGNED = """<html><head><title>Ignored | Site</title>
@@ -174,7 +174,7 @@ def test_a_custom_profile_reads_a_redesigned_page():
     assert "Sponsored" not in extracted.text and "Tulsa published every permit" in extracted.text
     assert content.links == ("https://example.org/news/permits-data",)
     assert content.next_page == "https://example.org/stories?pg=2"
-    default = extract_page(REDESIGNED, "https://example.org/stories", NoiseRules()).extracted
+    default = extract_page(REDESIGNED, "https://example.org/stories", SiteProfile()).extracted
     assert (default.title, default.author, default.published) == ("Site name in a heading outside the story", "", "")
 
 

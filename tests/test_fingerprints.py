@@ -7,7 +7,7 @@ from contextlib import closing
 from tests.conftest import run_cli
 from tests.test_datasette import get, rows
 from tests.test_release_upgrade import released_archive
-from wwc_archive.archive.fingerprint import pack_fingerprint, unpack_fingerprint
+from wwc_archive.archive.formats.fingerprint import pack_fingerprint, unpack_fingerprint
 
 DIGEST = hashlib.sha256(b"Permits take 12 days.").hexdigest()
 

@@ -9,7 +9,7 @@ import lxml.html
 import pytest
 
 from wwc_archive.archive import Archive
-from wwc_archive.archive.schema import ensure_schema
+from wwc_archive.archive.migrations.schema import ensure_schema
 from wwc_archive.reports.datasette import inputs, words
 from wwc_archive.reports.datasette.app import archive_datasette
 

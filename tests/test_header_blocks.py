@@ -11,7 +11,8 @@ from sqlite_utils import Database
 
 from tests.conftest import run_cli
 from tests.test_release_upgrade import released_archive
-from wwc_archive.archive import Archive, FetchRecord, compression, header_blocks, queries
+from wwc_archive.archive import Archive, FetchRecord, queries
+from wwc_archive.archive.formats import compression, header_blocks
 from tests.helpers import write_run
 
 RESPONSE = (("Content-Length", "8929"), ("Date", "Tue, 01 Dec 2026 02:54:12 GMT"), ("Server", "Apache"),

@@ -12,7 +12,8 @@ from tests.conftest import kill_upgrade_when, run_cli
 from tests.helpers import write_run
 from tests.test_listing_items import hub_record
 from tests.test_query_plans import full_scans, traced
-from wwc_archive.archive import Archive, idlists, paragraphs, queries, texts
+from wwc_archive.archive import Archive, queries
+from wwc_archive.archive.formats import idlists, paragraphs, texts
 
 ARTICLES = 400
 

@@ -13,8 +13,10 @@ import lxml.html
 import pytest
 
 from tests.conftest import changes_json, run_cli
-from wwc_archive.archive import FetchRecord, listing, paragraphs, queries
-from wwc_archive.archive.fingerprint import content_fingerprint
+from wwc_archive.archive import FetchRecord, queries
+from wwc_archive.archive.changes import listing
+from wwc_archive.archive.formats import paragraphs
+from wwc_archive.archive.formats.fingerprint import content_fingerprint
 from wwc_archive.crawler.extract import extract_page
 from wwc_archive.profile import SiteProfile
 from wwc_archive.records import Extracted, Teaser

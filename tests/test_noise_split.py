@@ -9,7 +9,8 @@ from contextlib import closing
 import pytest
 
 from tests.conftest import kill_upgrade_when, run_cli
-from wwc_archive.archive import Archive, Extracted, FetchRecord, compression, noise_split, queries
+from wwc_archive.archive import Archive, Extracted, FetchRecord, queries
+from wwc_archive.archive.formats import compression, noise_split
 from wwc_archive.demo_site import DemoSite
 
 HUB = "/what-works-cities"

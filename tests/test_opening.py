@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 from sqlite_utils import Migrations
 
-from wwc_archive.archive import Archive, schema
+from wwc_archive.archive import Archive
+from wwc_archive.archive.migrations import schema
 from wwc_archive.archive.opening import inspect_file
 from wwc_archive.cli import cli
 

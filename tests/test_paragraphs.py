@@ -11,7 +11,8 @@ from tests.conftest import kill_upgrade_when, run_cli
 from tests.test_datasette import get, record, rows, snapshots_of
 from tests.helpers import write_run_to
 from tests.test_release_upgrade import answers, released_archive
-from wwc_archive.archive import Extracted, paragraphs, queries, texts
+from wwc_archive.archive import Extracted, queries
+from wwc_archive.archive.formats import paragraphs, texts
 from wwc_archive.archive.canned import FTS_FUNCTION, canned_queries, fts_query
 from wwc_archive.reports import links
 

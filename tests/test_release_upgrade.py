@@ -15,8 +15,9 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from tests.conftest import run_cli
-from wwc_archive.archive import Archive, FetchRecord, Extracted, queries, texts
-from wwc_archive.archive.fingerprint import unpack_fingerprint
+from wwc_archive.archive import Archive, FetchRecord, Extracted, queries
+from wwc_archive.archive.formats import texts
+from wwc_archive.archive.formats.fingerprint import unpack_fingerprint
 
 FIXTURE = Path(__file__).parent / "fixtures" / "archive-0.1.0.db.gz"
 

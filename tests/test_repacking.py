@@ -18,7 +18,8 @@ import pytest
 from sqlite_utils import Database
 
 from tests.conftest import kill_upgrade_when, run_cli
-from wwc_archive.archive import Archive, FetchRecord, queries, spans
+from wwc_archive.archive import Archive, FetchRecord, queries
+from wwc_archive.archive.formats import spans
 from wwc_archive.reports.datasette.app import archive_datasette
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -10,7 +10,7 @@ from wwc_archive.archive import queries
 from wwc_archive.reports.feed import atom_feed
 from wwc_archive.reports.render import markdown_escape, render_report
 from wwc_archive.reports.settings import ReportSettings
-from wwc_archive.archive.diff import word_diff
+from wwc_archive.archive.changes.diff import word_diff
 from wwc_archive.reports.worddiff import diff_as_text, trim_diff
 from tests.conftest import changes_json
 from wwc_archive.cli import cli

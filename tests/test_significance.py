@@ -2,8 +2,8 @@
 
 import pytest
 
-from wwc_archive.archive.echoes import find_echoes
-from wwc_archive.archive.significance import changed_places, figures, score_change
+from wwc_archive.archive.changes.echoes import find_echoes
+from wwc_archive.archive.changes.significance import changed_places, figures, score_change
 
 
 def text_change(words_added=1, words_removed=1, fields=None, links_added=(), links_removed=()):

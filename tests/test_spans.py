@@ -11,8 +11,9 @@ import pytest
 from sqlite_utils import Database
 
 from tests.conftest import kill_upgrade_when, run_cli
-from wwc_archive.archive import Archive, Extracted, FetchRecord, compression, header_blocks, queries, spans
-from wwc_archive.archive.schema import migrations
+from wwc_archive.archive import Archive, Extracted, FetchRecord, queries
+from wwc_archive.archive.formats import compression, header_blocks, spans
+from wwc_archive.archive.migrations.schema import migrations
 from wwc_archive.reports.datasette.app import archive_datasette
 from tests.helpers import write_run
 
@@ -432,7 +433,7 @@ def test_m008_killed_mid_way_resumes_to_the_same_archive(many_pages, tmp_path):
 
 
 def test_m014_folds_the_404s_an_older_writer_kept_one_row_each(tmp_path, monkeypatch):
-    from wwc_archive.archive import writer as writer_module
+    from wwc_archive.archive import write as writer_module
 
     path = tmp_path / "old.db"
     archive = Archive(path)

@@ -19,9 +19,10 @@ from sqlite_utils import Database
 from warcio.archiveiterator import ArchiveIterator
 
 from tests.conftest import FAST, run_cli
-from wwc_archive.archive import Archive, Extracted, FetchRecord, queries, texts
-from wwc_archive.archive.fingerprint import normalized, unpack_fingerprint
-from wwc_archive.archive.schema import migrations
+from wwc_archive.archive import Archive, Extracted, FetchRecord, queries
+from wwc_archive.archive.formats import texts
+from wwc_archive.archive.formats.fingerprint import normalized, unpack_fingerprint
+from wwc_archive.archive.migrations.schema import migrations
 from wwc_archive.cli import cli
 from wwc_archive.config import programs_for_start_urls
 from wwc_archive.crawler.extract import extract_page
@@ -200,7 +201,7 @@ def replayed_text(pywb, url, snapshot):
     response = httpx.get(f"{pywb}/wwc/{timestamp}id_/{url}", timeout=10)
     assert response.status_code == 200
     memento = response.headers["Memento-Datetime"]
-    noise = programs_for_start_urls([url])[0].noise
+    noise = programs_for_start_urls([url])[0].profile
     return memento, normalized(extract_page(response.text, url, noise).extracted).text
 
 

@@ -4,7 +4,8 @@ import sqlite3
 
 import pytest
 
-from wwc_archive.archive import Archive, Extracted, FetchRecord, integrity, outlinks, queries
+from wwc_archive.archive import Archive, Extracted, FetchRecord, integrity, queries
+from wwc_archive.archive.formats import outlinks
 from wwc_archive.records import Teaser
 from tests.helpers import write_run
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field, ValidationError, field_validator, model_validator
 
-from wwc_archive.profile import NoiseRules, SiteProfile
+from wwc_archive.profile import SiteProfile
 from wwc_archive.validation import (
     ConfigError,
     Model,
@@ -28,7 +28,7 @@ from wwc_archive.validation import (
     scrapy_setting,
 )
 
-__all__ = ["BackfillConfig", "Config", "ConfigError", "CrawlConfig", "NoiseRules", "Program", "ReportConfig", "ScheduleConfig",
+__all__ = ["BackfillConfig", "Config", "ConfigError", "CrawlConfig", "Program", "ReportConfig", "ScheduleConfig",
            "SiteProfile", "database_path", "default_config", "load_config", "origin_of", "programs_for_start_urls"]
 
 DEFAULT_START_URL = "https://datasmart.hks.harvard.edu/what-works-cities"
@@ -142,11 +142,6 @@ class Program(Model):
         if isinstance(data, dict) and "noise" in data and "profile" in data:
             raise ValueError("has both [program.profile] and [program.noise] (its old name): keep one")
         return data
-
-    @property
-    def noise(self) -> SiteProfile:
-        """The profile, under the name the spider used before it held more than noise rules."""
-        return self.profile
 
     @property
     def origins(self) -> frozenset[str]:

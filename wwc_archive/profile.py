@@ -158,6 +158,3 @@ class SiteProfile(Model):
         """A profile from a parsed TOML table; raises ConfigError naming each bad key."""
         return validate(cls, table, where)
 
-
-#: The name this table had before it held more than the noise rules.
-NoiseRules = SiteProfile

@@ -9,8 +9,8 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import TextResponse
 
-from wwc_archive.archive.comparison import comparison_key, substitutions
-from wwc_archive.archive.fingerprint import normalized
+from wwc_archive.archive.changes.comparison import comparison_key, substitutions
+from wwc_archive.archive.formats.fingerprint import normalized
 from wwc_archive.records import KEPT_HEADERS, Extracted, FetchRecord, Teaser, utcnow
 from wwc_archive.crawler.extract import document_links, extract_page
 from wwc_archive.crawler.items import PageToExtract
@@ -141,7 +141,7 @@ class ProgramSpider(scrapy.Spider):
         if self.is_html_page(response):
             program = self.programs[response.meta["probe_program"]]
             asked = response.request.meta.get("redirect_urls", [response.request.url])[0]
-            content = extract_page(response.text, response.url, program.noise, find_next=False)
+            content = extract_page(response.text, response.url, program.profile, find_next=False)
             self.not_found[origin] = NotFoundPage.learned(origin, content.extracted, asked,
                                                           response.url if response.url != asked else None)
         yield from self.start_requests_for(origin)
@@ -165,7 +165,7 @@ class ProgramSpider(scrapy.Spider):
 
     def page_request(self, url, program, role, depth, **meta):
         """A request for ``url`` once per run, in scope, with the validators we hold."""
-        url = normalize_url(url, ignore_params=program.noise.ignore_query_params)
+        url = normalize_url(url, ignore_params=program.profile.ignore_query_params)
         if url is None or url in self.requested or not in_scope(url, program.origins):
             return None
         self.requested.add(url)
@@ -227,7 +227,7 @@ class ProgramSpider(scrapy.Spider):
             yield self.record(response)
             return
         program = self.programs[response.meta["program"]]
-        content = extract_page(response.text, response.url, program.noise)
+        content = extract_page(response.text, response.url, program.profile)
         yield from self.confirm_not_found(response, content.extracted)
         yield from self.requisite_requests(response, program)
         listing = {"response": response, "extracted": content.extracted, "paragraphs": [], "links": set(),
@@ -241,7 +241,7 @@ class ProgramSpider(scrapy.Spider):
             yield self.listing_failed(listing, f"Show more page {response.url} answered {response.status}")
             return
         program = self.programs[response.meta["program"]]
-        content = extract_page(response.text, response.url, program.noise)
+        content = extract_page(response.text, response.url, program.profile)
         yield self.record(response, extracted=content.extracted)
         yield from self.requisite_requests(response, program)
         yield from self.continue_listing(listing, content, program, response.url)
@@ -284,7 +284,7 @@ class ProgramSpider(scrapy.Spider):
         first = response.meta["first"]
         if self.is_html_page(response):
             program = self.programs[response.meta["program"]]
-            again = extract_page(response.text, response.url, program.noise).extracted
+            again = extract_page(response.text, response.url, program.profile).extracted
             first_page = response.meta["first_page"]
             if comparison_key(normalized(again)) != comparison_key(normalized(first_page)):
                 self.learn_variant(first, first_page, again)
@@ -317,10 +317,10 @@ class ProgramSpider(scrapy.Spider):
             # A leaf with nothing to compare with: beyond it only documents are followed, so the
             # storage process extracts its content, beside the crawl instead of inside it.
             yield PageToExtract(self.record(response), response.text)
-            yield from self.follow(document_links(response.text, response.url, program.noise), program, depth + 1,
+            yield from self.follow(document_links(response.text, response.url, program.profile), program, depth + 1,
                                    source=response.url)
             return
-        content = extract_page(response.text, response.url, program.noise)
+        content = extract_page(response.text, response.url, program.profile)
         record = self.record(response, extracted=content.extracted)
         if archived_key is not None:
             key = comparison_key(normalized(content.extracted))
@@ -375,14 +375,14 @@ class ProgramSpider(scrapy.Spider):
     @staticmethod
     def learn_variant(record: FetchRecord, one: Extracted, other: Extracted) -> None:
         """What one answer showed in place of the other is one visitor's or one request's (the archive learns
-        it: :mod:`~wwc_archive.archive.run_review`)."""
+        it: :mod:`~wwc_archive.archive.changes.run_review`)."""
         record.dismissed = ("a second fetch, as a new visitor, read otherwise: what differs between the two "
                             "answers is one visitor's or one request's")
         record.shown_instead = tuple(substitutions(normalized(one), normalized(other)))
 
     def read_as_before(self, response, first: FetchRecord, second: FetchRecord) -> FetchRecord:
         """A page that seemed changed read as archived on a second fetch: the second is recorded, the first
-        dismissed (the archive learns what it showed instead, see :mod:`~wwc_archive.archive.run_review`),
+        dismissed (the archive learns what it showed instead, see :mod:`~wwc_archive.archive.changes.run_review`),
         and the cookies the site gave that new visitor are kept from now on, once a run per origin: its
         bucket shows the site as archived. When the second fetch differs from the archive too, the first
         answer is recorded instead: both say the page changed."""

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from markupsafe import Markup, escape
 
-from wwc_archive.archive.compression import Undecodable
+from wwc_archive.archive.read import Undecodable
 
 #: Characters of a decoded body shown in a table cell.
 BODY_PREVIEW = 1000

@@ -19,8 +19,8 @@ from datasette.utils.asgi import BadRequest, NotFound, Response
 from sqlite_utils import Database
 
 from wwc_archive.archive import queries
-from wwc_archive.archive.diff import word_diff
-from wwc_archive.archive.listing import listing_summary, other_links
+from wwc_archive.archive.changes.diff import word_diff
+from wwc_archive.archive.changes.listing import listing_summary, other_links
 from wwc_archive.reports import links
 from wwc_archive.reports.datasette import ARCHIVE_TABLES, DATABASE_NAME
 from wwc_archive.reports.datasette.bodies import decode, is_text

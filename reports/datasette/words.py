@@ -10,7 +10,7 @@ from datetime import datetime
 
 from markupsafe import Markup
 
-from wwc_archive.archive.listing import FIELD_NAMES
+from wwc_archive.archive.changes.listing import FIELD_NAMES
 
 #: A stored time: ``2026-12-05T00:06:19Z`` (seconds and zone optional) or a date.
 ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")

@@ -165,7 +165,7 @@ def upgrade(db_path):
     """
     import os
 
-    from wwc_archive.archive.schema import release_migrations
+    from wwc_archive.archive.migrations.schema import release_migrations
 
     path = database_path(db_path)
     if not os.path.exists(path):

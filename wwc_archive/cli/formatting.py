@@ -2,7 +2,7 @@
 
 import re
 
-from wwc_archive.archive import listing
+from wwc_archive.archive.changes import listing
 
 #: C0 and C1 control characters (and DEL), except newline and tab: what lets a page's
 #: text set a terminal's title, write its clipboard (OSC 52) or rewrite lines.

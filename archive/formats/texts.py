@@ -1,21 +1,23 @@
 """Content texts kept as distinct paragraphs: store a version's text, read it back, index where it appeared.
 
 A version (a ``contents`` row) keeps its text as ``paragraph_ids``: its
-paragraphs in order (see :mod:`wwc_archive.archive.paragraphs`), each stored
+paragraphs in order (see :mod:`wwc_archive.archive.formats.paragraphs`), each stored
 once in ``paragraphs`` however many versions and pages repeat it.
 ``paragraph_pages`` says on which pages each paragraph (or title) ever
 appeared, and since which version: full-text search (``paragraphs_fts``)
 finds paragraphs, and this map turns them into pages without reading old
 texts. Rows written before the paragraphs existed keep ``text`` until the
 upgrade converts them; :func:`content_text` reads both kinds. A hub's long
-list may be a delta on its previous version's (:mod:`wwc_archive.archive.idlists`).
+list may be a delta on its previous version's (:mod:`wwc_archive.archive.formats.idlists`).
 """
 
 import json
 import sqlite3
 
-from wwc_archive.archive import idlists, paragraphs
-from wwc_archive.archive.distinct import DistinctRows, text_key
+from wwc_archive.archive.formats import idlists, paragraphs
+from wwc_archive.archive.formats.distinct import DistinctRows, text_key
+from wwc_archive.archive.formats.outlinks import content_links
+from wwc_archive.records import Extracted
 
 
 #: A paragraph's 64-bit lookup key (``paragraphs.hash``); equal keys are told apart by their text.
@@ -107,10 +109,7 @@ def convert_batch(conn: sqlite3.Connection, rows: int) -> int:
 
 def stored_version(conn: sqlite3.Connection, content_id: int):
     """A stored version as the crawler extracted it (title, byline, date, text, links, ``<time>`` texts;
-    not its teasers), to compare it again (:mod:`~wwc_archive.archive.comparison`)."""
-    from wwc_archive.archive.outlinks import content_links
-    from wwc_archive.records import Extracted
-
+    not its teasers), to compare it again (:mod:`~wwc_archive.archive.changes.comparison`)."""
     title, author, published, times = conn.execute(
         "select title, author, published, times from contents where id = ?", [content_id]).fetchone()
     return Extracted(title=title or "", author=author or "", published=published or "",

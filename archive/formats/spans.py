@@ -10,7 +10,7 @@ answer 0; ``snapshots.answers`` (a JSON list) holds answers 1..n, at most
 :data:`MAX_ANSWERS` in all, and ``repeats`` says which fetch gave which.
 
 ``repeats`` is written in the *packed format* (:data:`PACKED_FORMAT`): the
-bytes ``00 01``, then a bit stream (:mod:`wwc_archive.archive.bits`) with one
+bytes ``00 01``, then a bit stream (:mod:`wwc_archive.archive.formats.bits`) with one
 item per later fetch. Each fetch's time step is predicted as its run step
 times the step per run before, rounded to the hour (a day before the first:
 nightly runs), and its *residual* (actual minus predicted seconds, zigzagged:
@@ -33,7 +33,7 @@ import json
 import re
 import time
 
-from wwc_archive.archive import bits
+from wwc_archive.archive.formats import bits, varints
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _ARCHIVE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -46,7 +46,7 @@ MAX_REPEATS = 250
 #: stay rows of their own).
 SAME_FIELDS = ("error", "body_id", "content_id", "final_url", "source", "memento_url")
 #: How a fetch answered, which may differ within a span (the span's palette of answers);
-#: ``header_set`` names its kept headers (:mod:`~wwc_archive.archive.header_sets`).
+#: ``header_set`` names its kept headers (:mod:`~wwc_archive.archive.formats.header_sets`).
 ANSWER_FIELDS = ("outcome", "http_status", "body_exact", "request_head_id", "header_set")
 #: A span holds at most this many distinct answers (its own included); a fetch with another starts a new span.
 MAX_ANSWERS = 8
@@ -84,14 +84,6 @@ def to_seconds(text: str) -> int | None:
 
 def to_text(seconds: int) -> str:
     return time.strftime(TIME_FORMAT, time.gmtime(seconds))
-
-
-def _zigzag(value: int) -> int:
-    return value * 2 if value >= 0 else -value * 2 - 1
-
-
-def _unzigzag(value: int) -> int:
-    return value >> 1 if not value & 1 else -((value + 1) >> 1)
 
 
 def encode(first: tuple[int, str], later: list[tuple]) -> bytes | None:
@@ -155,7 +147,7 @@ def _fetch_seconds(run_id: int, seconds: int, repeats: bytes) -> list[tuple[int,
         if run_step == 0:
             raise BadSpan("its run ids do not increase")
         run += run_step
-        step += _unzigzag(time_change)
+        step += varints.unzigzag(time_change)
         seconds += step
         fetches.append((run, seconds, answer))
     return fetches
@@ -182,7 +174,7 @@ def _write_packed(out: bits.Writer, model: tuple[int, int], run_step: int, step:
                   changed: bool) -> tuple[int, int]:
     """Write one later fetch; returns the model after it."""
     period, size = model
-    k, residual = _rice_k(size), _zigzag(step - run_step * period)
+    k, residual = _rice_k(size), varints.zigzag(step - run_step * period)
     if run_step == 1 and not changed:
         out.rice(residual + 1, k)
     else:
@@ -239,17 +231,10 @@ def _read_packed(run_id: int, seconds: int, repeats: bytes) -> tuple[list[tuple[
 # The older formats (read only) -----------------------------------------------------------------
 
 def _varints(data: bytes) -> list[int]:
-    values, value, shift = [], 0, 0
-    for byte in data:
-        value |= (byte & 0x7F) << shift
-        if byte & 0x80:
-            shift += 7
-        else:
-            values.append(value)
-            value, shift = 0, 0
-    if shift:
-        raise BadSpan("its repeats are truncated")
-    return values
+    try:
+        return varints.decode_all(data)
+    except varints.Truncated:
+        raise BadSpan("its repeats are truncated") from None
 
 
 def _steps(repeats: bytes) -> list[tuple[int, int, int]]:

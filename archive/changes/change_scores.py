@@ -1,7 +1,7 @@
 """Where a change's significance and echo are stored: at record time, at a run's end, and on upgrade.
 
-The scoring itself is :mod:`~wwc_archive.archive.significance` and the echo
-rule :mod:`~wwc_archive.archive.echoes` (pure functions); this module reads
+The scoring itself is :mod:`~wwc_archive.archive.changes.significance` and the echo
+rule :mod:`~wwc_archive.archive.changes.echoes` (pure functions); this module reads
 what they need from the archive and writes ``changes.score``, ``reasons`` and
 ``echo_of``.
 """
@@ -10,7 +10,7 @@ import json
 import sqlite3
 from itertools import groupby
 
-from wwc_archive.archive import echoes, significance
+from wwc_archive.archive.changes import echoes, significance
 
 
 def columns(result: significance.Significance) -> dict:

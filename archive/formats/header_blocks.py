@@ -16,7 +16,7 @@ import hashlib
 import json
 import sqlite3
 
-from wwc_archive.archive import compression
+from wwc_archive.archive.formats import compression
 
 #: A chain of header deltas is at most this long: reading one block decodes at most 15 others.
 KEYFRAME_EVERY = 16

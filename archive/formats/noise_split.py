@@ -16,13 +16,15 @@ takes them out of the way:
 - the *tokens*: each new token's value in whole bytes, packed (a value
   repeated in the body is a reference to its first).
 
-:func:`join` reverses it exactly. :mod:`~wwc_archive.archive.compression`
+:func:`join` reverses it exactly. :mod:`~wwc_archive.archive.formats.compression`
 stores ``zstd-n1`` bodies with it (and checks the round trip before it
 does). Never change what this module computes: stored bodies decode with it.
 """
 
 import re
 from typing import NamedTuple
+
+from wwc_archive.archive.formats import varints
 
 #: Bytes a splittable body must not contain: the marker byte.
 MARKER = b"\x01"
@@ -75,7 +77,7 @@ class Unsplittable(ValueError):
 
 def pack(parts: Split) -> bytes:
     """The three parts as one byte string: the first two's lengths, then the parts."""
-    return _varint(len(parts.skeleton)) + _varint(len(parts.choices)) + parts.skeleton + parts.choices + parts.tokens
+    return varints.encode(len(parts.skeleton)) + varints.encode(len(parts.choices)) + parts.skeleton + parts.choices + parts.tokens
 
 
 def unpack(data: bytes) -> Split:
@@ -115,7 +117,7 @@ def split(body: bytes) -> Split | None:
     def tag(match: re.Match) -> bytes:
         spaces, attributes = zip(*_ATTRIBUTES.findall(match.group(2)))
         order = sorted(range(len(attributes)), key=attributes.__getitem__)
-        tag_choices.extend(_varint(_lehmer(order)))
+        tag_choices.extend(varints.encode(_lehmer(order)))
         for space in spaces + (match.group(3),):
             tag_choices.extend(_whitespace(space))
         return b"<" + match.group(1) + b"".join(b" " + attributes[i] for i in order) + match.group(4) + b">"
@@ -184,16 +186,7 @@ def _looks_random(value: bytes) -> bool:
 
 def _whitespace(text: bytes) -> bytes:
     code = _WHITESPACE_CODE.get(text)
-    return bytes([code]) if code is not None else bytes([_OTHER]) + _varint(len(text)) + text
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    out.append(value)
-    return bytes(out)
+    return bytes([code]) if code is not None else bytes([_OTHER]) + varints.encode(len(text)) + text
 
 
 def _lehmer(order: list[int]) -> int:
@@ -256,13 +249,11 @@ class _Reader:
         return self.take(length)
 
     def varint(self) -> int:
-        value = shift = 0
-        while True:
-            byte = self._byte()
-            value |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                return value
-            shift += 7
+        try:
+            value, self.at = varints.read(self.data, self.at)
+        except varints.Truncated:
+            raise Unsplittable("it ends early") from None
+        return value
 
     def number(self, bits: int) -> int:
         """A value :func:`_pack` wrote with ``bits`` bits."""

@@ -3,7 +3,7 @@
 A hub's ``contents.paragraph_ids`` and ``contents.items`` hold thousands of
 ids and change by one article a night. A list whose whole encoding takes
 :data:`DELTA_FROM` bytes or more is stored as a delta
-(:func:`~wwc_archive.archive.paragraphs.encode_delta`) on the same column of
+(:func:`~wwc_archive.archive.formats.paragraphs.encode_delta`) on the same column of
 the page's previous version when that is smaller; every
 :data:`KEYFRAME_EVERY`-th list of a chain stays whole, so reading one decodes
 at most ``KEYFRAME_EVERY - 1`` deltas. A base is always an older row (a
@@ -13,7 +13,7 @@ stay as they are.
 
 import sqlite3
 
-from wwc_archive.archive import paragraphs
+from wwc_archive.archive.formats import paragraphs
 
 #: The ``contents`` columns that may hold deltas (``link_ids`` stay whole: a hub links to few pages).
 COLUMNS = ("paragraph_ids", "items")

@@ -2,7 +2,7 @@
 
 Each in-scope URL a page links to is stored once in ``link_urls``; a version
 (a ``contents`` row) keeps its links as ``link_ids``: their ids, sorted, in
-the compact encoding of :mod:`wwc_archive.archive.paragraphs`. A listing of
+the compact encoding of :mod:`wwc_archive.archive.formats.paragraphs`. A listing of
 2,000 teasers links to 2,000 articles, and every "Show more" page to its 15
 and the site's navigation: as JSON that was most of what a listing version
 cost; as sorted ids it is a byte or two a link. Versions stored before keep
@@ -12,8 +12,8 @@ their JSON ``links``; :func:`content_links` reads both.
 import json
 import sqlite3
 
-from wwc_archive.archive import paragraphs
-from wwc_archive.archive.distinct import DistinctRows
+from wwc_archive.archive.formats import paragraphs
+from wwc_archive.archive.formats.distinct import DistinctRows
 
 
 def link_table() -> DistinctRows:

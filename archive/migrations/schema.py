@@ -13,8 +13,11 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database, Migrations
 
-from wwc_archive.archive import compression, header_blocks, idlists, resplitting, texts, upgrades
-from wwc_archive.archive.fingerprint import pack_fingerprint
+from wwc_archive.archive import assets
+from wwc_archive.archive.changes import change_scores
+from wwc_archive.archive.formats import compression, header_blocks, idlists, texts
+from wwc_archive.archive.migrations import batches, fold_snapshots, pack_spans, split_bodies
+from wwc_archive.archive.formats.fingerprint import pack_fingerprint
 from wwc_archive.archive.transaction import write_transaction
 
 migrations = Migrations("wwc-archive")
@@ -205,7 +208,7 @@ def m007_snapshot_spans(db: Database) -> None:
 
     ``last_run`` is the run of the span's last fetch (NULL: the span is one
     fetch, its ``run_id``); ``repeats`` packs every later fetch's run and time
-    (see :mod:`wwc_archive.archive.spans`). The partial index finds the spans a
+    (see :mod:`wwc_archive.archive.formats.spans`). The partial index finds the spans a
     run extended without indexing the many one-fetch rows.
     """
     db["snapshots"].add_column("last_run", int)
@@ -218,11 +221,9 @@ def m008_fold_snapshots(db: Database) -> None:
     """Fold an older archive's one-row-per-fetch snapshots into spans, page by page, in batches.
 
     A folded row's id stays valid through ``snapshot_aliases``; changes and
-    pages are pointed at the surviving spans (see :mod:`wwc_archive.archive.folding`).
+    pages are pointed at the surviving spans (see :mod:`wwc_archive.archive.migrations.fold_snapshots`).
     """
-    from wwc_archive.archive import folding
-
-    folding.fold_archive(db)
+    fold_snapshots.fold_archive(db)
 
 
 @migrations()
@@ -234,7 +235,7 @@ def m009_paragraphs(db: Database) -> None:
     told apart by their text), with the version it first appeared in;
     ``paragraphs_fts`` indexes them (porter stemming, like ``contents_fts``).
     ``contents.paragraph_ids`` is a version's text as its paragraphs' ids (see
-    :mod:`wwc_archive.archive.paragraphs`); new versions leave ``text`` NULL.
+    :mod:`wwc_archive.archive.formats.paragraphs`); new versions leave ``text`` NULL.
     ``paragraph_pages`` maps each paragraph (and title) to the pages it
     appeared on and the version it first appeared in there, so search needs
     no old text. Old rows keep their ``text`` (and ``contents_fts``) until
@@ -256,7 +257,7 @@ PARAGRAPH_BATCH = 300
 def m010_paragraph_texts(db: Database) -> None:
     """Every older version's text converted to paragraphs, then ``contents_fts`` dropped.
 
-    Batched (:func:`~wwc_archive.archive.upgrades.in_batches`): the versions
+    Batched (:func:`~wwc_archive.archive.migrations.batches.in_batches`): the versions
     whose ``text`` is still set are the work left, so a killed upgrade resumes.
     ``fingerprint`` is not touched: change detection reads the same afterwards.
     """
@@ -269,7 +270,7 @@ def m010_paragraph_texts(db: Database) -> None:
             db["contents"].disable_fts()  # the table and its triggers
         return False
 
-    upgrades.in_batches(db, step)
+    batches.in_batches(db, step)
 
 
 @migrations()
@@ -279,7 +280,7 @@ def m011_listing_items(db: Database) -> None:
     ``listing_items`` holds each distinct teaser once (``sha256`` of its URL,
     title, date, byline and summary); ``contents.items`` is a listing
     version's item ids in listing order, in the id-list encoding of
-    :func:`wwc_archive.archive.paragraphs.encode`.
+    :func:`wwc_archive.archive.formats.paragraphs.encode`.
     No data migration: versions stored before have no items, and a change
     where either side has none is compared as text, as before.
     """
@@ -298,7 +299,7 @@ def m012_span_answers(db: Database) -> None:
     A JSON list of ``[outcome, http_status, body_exact, request_head_id,
     headers]``, answers 1..n of the span (its own columns are answer 0); its
     ``repeats`` then say which fetch gave which (see
-    :mod:`wwc_archive.archive.spans`). Schema only: spans stored before keep
+    :mod:`wwc_archive.archive.formats.spans`). Schema only: spans stored before keep
     NULL and their ``repeats`` decode as before. Migration m008 adds the
     column itself when it folds an older archive.
     """
@@ -308,7 +309,7 @@ def m012_span_answers(db: Database) -> None:
 
 @migrations()
 def m013_link_ids(db: Database) -> None:
-    """A version's outgoing links as ids of distinct URLs (:mod:`wwc_archive.archive.outlinks`).
+    """A version's outgoing links as ids of distinct URLs (:mod:`wwc_archive.archive.formats.outlinks`).
 
     ``link_urls`` holds each URL once; ``contents.link_ids`` a new version's
     links as their sorted ids, ``links`` left NULL. Schema only: versions
@@ -324,11 +325,10 @@ def m014_fold_removed_pages(db: Database) -> None:
     """A removed page's nightly 404s folded into the row that recorded its removal.
 
     The writer folds them from now on; this pass folds those already stored
-    (see :func:`wwc_archive.archive.folding.fold_removed_pages`), in batches.
+    (see :func:`wwc_archive.archive.migrations.fold_snapshots.fold_removed_pages`), in batches.
     """
-    from wwc_archive.archive import folding
 
-    folding.fold_removed_pages(db)
+    fold_snapshots.fold_removed_pages(db)
 
 
 @migrations(transactional=False)
@@ -336,16 +336,15 @@ def m015_packed_spans(db: Database) -> None:
     """Smaller snapshot rows: spans' ``repeats`` packed, kept headers stored once per distinct set.
 
     ``header_sets`` holds each distinct kept-headers JSON once (found by
-    ``hash``, see :mod:`wwc_archive.archive.header_sets`); ``snapshots.header_set``
+    ``hash``, see :mod:`wwc_archive.archive.formats.header_sets`); ``snapshots.header_set``
     and a span's answers name it by id, and ``snapshots.headers`` is dropped
     (``left join header_sets h on h.id = s.header_set`` gives ``h.headers``).
     Spans' ``repeats`` are rewritten in the packed format of
-    :mod:`wwc_archive.archive.spans`. Batched, resumable
-    (:mod:`wwc_archive.archive.repacking`).
+    :mod:`wwc_archive.archive.formats.spans`. Batched, resumable
+    (:mod:`wwc_archive.archive.migrations.pack_spans`).
     """
-    from wwc_archive.archive import repacking
 
-    repacking.repack_archive(db)
+    pack_spans.repack_archive(db)
 
 
 #: Bodies rewritten per batch of m016 (``WWC_ARCHIVE_DIGEST_BATCH`` overrides it, for tests).
@@ -379,7 +378,7 @@ def m016_body_digests(db: Database) -> None:
         db["bodies"].create_index(["sha256"], unique=True, if_not_exists=True)
         return False
 
-    upgrades.in_batches(db, step)
+    batches.in_batches(db, step)
 
 
 def _digest_bytes(text: str) -> bytes | None:
@@ -398,14 +397,14 @@ IDLIST_BATCH = 200
 def m017_listing_deltas(db: Database) -> None:
     """A hub's long id lists (``paragraph_ids``, ``items``) as deltas on its previous version's.
 
-    See :mod:`wwc_archive.archive.idlists`: the writer stores them so from
+    See :mod:`wwc_archive.archive.formats.idlists`: the writer stores them so from
     now on, and this pass rewrites those stored before, in id order and in
     batches; a version already done is left alone, so a killed upgrade
     resumes. Fingerprints and the ids read back are untouched.
     """
     rows = int(os.environ.get("WWC_ARCHIVE_IDLIST_BATCH") or IDLIST_BATCH)
     known = {}
-    upgrades.in_id_batches(db, lambda after: idlists.convert_batch(db.conn, after, rows, known))
+    batches.in_id_batches(db, lambda after: idlists.convert_batch(db.conn, after, rows, known))
 
 
 #: Bodies looked at per batch of m018 (``WWC_ARCHIVE_RESPLIT_BATCH`` overrides it, for tests).
@@ -416,14 +415,14 @@ RESPLIT_BATCH = 2000
 def m018_split_bodies(db: Database) -> None:
     """Bodies stored as ``zstd-delta`` stored again as ``zstd-n1``, split from their noise, when that is smaller.
 
-    See :mod:`wwc_archive.archive.noise_split`: the writer stores HTML deltas so
+    See :mod:`wwc_archive.archive.formats.noise_split`: the writer stores HTML deltas so
     from now on. This pass goes through the older deltas in id order and in
     batches; a converted body is no longer a ``zstd-delta``, so a killed
     upgrade resumes with the ones left. Bytes, digests and bases are the same.
     """
     rows = int(os.environ.get("WWC_ARCHIVE_RESPLIT_BATCH") or RESPLIT_BATCH)
-    bodies = resplitting.reader(db.conn)
-    upgrades.in_id_batches(db, lambda after: resplitting.convert_batch(db.conn, bodies, after, rows))
+    bodies = split_bodies.reader(db.conn)
+    batches.in_id_batches(db, lambda after: split_bodies.convert_batch(db.conn, bodies, after, rows))
 
 
 @migrations()
@@ -433,7 +432,7 @@ def m019_header_keys(db: Database) -> None:
     ``hash`` is the first 64 bits of the SHA-256 that ``sha256`` held in hex (a
     block whose ``sha256`` is not hex gets its hash from its decoded bytes). A
     block stored from now on may be a ``zstd-hd`` delta on ``base_id`` (see
-    :mod:`wwc_archive.archive.header_blocks`); blocks stored before keep their bytes.
+    :mod:`wwc_archive.archive.formats.header_blocks`); blocks stored before keep their bytes.
     """
     db.execute("drop index if exists idx_header_blocks_sha256")
     db["header_blocks"].add_column("hash", int)
@@ -465,7 +464,7 @@ def m020_packed_fingerprints(db: Database) -> None:
     One transaction (a version is a small row; ten years hold about 40,000):
     killed, it is rolled back and runs again. A value that is not such a
     fingerprint stays text. Read them with
-    :func:`~wwc_archive.archive.fingerprint.unpack_fingerprint`.
+    :func:`~wwc_archive.archive.formats.fingerprint.unpack_fingerprint`.
     """
     db.execute("drop index if exists idx_contents_fingerprint")
     rows = db.execute("select id, fingerprint from contents where typeof(fingerprint) = 'text'").fetchall()
@@ -480,7 +479,7 @@ def m021_dismissals(db: Database) -> None:
     """What a run saw differ and did not call a change, and why.
 
     ``contents`` gains ``compare_key`` (the 16-byte digest of the version folded
-    for comparison, :func:`~wwc_archive.archive.comparison.comparison_key`;
+    for comparison, :func:`~wwc_archive.archive.changes.comparison.comparison_key`;
     versions stored before get theirs when next compared) and ``times`` (the
     page's ``<time datetime>`` texts, JSON). ``dismissals`` holds, for each fetch
     whose difference was dismissed, the rule that dismissed it (``typography``,
@@ -507,17 +506,15 @@ def m022_significance(db: Database) -> None:
     """Each change's significance and echo, and the record of each report's deliveries.
 
     ``changes`` gains ``score`` (0 to 1), ``reasons`` (a JSON list of short
-    phrases, heaviest first; :mod:`~wwc_archive.archive.significance`) and
+    phrases, heaviest first; :mod:`~wwc_archive.archive.changes.significance`) and
     ``echo_of`` (the id of the new or removed article this change only echoes,
-    :mod:`~wwc_archive.archive.echoes`). Past changes are scored here from
+    :mod:`~wwc_archive.archive.changes.echoes`). Past changes are scored here from
     their stored summaries (one pass of JSON, no text read: figures, passages
     and key terms need the texts and weigh in changes recorded from now on).
     ``deliveries`` records each channel's delivery of a run's report
     (:mod:`~wwc_archive.archive.deliveries`). One transaction: killed, it is
     rolled back and runs again.
     """
-    from wwc_archive.archive import change_scores
-
     db["changes"].add_column("score", float)
     db["changes"].add_column("reasons", str)
     db["changes"].add_column("echo_of", int)
@@ -538,8 +535,6 @@ def m023_assets(db: Database) -> None:
     only when an asset's bytes change or it is gone. See
     :mod:`~wwc_archive.archive.assets`. Schema only.
     """
-    from wwc_archive.archive import assets
-
     assets.create_tables(db)
 
 
@@ -552,9 +547,7 @@ def m024_drop_leftovers(db: Database) -> None:
     (m015) drops itself when done, and is dropped here too should a copy
     remain. A table already gone is skipped.
     """
-    from wwc_archive.archive import folding, repacking
-
-    for table in (folding.PROGRESS, repacking.PROGRESS):
+    for table in (fold_snapshots.PROGRESS, pack_spans.PROGRESS):
         db.execute(f"drop table if exists [{table}]")
 
 
@@ -566,7 +559,7 @@ def ensure_schema(db: Database) -> None:
     of being applied: two processes opening a new archive at once take turns
     instead of one failing. A migration that rewrites stored rows is
     registered with ``transactional=False``: it works in batches, each its own
-    transaction (see :func:`wwc_archive.archive.upgrades.in_batches`), so an
+    transaction (see :func:`wwc_archive.archive.migrations.batches.in_batches`), so an
     upgrade killed half-way keeps the batches done and resumes from there the
     next time a writer opens the archive; it is recorded as applied only once
     its last batch is written.

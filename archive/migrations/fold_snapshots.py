@@ -1,7 +1,7 @@
 """Migration m008: fold an older archive's snapshot rows into spans, a batch of pages at a time.
 
 A page's rows are walked in id order; a row folds into the span before it
-under the writer's rule (see :mod:`wwc_archive.archive.spans`): an ``ok`` or
+under the writer's rule (see :mod:`wwc_archive.archive.formats.spans`): an ``ok`` or
 ``not_modified`` fetch from a later run with the same content (or a removed
 page's 404 after the one that removed it), that carried no change and stored
 no response head, while the span has room; its answer
@@ -18,8 +18,8 @@ import os
 
 from sqlite_utils import Database
 
-from wwc_archive.archive import spans
-from wwc_archive.archive.upgrades import in_batches
+from wwc_archive.archive.formats import spans
+from wwc_archive.archive.migrations.batches import in_batches
 
 #: Pages folded per batch (``WWC_ARCHIVE_FOLD_PAGES`` overrides it, for tests), and
 #: the rows after which a batch ends early.

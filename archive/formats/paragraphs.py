@@ -11,10 +11,12 @@ with the varints of the same page's previous list as its dictionary, which
 costs a few dozen bytes when one article was added. It names its base (a
 ``contents`` id) and how many deltas lie under it; :func:`varints` needs the
 base's varints to read it, and finding them is the caller's job
-(:mod:`wwc_archive.archive.idlists`).
+(:mod:`wwc_archive.archive.formats.idlists`).
 """
 
 import zstandard
+
+from wwc_archive.archive.formats import varints as varints_codec
 
 SEPARATOR = "\n\n"
 _RAW, _ZSTD, _DELTA = b"\x00", b"\x01", b"\x02"
@@ -35,7 +37,7 @@ def join(paragraphs: list[str]) -> str:
 
 def encode(ids: list[int]) -> bytes:
     """``ids`` (non-negative integers, in order, repeats allowed) as bytes for ``contents.paragraph_ids``."""
-    raw = _varints(ids)
+    raw = varints_codec.encode_steps(ids)
     if len(raw) >= _ZSTD_FROM:
         packed = zstandard.ZstdCompressor(level=3).compress(raw)
         if len(packed) < len(raw):
@@ -49,13 +51,13 @@ def encode_delta(ids: list[int], base_id: int, base_varints: bytes, depth: int) 
     ``base_id`` names that list's ``contents`` row; ``depth`` is how many
     deltas it takes to read this one (1 on a whole list).
     """
-    return delta_of_varints(_varints(ids), base_id, base_varints, depth)
+    return delta_of_varints(varints_codec.encode_steps(ids), base_id, base_varints, depth)
 
 
 def delta_of_varints(raw: bytes, base_id: int, base_varints: bytes, depth: int) -> bytes:
     """:func:`encode_delta` of the list whose :func:`varints` are ``raw``."""
     packed = zstandard.ZstdCompressor(level=_DELTA_LEVEL, dict_data=_dictionary(base_varints)).compress(raw)
-    return _DELTA + _varints([base_id, base_id + depth]) + packed  # the header: base id, then depth
+    return _DELTA + varints_codec.encode_steps([base_id, base_id + depth]) + packed  # the header: base id, then depth
 
 
 def delta_base(data: bytes) -> tuple[int, int] | None:
@@ -91,31 +93,10 @@ def decode(data: bytes, base_varints: bytes | None = None) -> list[int]:
 
 def parse(raw: bytes) -> list[int]:
     """The ids of zigzag varints (:func:`varints`)."""
-    ids, value, zigzag, shift = [], 0, 0, 0
-    for byte in raw:
-        zigzag |= (byte & 0x7F) << shift
-        if byte & 0x80:
-            shift += 7
-            continue
-        value += (zigzag >> 1) ^ -(zigzag & 1)
-        ids.append(value)
-        zigzag = shift = 0
-    if shift:
-        raise ValueError("a paragraph id list ends inside a number")
-    return ids
-
-
-def _varints(ids) -> bytes:
-    out, previous = bytearray(), 0
-    for value in ids:
-        delta = value - previous
-        previous = value
-        zigzag = delta * 2 if delta >= 0 else -delta * 2 - 1
-        while zigzag >= 0x80:
-            out.append(zigzag & 0x7F | 0x80)
-            zigzag >>= 7
-        out.append(zigzag)
-    return bytes(out)
+    try:
+        return varints_codec.decode_steps(raw)
+    except varints_codec.Truncated:
+        raise ValueError("a paragraph id list ends inside a number") from None
 
 
 def _delta_header(data: bytes) -> tuple[int, int, int]:

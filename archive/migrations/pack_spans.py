@@ -1,7 +1,7 @@
 """Migration m015: every span's ``repeats`` packed, and its kept headers named by a header set's id.
 
 Rows are converted in id order, a batch per transaction (see
-:func:`~wwc_archive.archive.upgrades.in_batches`); ``_snapshot_repack_progress``
+:func:`~wwc_archive.archive.migrations.batches.in_batches`); ``_snapshot_repack_progress``
 holds the last id converted, so a killed upgrade resumes after the last
 committed batch. A row's fetches keep every run, time and answer: its
 ``repeats`` are read in the older format and written packed (a span that does
@@ -15,9 +15,9 @@ import os
 
 from sqlite_utils import Database
 
-from wwc_archive.archive import header_sets, spans
-from wwc_archive.archive.distinct import DistinctRows
-from wwc_archive.archive.upgrades import in_batches
+from wwc_archive.archive.formats import header_sets, spans
+from wwc_archive.archive.formats.distinct import DistinctRows
+from wwc_archive.archive.migrations.batches import in_batches
 
 #: Rows converted per batch (``WWC_ARCHIVE_REPACK_ROWS`` overrides it, for tests).
 BATCH_ROWS = 2000

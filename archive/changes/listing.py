@@ -5,14 +5,14 @@ listing, one in the old only *left* it, and one in both whose title, date,
 byline or summary differs *changed*. Where an item stands is not compared, so
 a newly published article is one entered item however many others it shifts
 down the "Show more" pages. Fields are compared as versions are
-(:mod:`~wwc_archive.archive.comparison`): curly quotes or a date's format alone
+(:mod:`~wwc_archive.archive.changes.comparison`): curly quotes or a date's format alone
 do not change a teaser. Pure functions of the two lists.
 """
 
-from wwc_archive.archive.comparison import fold_dates, fold_typography
+from wwc_archive.archive.changes.comparison import fold_dates, fold_typography
 
 FIELDS = ("title", "published", "byline", "summary")
-#: The page fields a change's summary compares, as :func:`wwc_archive.archive.diff.content_summary` does.
+#: The page fields a change's summary compares, as :func:`wwc_archive.archive.changes.diff.content_summary` does.
 PAGE_FIELDS = ("title", "author", "published")
 
 

@@ -11,7 +11,7 @@ stored exactly as the writer made it, so every reader gets the same JSON.
 import json
 import sqlite3
 
-from wwc_archive.archive.distinct import DistinctRows, text_key
+from wwc_archive.archive.formats.distinct import DistinctRows, text_key
 
 
 def table() -> DistinctRows:

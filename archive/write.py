@@ -1,32 +1,25 @@
-"""Batched snapshot writes, and the change each fetch makes to what the archive knows."""
+"""The write door: one night's fetch records become rows, and each fetch's change is decided here.
+
+:class:`RunWriter` stores what a fetch brought (bodies, heads, versions, spans)
+through the formats below it and decides whether the page was *added* or
+*changed* (or only differed, a dismissal); :func:`record_removals` decides
+*removed* when a run completes (:meth:`~wwc_archive.archive.store.Archive.finish_run`).
+"""
 
 import hashlib
 import json
 import time
-from typing import TYPE_CHECKING
 
-from wwc_archive.archive import (change_scores, comparison, compression, header_blocks, header_sets, idlists,
-                                 outlinks, paragraphs, queries, significance, spans, texts)
 from wwc_archive.archive import assets  # page requisites: written beside the pages, never as pages
-from wwc_archive.archive.distinct import DistinctRows
-from wwc_archive.archive.fingerprint import document_fingerprint, normalized, normalized_fingerprint, pack_fingerprint
-from wwc_archive.records import KEPT_HEADERS, AssetFetch, Extracted, FetchRecord
-from wwc_archive.archive.diff import content_summary, word_diff
-from wwc_archive.archive.listing import listing_summary
+from wwc_archive.archive.changes import change_scores, comparison, significance
+from wwc_archive.archive.changes.diff import content_summary, word_diff
+from wwc_archive.archive.changes.listing import listing_summary
+from wwc_archive.archive.formats import bodies, header_blocks, header_sets, idlists, items, outlinks, spans, texts
+from wwc_archive.archive.formats.fingerprint import (document_fingerprint, normalized, normalized_fingerprint,
+                                                     pack_fingerprint)
 from wwc_archive.archive.transaction import write_transaction
+from wwc_archive.records import KEPT_HEADERS, AssetFetch, Extracted, FetchRecord
 
-if TYPE_CHECKING:
-    from wwc_archive.archive.store import Archive
-
-#: A page's bodies form chains of zstd deltas, each against the page's previous
-#: body; a chain is at most 128 bodies long, so reading one decodes at most 127
-#: deltas (about 4 ms for a listing page). A "Show more" page changes whenever an
-#: article is published: at 16 its keyframes were a third of its bytes, at 128
-#: they are a twentieth. A page's first body, and the body that would make its
-#: chain too long, is a delta on the last body the run stored for a page of the
-#: same role and type when that is smaller than whole (a new article is about a
-#: third of its size), so chains may cross pages.
-KEYFRAME_EVERY = 128
 #: A page's latest span as the writer keeps it: what a fetch must equal to fold, and the span's own answer.
 _SPAN_FIELDS = (*spans.SAME_FIELDS, *spans.ANSWER_FIELDS)
 
@@ -38,9 +31,9 @@ class RunWriter:
     moment loses at most the unwritten batch and never leaves half a snapshot.
     """
 
-    def __init__(self, archive: "Archive", run_id: int, batch_size: int = 200, max_delay: float = 2.0,
+    def __init__(self, archive, run_id: int, batch_size: int = 200, max_delay: float = 2.0,
                  key_terms: dict[str, tuple[str, ...]] | None = None):
-        self.archive = archive
+        self.archive = archive  # an open Archive: its ``db`` is written
         #: Program -> its key terms, weighed in each change's significance.
         self.key_terms = key_terms or {}
         self.db = archive.db
@@ -51,13 +44,11 @@ class RunWriter:
         self._last_flush = time.monotonic()
         self._pages = self._load_pages()
         self._heads = header_blocks.Store(self.db.conn)
-        self._bodies = queries.BodyReader(self.db)  # bases for deltas, the newest stored kept decoded
-        self._depths: dict[int, int] = {}  # body id -> deltas between it and its keyframe
-        self._alike: dict[tuple, int] = {}  # (role, content type) -> the last body stored for such a page
+        self._bodies = bodies.BodyStore(self.db)
         # Distinct paragraphs, link URLs, teasers and kept headers: ids known this run, new rows written once a batch.
         self._paragraphs = texts.paragraph_table()
         self._links = outlinks.link_table()
-        self._items = DistinctRows("listing_items", ("sha256", "url", "title", "published", "byline", "summary"))
+        self._items = items.item_table()
         self._header_sets = header_sets.table()
         self._distinct = (self._paragraphs, self._links, self._items, self._header_sets)
         self._assets = assets.AssetWriter(self.db.conn, run_id, self._heads)  # page requisites, never pages
@@ -192,10 +183,10 @@ class RunWriter:
         Only an ``ok`` or ``not_modified`` fetch (or a removed page's ``gone``
         fetch, into a ``gone`` span) that stored nothing new (no
         body, content, response head or change) and matches the span on every
-        field of :data:`~wwc_archive.archive.spans.SAME_FIELDS` folds, and only
+        field of :data:`~wwc_archive.archive.formats.spans.SAME_FIELDS` folds, and only
         into a span from an earlier run with room left. Its answer (a 304 or a
         200, its request headers) is one of the span's palette, added to it if
-        new while there is room (:data:`~wwc_archive.archive.spans.MAX_ANSWERS`).
+        new while there is room (:data:`~wwc_archive.archive.formats.spans.MAX_ANSWERS`).
         """
         span = page.get("span")
         if (span is None or not _folds_into(snapshot["outcome"], span["outcome"], page["state"])
@@ -240,77 +231,15 @@ class RunWriter:
             self._pages[record.url] = page
         return page
 
-    def _store_body(self, record: FetchRecord, page: dict, sha: str | None) -> int | None:
-        """The id of the body with this SHA-256, stored now if new: as a delta on the page's last
-        body, or (a new page, or its chain is full) on the last body this run stored for a page like it."""
+    def _store_body(self, record: FetchRecord, page: dict, sha: bytes | None) -> int | None:
+        """The id of the fetch's body (:class:`~wwc_archive.archive.formats.bodies.BodyStore`), None for none."""
         if record.body is None:
             return None
-        existing = self.db.conn.execute("select id from bodies where sha256 = ?", [sha]).fetchone()
-        if existing:
-            body_id = existing[0]
-        else:
-            alike = (page["role"], record.content_type)
-            base_id = self._open_base(page["body_id"])
-            if base_id is not None:
-                kind, data = self._compress(record.body, base_id)
-            else:
-                base_id = self._open_base(self._alike.get(alike))
-                kind, data = self._compress_alike(record.body, base_id)
-                if kind not in compression.DELTAS:
-                    base_id = None  # stored whole
-            body_id = self._insert(
-                "bodies",
-                {
-                    "sha256": sha,
-                    "size": len(record.body),
-                    "content_type": record.content_type,
-                    "compression": kind,
-                    "data": data,
-                    "base_id": base_id,
-                },
-            )
-            self._depths[body_id] = 0 if base_id is None else self._depth(base_id) + 1
-            self._alike[alike] = body_id
-        self._bodies.remember(body_id, record.body)
-        return body_id
-
-    def _open_base(self, body_id: int | None) -> int | None:
-        """``body_id`` if a delta on it keeps its chain shorter than :data:`KEYFRAME_EVERY`, else None."""
-        return body_id if body_id is not None and self._depth(body_id) + 1 < KEYFRAME_EVERY else None
-
-    def _compress(self, body: bytes, base_id: int) -> tuple[str, bytes]:
-        """``body`` as a delta on ``base_id`` (split from its noise when it splits).
-
-        The base is still in memory when stored lately, else read through its chain.
-        """
-        split = compression.split_delta(body, self._bodies.payload(base_id))
-        if split is not None:
-            return compression.SPLIT_DELTA, split[0]
-        return compression.plain_delta(body, self._bodies.read(base_id))
-
-    def _compress_alike(self, body: bytes, base_id: int | None) -> tuple[str, bytes]:
-        """``body`` whole, or as a quick ``zstd-delta`` on another page's body when that is smaller.
-
-        A new article against the article stored before it takes about a third
-        of its size whole (its template, menus and footer are the base's). The
-        delta is a plain one at :data:`~wwc_archive.archive.compression.ALIKE_LEVEL`:
-        a first crawl stores thousands of them, and splitting costs 2-3 ms a page.
-        A delta of under a tenth of the body is kept without compressing the
-        body whole too (zstd alone packs a Drupal page to about a fifth).
-        """
-        if base_id is None:
-            return compression.compress(body)
-        delta = compression.plain_delta(body, self._bodies.read(base_id), level=compression.ALIKE_LEVEL)
-        if len(delta[1]) < len(body) // 10:
-            return delta
-        whole = compression.compress(body)
-        return delta if len(delta[1]) < len(whole[1]) else whole
+        return self._bodies.id_of(record.body, sha, record.content_type, page["role"], page["body_id"])
 
     def _forget(self) -> None:
         """Drop what is remembered of rows a rolled-back batch wrote: bodies, header blocks, distinct rows."""
-        self._bodies = queries.BodyReader(self.db)
-        self._depths.clear()
-        self._alike.clear()
+        self._bodies.forget()
         self._heads.forget()
         self._assets.forget()
         for table in self._distinct:
@@ -321,27 +250,13 @@ class RunWriter:
         for table in self._distinct:
             table.write(self.db.conn)
 
-    def _depth(self, body_id: int) -> int:
-        """How many deltas lie between a body and its keyframe (0: stored whole)."""
-        depth = self._depths.get(body_id)
-        if depth is None:
-            depth, next_id = 0, body_id
-            while depth < KEYFRAME_EVERY:
-                row = self.db.conn.execute(
-                    "select compression, base_id from bodies where id = ?", [next_id]).fetchone()
-                if row is None or row[0] not in compression.DELTAS:
-                    break
-                depth, next_id = depth + 1, row[1]
-            self._depths[body_id] = depth
-        return depth
-
     def _dismiss(self, page: dict, snapshot_id: int, rules: str, detail: str, shown: str | None = None) -> None:
         """Record a difference this fetch showed that is not a change, and the rules that say why."""
         self._insert("dismissals", {"run_id": self.run_id, "page_id": page["id"], "snapshot_id": snapshot_id,
                                     "rules": rules, "detail": detail, "shown": shown})
 
     def _compare_key(self, content_id: int | None) -> bytes | None:
-        """A stored version's :func:`~wwc_archive.archive.comparison.comparison_key`, worked out now and kept
+        """A stored version's :func:`~wwc_archive.archive.changes.comparison.comparison_key`, worked out now and kept
         if it was stored before keys were."""
         if content_id is None:
             return None
@@ -376,7 +291,7 @@ class RunWriter:
                 "author": e.author if e else None,
                 "published": e.published if e else None,
                 "link_ids": outlinks.store(self.db.conn, e.links, self._links) if e else None,
-                "items": self._store_items(e.items) if e and e.items else None,
+                "items": items.store(self.db.conn, e.items, self._items) if e and e.items else None,
                 "compare_key": compare_key,
                 "times": json.dumps(e.times, ensure_ascii=False) if e and e.times else None,
             },
@@ -385,12 +300,6 @@ class RunWriter:
         texts.record_pages(self.db.conn, page_id, content_id, ids)
         idlists.store_as_deltas(self.db.conn, content_id, idlists.current_version(self.db.conn, page_id))
         return content_id
-
-    def _store_items(self, teasers) -> bytes:
-        """The teasers' ids in order, encoded (:func:`~wwc_archive.archive.paragraphs.encode`); new ones written with the batch."""
-        rows = [(t.url, t.title, t.published, t.byline, t.summary) for t in teasers]
-        shas = [hashlib.sha256(json.dumps(row, ensure_ascii=False).encode("utf-8")).hexdigest() for row in rows]
-        return paragraphs.encode(self._items.ids(self.db.conn, [(sha, *row) for sha, row in zip(shas, rows)]))
 
     def _record_change(self, page: dict, change: str, snapshot_id: int, content_id: int, program: str) -> None:
         terms = self.key_terms.get(program) or ()
@@ -404,8 +313,8 @@ class RunWriter:
         if change == "changed":
             self._write_distinct()  # the two versions are read back
             old, new = self._content(page["content_id"]), self._content(content_id)
-            old_items = queries.content_items(self.db, page["content_id"]) if page["role"] == "program" else None
-            new_items = queries.content_items(self.db, content_id) if old_items is not None else None
+            old_items = items.content_items(self.db.conn, page["content_id"]) if page["role"] == "program" else None
+            new_items = items.content_items(self.db.conn, content_id) if old_items is not None else None
             if new_items is not None:  # a listing: told as items, without the costly word diff
                 summary = listing_summary(old, new, old_items, new_items)
             else:
@@ -445,8 +354,33 @@ class RunWriter:
         self.db.conn.execute(f"update {table} set {assignments} where id = ?", [*fields.values(), row_id])
 
 
+
+def record_removals(db, run_id: int) -> None:
+    """Record as *removed* each live page a complete run found gone (never a "Show more" page).
+
+    Called only for a complete run, so an interrupted run never reports a page as gone.
+    """
+    gone = db.query(
+        "select s.id as snapshot, p.id as page, p.last_good_snapshot as old, p.role "
+        "from snapshots s join pages p on p.id = s.page_id "
+        "where s.run_id = ? and s.outcome = 'gone' and p.state = 'live' and p.role != 'pager'",
+        [run_id],
+    )
+    for row in list(gone):
+        db["changes"].insert(
+            {
+                "run_id": run_id,
+                "page_id": row["page"],
+                "change": "removed",
+                "old_snapshot": row["old"],
+                "new_snapshot": row["snapshot"],
+                **change_scores.columns(significance.score_change("removed", row["role"])),
+            }
+        )
+        db["pages"].update(row["page"], {"state": "removed"})
+
 def _folds_into(outcome: str, span_outcome: str, page_state: str) -> bool:
-    """Whether a fetch with this outcome may join a span with that one (see :mod:`~wwc_archive.archive.spans`)."""
+    """Whether a fetch with this outcome may join a span with that one (see :mod:`~wwc_archive.archive.formats.spans`)."""
     if outcome == spans.REMOVED_OUTCOME:  # only once the removal is recorded: it needs a row of its run
         return span_outcome == spans.REMOVED_OUTCOME and page_state != "live"
     return outcome in spans.FOLDING_OUTCOMES and span_outcome in spans.FOLDING_OUTCOMES

@@ -28,7 +28,8 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-from wwc_archive.archive import comparison, outlinks, texts
+from wwc_archive.archive.changes import comparison, listing
+from wwc_archive.archive.formats import items, texts
 from wwc_archive.records import Extracted
 
 #: Pages that must change to one identical version for it to be an outage page (pages new this run that read
@@ -298,17 +299,14 @@ def _only_lines(e: Extracted, lines: list[str]) -> Extracted:
 
 def _items_differ(db, old_id: int, new_id: int, swaps: set) -> bool:
     """Whether a listing's teasers entered, left or changed, but for a variant's words in a title."""
-    from wwc_archive.archive.listing import compare
-    from wwc_archive.archive.queries import content_items
-
-    old, new = content_items(db, old_id), content_items(db, new_id)
+    old, new = items.content_items(db.conn, old_id), items.content_items(db.conn, new_id)
     if old is None or new is None:
         return False
-    items = compare(old, new)
+    found = listing.compare(old, new)
     fold = lambda text: comparison.fold_typography(text or "")  # noqa: E731
-    variant_only = [item for item in items["changed"] if set(item["fields"]) == {"title"}
+    variant_only = [item for item in found["changed"] if set(item["fields"]) == {"title"}
                     and _field_swapped(fold(item["fields"]["title"][0]), fold(item["fields"]["title"][1]), swaps)]
-    return bool(items["entered"] or items["left"] or len(items["changed"]) > len(variant_only))
+    return bool(found["entered"] or found["left"] or len(found["changed"]) > len(variant_only))
 
 
 def _version(db, content_id: int) -> Extracted:

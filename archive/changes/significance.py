@@ -10,7 +10,7 @@ reads ("figure changed: $1.2 million → $1.3 million"); reasons are listed
 heaviest first.
 
 Pure functions of a change's stored summary and, when the texts are at hand,
-its word diff (:func:`wwc_archive.archive.diff.word_diff`'s pieces): the
+its word diff (:func:`wwc_archive.archive.changes.diff.word_diff`'s pieces): the
 writer scores a change when it records it; an upgrade scores past changes from
 their summaries alone (no figures, passages or key terms: they need the texts).
 """
@@ -77,7 +77,7 @@ def score_change(kind: str, role: str, summary: dict | None = None, diff: list |
 
     ``kind`` is ``added``, ``changed`` or ``removed``; ``role`` the page's
     (``program``, ``page``, ``document``); ``summary`` the change's stored
-    summary (a text change's or a listing's, :mod:`wwc_archive.archive.listing`);
+    summary (a text change's or a listing's, :mod:`wwc_archive.archive.changes.listing`);
     ``diff`` its word diff pieces ``[(op, text)]`` (a new page: its text as one
     insertion), None when not at hand; ``old_words`` the old text's length in
     words; ``key_terms`` the program's terms (any case).

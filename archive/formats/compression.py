@@ -1,9 +1,9 @@
 """How stored bytes are compressed: ``zlib`` (older archives), ``zstd`` whole, ``zstd-delta`` against a base,
-``zstd-n1`` against a base with the page's per-request noise split out (:mod:`~wwc_archive.archive.noise_split`),
+``zstd-n1`` against a base with the page's per-request noise split out (:mod:`~wwc_archive.archive.formats.noise_split`),
 ``zstd-h1`` (header sets) against a built-in dictionary of common HTTP headers, ``zstd-hd`` (header sets)
 against that dictionary and a base set.
 
-Pure functions, no SQL: :func:`wwc_archive.archive.queries.body_bytes` finds a
+Pure functions, no SQL: :class:`~wwc_archive.archive.formats.bodies.BodyReader` finds a
 delta body's base and hands both here.
 """
 
@@ -12,7 +12,7 @@ import zlib
 
 import zstandard
 
-from wwc_archive.archive import noise_split
+from wwc_archive.archive.formats import noise_split
 
 #: zstd level 3 (its default) for whole bodies: higher levels cost crawl time for
 #: little on a page compressed on its own.
@@ -49,7 +49,7 @@ HEADERS_DICTIONARY_V1 = (
 )
 HEADERS_COMPRESSION = "zstd-h1"
 #: A header set as a delta: zstd against :data:`HEADERS_DICTIONARY_V1` followed by
-#: its base set's JSON (:mod:`~wwc_archive.archive.header_blocks`), in a magicless
+#: its base set's JSON (:mod:`~wwc_archive.archive.formats.header_blocks`), in a magicless
 #: frame without content size: about half a ``zstd-h1`` block.
 HEADER_DELTA = "zstd-hd"
 

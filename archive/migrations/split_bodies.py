@@ -10,19 +10,20 @@ import sqlite3
 
 from sqlite_utils import Database
 
-from wwc_archive.archive import compression, queries
+from wwc_archive.archive.formats import compression
+from wwc_archive.archive.formats.bodies import BodyReader
 
 #: How many decoded bodies a conversion keeps: a night's bodies lie between a
 #: body and its base (the same page's version before), a few hundred.
 KEEP_DECODED = 1024
 
 
-def reader(conn: sqlite3.Connection) -> queries.BodyReader:
+def reader(conn: sqlite3.Connection) -> BodyReader:
     """A body reader that keeps enough bases for a pass in id order."""
-    return queries.BodyReader(Database(conn), keep=KEEP_DECODED)
+    return BodyReader(Database(conn), keep=KEEP_DECODED)
 
 
-def convert_batch(conn: sqlite3.Connection, bodies: queries.BodyReader, after: int, rows: int) -> int | None:
+def convert_batch(conn: sqlite3.Connection, bodies: BodyReader, after: int, rows: int) -> int | None:
     """Store again up to ``rows`` ``zstd-delta`` bodies after id ``after``; the last id looked at, or None.
 
     Bodies come in id order, so a base is read before the bodies on it; one
