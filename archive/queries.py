@@ -94,21 +94,25 @@ def _change_row(row: dict) -> dict:
     return row
 
 
-def run_changes(db: Database, run_id: int) -> list[dict]:
-    """The changes one run found: added, then changed, then removed, by URL, each text change with its ``diff``."""
+def run_changes(db: Database, run_id: int, with_diff: bool = True) -> list[dict]:
+    """The changes one run found: added, then changed, then removed, by URL.
+
+    ``with_diff``: each text change with its unified ``diff`` (what ``changes``
+    prints); reports compare the versions themselves and ask for none.
+    """
     order = "case c.change when 'added' then 0 when 'changed' then 1 else 2 end, p.url"
     rows = db.query(CHANGE_SELECT + f" where c.run_id = ? order by {order}", [run_id])
-    return [_with_text_diff(db, _change_row(row)) for row in rows]
+    return [_with_text_diff(db, _change_row(row)) if with_diff else _change_row(row) for row in rows]
 
 
-def changes_since(db: Database, since: str) -> list[dict]:
+def changes_since(db: Database, since: str, with_diff: bool = True) -> list[dict]:
     """Changes found by runs started on or after ``since`` (an ISO date), newest first, with their ``diff``."""
     rows = db.query(
         CHANGE_SELECT
         + " join runs r on r.id = c.run_id where r.started >= ? order by c.run_id desc, c.id",
         [since],
     )
-    return [_with_text_diff(db, _change_row(row)) for row in rows]
+    return [_with_text_diff(db, _change_row(row)) if with_diff else _change_row(row) for row in rows]
 
 
 def _with_text_diff(db: Database, row: dict) -> dict:

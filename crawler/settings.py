@@ -11,7 +11,7 @@ PURPOSE = "nightly archive of public program pages"
 
 
 def user_agent(contact: str | None = None) -> str:
-    """``wwc-archive/0.1.0 (+CONTACT; purpose)``; without a contact, no address at all."""
+    """``wwc-archive/0.2.0 (+CONTACT; purpose)``; without a contact, no address at all."""
     try:
         release = version("wwc-archive")
     except PackageNotFoundError:

@@ -1,7 +1,8 @@
 """What a report says, gathered from the archive as plain data for the templates.
 
-Read-only: everything comes through :mod:`wwc_archive.archive.queries`; word diffs
-come from :mod:`wwc_archive.archive.diff`, from the edit script recorded with the change.
+Read-only: everything comes through :mod:`wwc_archive.archive.queries`; a changed
+page's two versions are compared by :mod:`wwc_archive.reports.compare`, as Datasette's
+diff page compares them, from the edit script recorded with the change.
 """
 
 import threading
@@ -12,6 +13,7 @@ from wwc_archive.archive.changes import listing
 from wwc_archive.archive.changes.diff import word_diff
 from wwc_archive.records import TIME_FORMAT, utcnow
 from wwc_archive.reports import links, stories
+from wwc_archive.reports.compare import compare
 from wwc_archive.reports.settings import ReportSettings
 from wwc_archive.reports.worddiff import trim_diff
 
@@ -47,13 +49,13 @@ def report_data(db, run_id: int | None = None, since: str | None = None,
     if since is not None:
         since = normalize_since(since)
         runs = [run for run in queries.list_runs(db) if (run["started"] or "") >= since]
-        rows = queries.changes_since(db, since)
+        rows = queries.changes_since(db, since, with_diff=False)
     else:
         try:
             runs = [queries.get_run(db, "latest" if run_id is None else run_id)]
         except queries.NoSuchRun as error:
             raise ReportError(str(error)) from None
-        rows = queries.run_changes(db, runs[0]["id"])
+        rows = queries.run_changes(db, runs[0]["id"], with_diff=False)
     failures = [dict(row, run_id=run["id"], problem=_problem(row))
                 for run in runs for row in queries.failed_fetches(db, run["id"])]
     titles = linked_titles(db, rows)
@@ -141,15 +143,29 @@ def change_view(db, row: dict, settings: ReportSettings, titles: dict[str, str],
     if row["change"] == "changed" and old_id:
         view["old_snapshot_url"] = settings.link(links.snapshot(old_id))
         view["diff_url"] = settings.link(links.diff(old_id, new_id))
-        old_text, new_text = (None, None) if view["listing"] else (_text(db, old_id), _text(db, new_id))
-        if old_text is not None and new_text is not None and old_text != new_text:
-            diff = word_diff(old_text, new_text, script=row.get("edits"), cancel=cancel)
-            view["words_added"], view["words_removed"] = diff["words_added"], diff["words_removed"]
-            view["diff"] = trim_diff(diff["diff"], settings.context_words, settings.max_changed_words)
-            view["diff"]["change_count"] = diff["change_count"]
+        compared = _compared(db, old_id, new_id, cancel)
+        if compared is not None:
+            view["fields"] = [{"name": FIELD_LABELS.get(name, name), "old": old, "new": new}
+                              for name, (old, new) in compared["fields"].items()]
+            view["links_added"] = [{"url": u, "title": titles.get(u)} for u in compared["links_added"]]
+            view["links_removed"] = [{"url": u, "title": titles.get(u)} for u in compared["links_removed"]]
+            if "items" in compared:
+                view["listing"], view["other_text"] = teaser_diffs(compared["items"]), compared["other_text"]
+            elif compared["change_count"]:
+                view["words_added"], view["words_removed"] = compared["words_added"], compared["words_removed"]
+                view["diff"] = trim_diff(compared["diff"], settings.context_words, settings.max_changed_words)
+                view["diff"]["change_count"] = compared["change_count"]
     elif row["change"] == "added":
         view["excerpt"] = _excerpt(_text(db, new_id))
     return view
+
+
+def _compared(db, old_id: int, new_id: int, cancel: threading.Event | None) -> dict | None:
+    """The change's two versions compared as Datasette's diff page compares them (None: a version is gone)."""
+    try:
+        return compare(db, queries.snapshot(db, old_id), queries.snapshot(db, new_id), cancel=cancel)
+    except LookupError:
+        return None
 
 
 def teaser_diffs(items: dict | None) -> dict | None:

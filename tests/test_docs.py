@@ -53,3 +53,16 @@ def test_the_example_config_documents_every_key_with_its_default():
     for model in (SiteProfile, CrawlConfig, BackfillConfig, ReportConfig, ScheduleConfig):
         for name in model.model_fields:
             assert f"{name} =" in text or f".{name}]" in text, f"{model.__name__}.{name} is not in the example config"
+
+
+def test_the_version_is_the_changelogs_latest_release():
+    import tomllib
+    from importlib.metadata import version
+
+    declared = tomllib.load(open("pyproject.toml", "rb"))["project"]["version"]
+    latest = next(line for line in open("CHANGELOG.md", encoding="utf-8") if line.startswith("## "))
+    assert version("wwc-archive") == declared, "the installed metadata is stale: pip install -e ."
+    assert latest.startswith(f"## {declared} — 20"), f"CHANGELOG's latest section is {latest.strip()!r}"
+    from click.testing import CliRunner
+
+    assert CliRunner().invoke(cli, ["--version"]).output.strip().endswith(f"version {declared}")

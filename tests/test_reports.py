@@ -258,3 +258,22 @@ def test_atom_feed_has_one_entry_per_change_newest_first(edited_archive, db):
     assert [e.text_content() for e in content.xpath("//ins")] == [edited_archive.new_phrase]
     assert any("/-/wwc/diff/" in (a.get("href") or "") for a in content.iter("a"))
     assert len(lxml.etree.fromstring(atom_feed(db, limit=3)).findall(f"{ATOM}entry")) == 3
+
+
+def test_a_report_and_the_diff_page_tell_each_change_alike(edited_archive, db):
+    """One change view: a report's words, fields, links and teasers are what `/-/wwc/diff/OLD/NEW` shows."""
+    from wwc_archive.reports.context import report_data
+    from wwc_archive.reports.datasette.views import diff_data
+
+    told = [change for change in report_data(db)["changes"] if change["kind"] == "changed"]
+    assert {change["url"] for change in told} >= {edited_archive.edited_url, edited_archive.retitled_url}
+    for change in told:
+        row = db.execute("select old_snapshot, new_snapshot from changes where id = ?", [change["id"]]).fetchone()
+        page = diff_data(db, *row)
+        assert {f["name"].lower(): [f["old"], f["new"]] for f in change["fields"]} == {
+            {"published": "date"}.get(name, name): value for name, value in page["fields"].items()}
+        assert [link["url"] for link in change["links_added"]] == page["links_added"]
+        if "items" in page:
+            assert [i["url"] for i in change["listing"]["entered"]] == [i["url"] for i in page["items"]["entered"]]
+        else:
+            assert (change["words_added"], change["words_removed"]) == (page["words_added"], page["words_removed"])

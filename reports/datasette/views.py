@@ -19,9 +19,8 @@ from datasette.utils.asgi import BadRequest, NotFound, Response
 from sqlite_utils import Database
 
 from wwc_archive.archive import queries
-from wwc_archive.archive.changes.diff import word_diff
-from wwc_archive.archive.changes.listing import listing_summary, other_links
 from wwc_archive.reports import links
+from wwc_archive.reports.compare import compare
 from wwc_archive.reports.datasette import ARCHIVE_TABLES, DATABASE_NAME
 from wwc_archive.reports.datasette.bodies import decode, is_text
 
@@ -29,7 +28,6 @@ from wwc_archive.reports.datasette.bodies import decode, is_text
 RAW_CSP = "sandbox; default-src 'none'"
 #: The project's own pages (report, diff) need no scripts either.
 PAGE_CSP = "script-src 'none'; object-src 'none'"
-DIFF_FIELDS = ("title", "author", "published")
 
 
 #: SQLite's largest integer: no row has a larger id (and SQLite cannot take one as a parameter).
@@ -305,13 +303,7 @@ def download_name(snapshot_id: int, url: str, content_type: str | None) -> str:
 
 
 def diff_data(db: Database, old_id: int, new_id: int, cancel: threading.Event | None = None) -> dict:
-    """What changed between two snapshots of one page: fields, links and words.
-
-    A recorded change's stored edit script is used; any other pair is diffed
-    now, and coarsely once ``cancel`` is set. Two versions of a listing that
-    both have items are compared as items (``items``: entered, left,
-    changed; ``other_text``), with no word diff.
-    """
+    """What changed between two snapshots of one page (:func:`~wwc_archive.reports.compare.compare`), with both ends."""
     try:
         old, new = queries.snapshot(db, old_id), queries.snapshot(db, new_id)
     except LookupError as error:
@@ -319,31 +311,8 @@ def diff_data(db: Database, old_id: int, new_id: int, cancel: threading.Event | 
     if old["page_id"] != new["page_id"]:
         raise BadRequest(f"snapshots {old_id} and {new_id} are of different pages ({old['url']}, {new['url']})")
     meta = ("id", "run_id", "url", "fetched_at", "http_status", "outcome", "title", "fetches", "last_fetched_at")
-    data = {
-        "url": new["url"],
-        "old": {key: old[key] for key in meta},
-        "new": {key: new[key] for key in meta},
-        "fields": {name: [old[name], new[name]] for name in DIFF_FIELDS if (old[name] or "") != (new[name] or "")},
-        "links_added": sorted(set(new["links"]) - set(old["links"])),
-        "links_removed": sorted(set(old["links"]) - set(new["links"])),
-    }
-    listing_items = _listing_items(db, old, new)
-    if listing_items is not None:  # a listing: its items compared, not its whole text word by word
-        summary = listing_summary(old, new, *listing_items)
-        data["links_added"], data["links_removed"] = other_links({**data, "items": summary["items"]})
-        return {**data, "items": summary["items"], "other_text": summary["other_text"]}
-    words = word_diff(old["text"] or "", new["text"] or "", script=queries.change_edits(db, old["id"], new["id"]),
-                      cancel=cancel)
-    return {**data, **words}
-
-
-def _listing_items(db: Database, old: dict, new: dict) -> tuple[list[dict], list[dict]] | None:
-    """Both versions' items, for a program page whose two versions have them (else None: compared as text)."""
-    if new["role"] != "program":
-        return None
-    old_items = queries.content_items(db, old["content_id"])
-    new_items = queries.content_items(db, new["content_id"]) if old_items is not None else None
-    return None if new_items is None else (old_items, new_items)
+    return {"url": new["url"], "old": {key: old[key] for key in meta}, "new": {key: new[key] for key in meta},
+            **compare(db, old, new, cancel=cancel)}
 
 
 async def diff(datasette, request, receive):
