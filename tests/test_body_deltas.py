@@ -3,7 +3,6 @@ byte-exact, bounded, small, and old archives still read."""
 
 import gzip
 import hashlib
-import shutil
 import sqlite3
 import zlib
 from contextlib import closing

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import threading
-import time
 from urllib.parse import quote, urlsplit
 
 import pytest

@@ -8,24 +8,19 @@ an encoded ``#`` (``q=C%23``), each fetched at 03:00 UTC in January 2020.
 import asyncio
 import hashlib
 import re
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
-from contextlib import closing, contextmanager
+from contextlib import closing
 from datetime import datetime, timezone
 from urllib.parse import quote
 
 import pytest
 import requests
 from memento_client import MementoClient
-
-from tests.helpers import write_run
 from wwc_archive.archive import Archive, Extracted, FetchRecord
 from wwc_archive.reports import memento
 from wwc_archive.reports.datasette.app import archive_datasette
+
+from tests.helpers import serving, write_run
 
 ODD = "https://example.org//a//b?x=1&y=2"
 HASHED = "https://example.org/search?q=C%23"
@@ -280,33 +275,8 @@ def test_version_page_has_a_permalink_and_citations(archive_path, snapshots):
 # A real Memento client on a real server ---------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
-@contextmanager
-def serving(db_path):
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "wwc_archive", "serve", "--db", db_path, "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    raise AssertionError(f"serve did not start: {process.communicate()[1][-2000:]}")
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.communicate(timeout=10)
 
 
 def original_headers() -> requests.Response:
@@ -341,10 +311,10 @@ def test_memento_client_finds_the_right_version(archive_path, snapshots, url):
 def test_memento_reads_only_through_indexes(archive_path, snapshots):
     """TimeGate, TimeMap and memento headers seek pages by URL and snapshots by page: no growing table scanned."""
     from sqlite_utils import Database
-
-    from tests.test_query_plans import full_scans, traced
     from wwc_archive.archive import queries
     from wwc_archive.reports.datasette import memento as served
+
+    from tests.test_query_plans import full_scans, traced
 
     db = Database(sqlite3.connect(archive_path))
     statements = traced(db, lambda: (

@@ -2,18 +2,14 @@
 exported to WARC/WACZ and replayed by pywb with the page's styling and images."""
 
 import os
-import socket
 import sqlite3
-import subprocess
-import time
-from pathlib import Path
 
-import httpx
 import pytest
+from wwc_archive.crawler.requisites import css_requisites, page_requisites
 
 from tests.cdp import CHROMIUM, Browser
 from tests.conftest import FAST, run_cli
-from wwc_archive.crawler.requisites import css_requisites, page_requisites
+from tests.helpers import pywb_serving
 from wwc_archive.demo_site import DemoServer, DemoSite, theme
 
 PRIVATE = "/sites/default/files/private/secret.png"
@@ -114,8 +110,8 @@ def test_every_requisite_is_captured_once_by_digest_with_its_exact_bytes(nights)
     assert not any("?" in url for url in urls), "itok, v and t are dropped: one asset per image"
     jpegs = {body_id for url, body_id, *_ in rows if url.endswith(".jpg")}
     assert len([url for url, *_ in rows if url.endswith(".jpg")]) > 5 and len(jpegs) == 1, "same bytes, one body"
-    from wwc_archive.archive import queries
     from sqlite_utils import Database
+    from wwc_archive.archive import queries
 
     db = Database(conn)
     font_body = next(body_id for url, body_id, *_ in rows if url.endswith(theme.FONT_PATH))
@@ -161,37 +157,11 @@ def test_robots_txt_the_image_cap_and_other_hosts_are_respected(nights):
 
 @pytest.fixture(scope="module")
 def pywb(nights, tmp_path_factory):
-    bin_dir = Path(os.environ.get("WWC_PYWB_BIN") or Path(__file__).parent.parent / ".venv-pywb" / "bin").resolve()
-    if not (bin_dir / "wayback").exists():
-        if os.environ.get("WWC_PYWB_BIN"):
-            pytest.fail(f"WWC_PYWB_BIN={bin_dir} has no pywb")
-        pytest.skip("pywb is not installed: `make test` installs it in .venv-pywb")
     out = tmp_path_factory.mktemp("export")
     run_cli("export-warc", "--db", nights["path"], "--all", "--output", out / "demo", check=True)
     root = tmp_path_factory.mktemp("pywb")
-    for args in (("init", "wwc"), ("add", "--unpack-wacz", "wwc", out / "demo.wacz")):
-        result = subprocess.run([bin_dir / "wb-manager", *map(str, args)], cwd=root, capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr
-    (root / "config.yaml").write_text("framed_replay: false\n")  # the page itself, not pywb's frame around it
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen([bin_dir / "wayback", "-b", "127.0.0.1", "-p", str(port)], cwd=root,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(base + "/", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("pywb did not start")
+    with pywb_serving(root, "--unpack-wacz", "wwc", out / "demo.wacz", config='framed_replay: false\n') as base:  # the page, not pywb's frame
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 RENDERING = """(async () => {

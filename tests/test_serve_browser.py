@@ -11,15 +11,15 @@ import sys
 import threading
 import time
 import urllib.request
-from contextlib import contextmanager
 from urllib.parse import quote
 
 import lxml.html
 import pytest
-
 from wwc_archive.archive import Archive, Extracted, FetchRecord
 from wwc_archive.archive.canned import canned_queries
 from wwc_archive.reports import links
+
+from tests.helpers import free_port, serving
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HOSTILE_TEXT = "Before <script>document.title='pwned'</script> after"
@@ -32,41 +32,8 @@ def run_cli(*args):
                           capture_output=True, text=True, timeout=60)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
-@contextmanager
-def serving(db_path, *extra, process_out=None):
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wwc_archive", "serve", "--db", db_path, "--port", str(port), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    if process_out is not None:
-        process_out.append(process)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    raise AssertionError(f"serve did not start: {process.communicate()[1][-2000:]}")
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.stderr_text = process.communicate(timeout=10)[1]
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.stderr_text = process.communicate()[1]
 
 
 def chromium(tmp_path, url, *extra) -> str:

@@ -7,9 +7,6 @@ in-process client and the real ``serve`` process a visitor reaches.
 """
 
 import asyncio
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -17,10 +14,11 @@ import urllib.request
 import httpx
 import lxml.html
 import pytest
-
 from wwc_archive.archive import Archive, Extracted, FetchRecord
 from wwc_archive.reports.datasette import views
 from wwc_archive.reports.datasette.app import archive_datasette
+
+from tests.helpers import serving
 
 URL = "https://example.org/news/a-story"
 HUGE = "99999999999999999999"  # past SQLite's integers (2**63 - 1)
@@ -170,30 +168,15 @@ def test_a_burst_of_missing_snapshots_does_not_hold_up_a_good_page(archive_path)
 
 def test_serve_logs_one_line_per_request_and_no_traceback(archive_path):
     requests = BAD_URLS[:20] + [("/-/wwc/snapshot/1", 200)]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "wwc_archive", "serve", "--db", archive_path,
-                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base, answered = f"http://127.0.0.1:{port}", []
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=2).close()
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
-                time.sleep(0.2)
+    answered, started = [], []
+    with serving(archive_path, process_out=started) as base:
         for path, _ in requests:
             try:
                 with urllib.request.urlopen(base + path, timeout=10) as response:
                     answered.append((path, response.status))
             except urllib.error.HTTPError as error:
                 answered.append((path, error.code))
-    finally:
-        process.terminate()
-        out, err = process.communicate(timeout=15)
+    out, err = started[0].stdout_text, started[0].stderr_text
     assert answered == requests
     assert "Traceback" not in out + err, (out + err)[:2000]
     logged = [line for line in out.splitlines() if '"GET /-/wwc/' in line]  # uvicorn's access log

@@ -2,8 +2,6 @@
 
 import gzip
 import json
-import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,18 +15,22 @@ import pytest
 from click.testing import CliRunner
 from sqlite_utils import Database
 from warcio.archiveiterator import ArchiveIterator
-
-from tests.conftest import FAST, run_cli
 from wwc_archive.archive import Archive, Extracted, FetchRecord, queries
 from wwc_archive.archive.formats import texts
 from wwc_archive.archive.formats.fingerprint import normalized, unpack_fingerprint
 from wwc_archive.archive.migrations.schema import migrations
+from wwc_archive.crawler.extract import extract_page
+from wwc_archive.reports.warc import (
+    IDENTICAL_PROFILE,
+    NOT_MODIFIED_PROFILE,
+    SAME_CONTENT_PROFILE,
+)
+
+from tests.conftest import FAST, run_cli
+from tests.helpers import pywb_serving, write_run_to
 from wwc_archive.cli import cli
 from wwc_archive.config import programs_for_start_urls
-from wwc_archive.crawler.extract import extract_page
 from wwc_archive.demo_site import DemoServer, DemoSite
-from wwc_archive.reports.warc import IDENTICAL_PROFILE, NOT_MODIFIED_PROFILE, SAME_CONTENT_PROFILE
-from tests.helpers import write_run_to
 
 BIN = Path(sys.executable).parent
 
@@ -166,34 +168,9 @@ def test_wacz_validates_and_lists_the_html_pages_each_night(nights):
 @pytest.fixture(scope="module")
 def pywb(nights, tmp_path_factory):
     """pywb's ``wayback`` serving a collection holding the export, on a free loopback port."""
-    bin_dir = Path(os.environ.get("WWC_PYWB_BIN") or Path(__file__).parent.parent / ".venv-pywb" / "bin").resolve()
-    if not (bin_dir / "wayback").exists():
-        if os.environ.get("WWC_PYWB_BIN"):
-            pytest.fail(f"WWC_PYWB_BIN={bin_dir} has no pywb")
-        pytest.skip("pywb is not installed: `make test` installs it in .venv-pywb")
     root = tmp_path_factory.mktemp("pywb")
-    for args in (("init", "wwc"), ("add", "wwc", nights["warc"])):
-        result = subprocess.run([bin_dir / "wb-manager", *map(str, args)], cwd=root, capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen([bin_dir / "wayback", "-b", "127.0.0.1", "-p", str(port)], cwd=root,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(base + "/", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("pywb did not start")
+    with pywb_serving(root, "wwc", nights["warc"]) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def replayed_text(pywb, url, snapshot):
