@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' ho
 from warcio.warcwriter import WARCWriter
 
 from tests.test_hostile_history import (
-    DAY1, HUB, MB, MEASURED, Loopback, Wayback, cdx_json, gzip_of_zeros, html, hub_of_hubs, random_page,
+    DAY1, HUB, MB, MEASURED, Loopback, Wayback, cdx_json, endless_cdx, gzip_of_zeros, html, hub_of_hubs, random_page,
     send, trickle_body, warc_record, write_config,
 )
 
@@ -76,24 +76,6 @@ def bomb_and_huge(servers):
 
 def slow_drip(servers):
     return servers(Wayback(trickle_body))
-
-
-def endless_cdx(servers):
-    import json
-
-    row = json.dumps(["k", DAY1, HUB, "text/html", "200", "X" * 32, "1"]).encode() + b",\n"
-    rows = row * (MB // len(row))
-
-    def endless(handler, url):
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/json")
-        handler.end_headers()
-        handler.wfile.write(b'[["urlkey","timestamp","original","mimetype","statuscode","digest","length"],\n')
-        while not wayback.stop.is_set():
-            handler.wfile.write(rows)
-
-    wayback = servers(Wayback(endless))
-    return wayback
 
 
 def redirect_off_scope(servers):

@@ -9,7 +9,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from wwc_archive.archive import Archive
+from wwc_archive.archive import Archive, Extracted, FetchRecord
+
+
+def story(url: str = "https://example.org/news/a-story", fetched_at: str = "2030-01-01T03:00:00Z") -> FetchRecord:
+    """A fetch of a one-paragraph article, as the crawler hands it to the archive."""
+    return FetchRecord(url=url, program="what-works-cities", role="page", fetched_at=fetched_at, outcome="ok",
+                       http_status=200, body=b"<p>The city opened its data.</p>", content_type="text/html",
+                       extracted=Extracted(title="A story", text="The city opened"))
 
 
 def write_run(archive: Archive, *records, programs=("what-works-cities",), status: str = "complete", batch_size: int = 200,

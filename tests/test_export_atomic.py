@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from wwc_archive.archive import Archive, Extracted, FetchRecord
+from tests.helpers import story
+from wwc_archive.archive import Archive
 from wwc_archive.cli import cli
 from wwc_archive.reports.warc import replace_together
 
@@ -24,9 +25,7 @@ def add_run(path, status="complete"):
     archive = Archive(str(path))
     run_id = archive.start_run(["what-works-cities"], trigger="manual")
     writer = archive.writer(run_id)
-    writer.add(FetchRecord(url=URL, program="what-works-cities", role="page", fetched_at="2030-01-01T03:00:00Z",
-                           outcome="ok", http_status=200, body=b"<p>The city opened its data.</p>",
-                           content_type="text/html", extracted=Extracted(title="A story", text="The city opened")))
+    writer.add(story(URL))
     writer.flush()
     if status != "running":
         archive.finish_run(run_id, status)

@@ -275,7 +275,8 @@ def test_a_gzip_bomb_or_an_oversized_memento_is_a_failed_fetch_in_bounded_memory
     assert peak < PEAK_MB and seconds < 20
 
 
-def test_an_endless_cdx_answer_stops_at_its_cap_in_bounded_memory(tmp_path, servers):
+def endless_cdx(servers):
+    """A Wayback whose CDX answer never ends: a megabyte of rows after another until it is stopped."""
     row = json.dumps(["k", DAY1, HUB, "text/html", "200", "X" * 32, "1"]).encode() + b",\n"
     rows = row * (MB // len(row))
 
@@ -288,6 +289,11 @@ def test_an_endless_cdx_answer_stops_at_its_cap_in_bounded_memory(tmp_path, serv
             handler.wfile.write(rows)
 
     wayback = servers(Wayback(endless))
+    return wayback
+
+
+def test_an_endless_cdx_answer_stops_at_its_cap_in_bounded_memory(tmp_path, servers):
+    wayback = endless_cdx(servers)
     db = tmp_path / "a.db"
     result, peak, seconds = measured(tmp_path, "backfill", "--config", write_config(tmp_path), *wayback.args(db))
     assert result.returncode == 1

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from wwc_archive.archive import Archive, Extracted, FetchRecord
+from tests.helpers import story, write_run_to
 from wwc_archive.reports.datasette import DATABASE_NAME
 from wwc_archive.reports.datasette.app import archive_datasette, load_metadata
 from wwc_archive.reports.datasette.fairness import PLUGIN_NAME, client_limit, is_expensive
@@ -27,15 +27,7 @@ LIMIT_MS = 3000
 @pytest.fixture(scope="module")
 def archive_path(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("fairness") / "archive.db")
-    archive = Archive(path)
-    run_id = archive.start_run(["what-works-cities"], trigger="manual")
-    writer = archive.writer(run_id)
-    writer.add(FetchRecord(url=URL, program="what-works-cities", role="page", fetched_at="2030-01-01T03:00:00Z",
-                           outcome="ok", http_status=200, body=b"<p>The city opened its data.</p>",
-                           content_type="text/html", extracted=Extracted(title="A story", text="The city opened")))
-    writer.flush()
-    archive.finish_run(run_id, "complete")
-    archive.close()
+    write_run_to(path, story(URL))
     return path
 
 
