@@ -384,11 +384,16 @@ def content_items(db: Database, content_id: int | None) -> list[dict] | None:
 
 def change_edits(db: Database, old_snapshot: int, new_snapshot: int) -> str | None:
     """The edit script recorded for the change from one snapshot to another, if one was."""
+    return recorded_change(db, old_snapshot, new_snapshot)[0]
+
+
+def recorded_change(db: Database, old_snapshot: int, new_snapshot: int) -> tuple[str | None, dict | None]:
+    """The edit script and summary recorded for the change from one snapshot to another (Nones if none was)."""
     row = db.execute(
-        "select edits from changes where old_snapshot = ? and new_snapshot = ? and change = 'changed'",
+        "select edits, summary from changes where old_snapshot = ? and new_snapshot = ? and change = 'changed'",
         [resolve_snapshot(db, old_snapshot), resolve_snapshot(db, new_snapshot)],
     ).fetchone()
-    return row[0] if row else None
+    return (row[0], json.loads(row[1]) if row[1] else None) if row else (None, None)
 
 
 @contextmanager

@@ -4,8 +4,10 @@
 whose two versions both have items (teasers) is compared as items entered,
 left and changed, with any other text; any other page word by word, with
 the edit script recorded with the change when there is one. Fields (title,
-author, date) and outgoing links are compared either way. Reports trim the
-word diff to its changed passages; Datasette's diff page shows it whole.
+author, date) and outgoing links are compared either way. A listing change
+the crawl recorded is told as it recorded it: its teasers are not compared
+again. Reports trim the word diff to its changed passages; Datasette's diff
+page shows it whole.
 """
 
 import threading
@@ -18,13 +20,23 @@ from wwc_archive.archive.changes.listing import listing_summary, other_links
 FIELDS = ("title", "author", "published")
 
 
-def compare(db, old: dict, new: dict, cancel: threading.Event | None = None) -> dict:
+def compare(db, old_id: int, new_id: int, cancel: threading.Event | None = None,
+            versions: tuple[dict, dict] | None = None) -> dict:
     """``fields``, ``links_added``/``links_removed`` and either ``items`` and ``other_text`` or the word diff.
 
-    ``old`` and ``new`` are versions as :func:`~wwc_archive.archive.queries.snapshot`
-    reads them. A recorded change's edit script is used; any other pair is
-    diffed now, and coarsely once ``cancel`` is set.
+    ``versions``: both versions as :func:`~wwc_archive.archive.queries.snapshot`
+    reads them, when the caller has them (else they are read when needed). A
+    recorded change's items and edit script are used; any other pair is
+    compared now, and diffed coarsely once ``cancel`` is set. Raises
+    LookupError for a snapshot the archive does not hold.
     """
+    script, recorded = queries.recorded_change(db, old_id, new_id)
+    if recorded and "items" in recorded:
+        added, removed = other_links(recorded)
+        return {"fields": {name: list(pair) for name, pair in (recorded.get("fields") or {}).items()},
+                "links_added": added, "links_removed": removed,
+                "items": recorded["items"], "other_text": recorded.get("other_text") or {}}
+    old, new = versions or (queries.snapshot(db, old_id), queries.snapshot(db, new_id))
     data = {
         "fields": {name: [old[name], new[name]] for name in FIELDS if (old[name] or "") != (new[name] or "")},
         "links_added": sorted(set(new["links"]) - set(old["links"])),
@@ -35,7 +47,6 @@ def compare(db, old: dict, new: dict, cancel: threading.Event | None = None) -> 
         summary = listing_summary(old, new, *items)
         data["links_added"], data["links_removed"] = other_links({**data, "items": summary["items"]})
         return {**data, "items": summary["items"], "other_text": summary["other_text"]}
-    script = queries.change_edits(db, old["id"], new["id"])
     return {**data, **word_diff(old["text"] or "", new["text"] or "", script=script, cancel=cancel)}
 
 

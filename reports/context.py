@@ -163,7 +163,7 @@ def change_view(db, row: dict, settings: ReportSettings, titles: dict[str, str],
 def _compared(db, old_id: int, new_id: int, cancel: threading.Event | None) -> dict | None:
     """The change's two versions compared as Datasette's diff page compares them (None: a version is gone)."""
     try:
-        return compare(db, queries.snapshot(db, old_id), queries.snapshot(db, new_id), cancel=cancel)
+        return compare(db, old_id, new_id, cancel=cancel)
     except LookupError:
         return None
 

@@ -312,7 +312,7 @@ def diff_data(db: Database, old_id: int, new_id: int, cancel: threading.Event | 
         raise BadRequest(f"snapshots {old_id} and {new_id} are of different pages ({old['url']}, {new['url']})")
     meta = ("id", "run_id", "url", "fetched_at", "http_status", "outcome", "title", "fetches", "last_fetched_at")
     return {"url": new["url"], "old": {key: old[key] for key in meta}, "new": {key: new[key] for key in meta},
-            **compare(db, old, new, cancel=cancel)}
+            **compare(db, old_id, new_id, cancel=cancel, versions=(old, new))}
 
 
 async def diff(datasette, request, receive):
