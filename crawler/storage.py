@@ -42,6 +42,10 @@ class StorageProcess:
         context = multiprocessing.get_context("spawn")
         self._inbox = context.Queue(max_pending)
         self._outbox = context.Queue()
+        # A crawl stopped by force exits without close(): records still in a queue's pipe are lost, as a kill
+        # loses them (the run is interrupted either way), and the exit must not wait on a pipe nobody reads.
+        self._inbox.cancel_join_thread()
+        self._outbox.cancel_join_thread()
         self.error: str | None = None
         self._bundle: list = []
         self._handed_over = time.monotonic()
