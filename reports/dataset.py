@@ -14,8 +14,9 @@ archive's own read functions (:func:`wwc_archive.archive.read.text`,
 :func:`~wwc_archive.archive.queries.fetches`), so a version's text is the one
 ``serve`` shows for it. The work goes page by page: a page's fetches, its
 versions (each decoded once), its changes, then its row; no table is held in
-memory. Output is atomic: everything is written into a folder beside the
-target, which is renamed into place at the end.
+memory. Output is atomic: everything is written into a scratch folder beside
+the target (:func:`wwc_archive.leftovers.export_scratch`, as ``export-warc``
+does: a killed export's is removed by the next), renamed into place at the end.
 """
 
 import csv
@@ -24,7 +25,6 @@ import json
 import os
 import shutil
 import sqlite3
-import tempfile
 from collections import OrderedDict
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -37,6 +37,7 @@ from sqlite_utils import Database
 from wwc_archive.archive import queries, read
 from wwc_archive.archive.changes.diff import unified_diff
 from wwc_archive.archive.changes.listing import FIELD_NAMES
+from wwc_archive.leftovers import export_scratch
 from wwc_archive.reports.datasette.words import summary_words
 
 SQLITE_NAME = "wwc-archive.sqlite"
@@ -290,6 +291,7 @@ def select_runs(db: Database, since: str | None = None, until: str | None = None
 class ExportResult:
     folder: Path
     rows: dict[str, int] = field(default_factory=dict)
+    cleaned: list[Path] = field(default_factory=list)  # scratch folders of killed exports, removed
 
 
 def export(db: Database, selection: Selection, output: str | os.PathLike, archive_name: str,
@@ -307,37 +309,36 @@ def export(db: Database, selection: Selection, output: str | os.PathLike, archiv
     parent = target.absolute().parent
     if not parent.is_dir():
         raise ExportError(f"no folder {parent} to write {target.name} in")
-    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
-    os.chmod(scratch, 0o755)  # mkdtemp's folder is private; the dataset's is for reading
+    scratch, cleaned = export_scratch(parent)
+    folder = scratch / "dataset"
+    folder.mkdir()
     try:
-        result = ExportResult(target)
+        result = ExportResult(target, cleaned=cleaned)
         db.conn.execute("begin")  # one read transaction: a crawl writing meanwhile is not half seen
         try:
-            with _Outputs(scratch) as out:
+            with _Outputs(folder) as out:
                 _Export(db, selection, out).write()
                 result.rows = dict(out.counts)
         finally:
             db.conn.rollback()
-        _write_descriptions(scratch, selection, archive_name, _program_urls(scratch / SQLITE_NAME))
-        _swap_into_place(scratch, target)
+        _write_descriptions(folder, selection, archive_name, _program_urls(folder / SQLITE_NAME))
+        _swap_into_place(folder, target, scratch / "previous")
         return result
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _swap_into_place(scratch: Path, target: Path) -> None:
+def _swap_into_place(folder: Path, target: Path, aside: Path) -> None:
+    """Rename ``folder`` to ``target``; a ``target`` already there is moved ``aside`` first, and back on failure."""
     if not target.exists():
-        os.replace(scratch, target)
+        os.replace(folder, target)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=scratch.parent))
-    os.replace(target, old / "dataset")
+    os.replace(target, aside)
     try:
-        os.replace(scratch, target)
+        os.replace(folder, target)
     except OSError:
-        os.replace(old / "dataset", target)
+        os.replace(aside, target)
         raise
-    finally:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 class _Outputs:

@@ -18,9 +18,7 @@ import http
 import io
 import json
 import os
-import re
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -33,7 +31,7 @@ from warcio.warcwriter import WARCWriter
 
 from wwc_archive.archive import queries
 from wwc_archive.reports.warc_requisites import write_requisites
-from wwc_archive.leftovers import owner_tag, remove_stale
+from wwc_archive.leftovers import export_scratch
 
 SAME_CONTENT_PROFILE = "tag:wwc-archive,2026:revisit/same-content-after-noise-removal"
 NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
@@ -65,10 +63,6 @@ class Selection:
     description: str  # for the warcinfo record: "run 3", "runs started since 2026-05-01", "all runs"
 
 
-#: An export's scratch folder beside its output, ``.wwc-export-PID-START-XXXXXXXX``: a killed export
-#: leaves it, the next export in that folder removes it (:mod:`wwc_archive.leftovers`).
-SCRATCH_PREFIX = ".wwc-export-"
-_SCRATCH = re.compile(r"\.wwc-export-(?:(?P<tag>\d+-\d+)-)?[a-z0-9_]{8}$")
 
 
 @dataclass
@@ -159,8 +153,7 @@ def export(db: Database, selection: Selection, output: str, archive_name: str) -
     warc_path, wacz_path = output_paths(output)
     check_targets(warc_path, wacz_path)
     folder = warc_path.parent
-    cleaned = remove_stale(folder, _SCRATCH)
-    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{owner_tag()}-", dir=folder))
+    scratch, cleaned = export_scratch(folder)
     try:
         result = ExportResult(warc_path, wacz_path, cleaned=cleaned)
         db.conn.execute("begin")  # one read transaction: a crawl writing meanwhile is not half seen

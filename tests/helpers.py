@@ -134,3 +134,10 @@ def pywb_serving(root: Path, *added, config: str | None = None):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def dead_owner_tag() -> str:
+    """The owner tag (:func:`wwc_archive.leftovers.owner_tag`) of a process that has ended, as a killed export's."""
+    child = subprocess.run([sys.executable, "-c", "from wwc_archive.leftovers import owner_tag; print(owner_tag())"],
+                           capture_output=True, text=True, check=True)
+    return child.stdout.strip()

@@ -1,15 +1,13 @@
 """``export-warc`` replaces its WARC and WACZ together or not at all, and cleans up after a killed export."""
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from tests.helpers import story
+from tests.helpers import dead_owner_tag, story
 from wwc_archive.archive import Archive
 from wwc_archive.cli import cli
 from wwc_archive.reports.warc import replace_together
@@ -78,13 +76,6 @@ def test_when_the_second_rename_fails_the_first_is_undone(tmp_path):
         replace_together([(scratch / "a.warc.gz", tmp_path / "a.warc.gz"),
                           (scratch / "a.wacz", tmp_path / "a.wacz")], scratch)
     assert (tmp_path / "a.warc.gz").read_bytes() == b"old warc" and (tmp_path / "a.wacz").is_dir()
-
-
-def dead_owner_tag() -> str:
-    """The owner tag of a process that has ended, as a killed export's."""
-    child = subprocess.run([sys.executable, "-c", "from wwc_archive.leftovers import owner_tag; print(owner_tag())"],
-                           capture_output=True, text=True, check=True)
-    return child.stdout.strip()
 
 
 def test_leftovers_of_a_killed_export_are_removed_at_the_next_start_and_only_they(db, tmp_path):

@@ -13,6 +13,7 @@ from tests.conftest import run_cli
 from wwc_archive.cli import cli
 from wwc_archive.reports import dataset
 from wwc_archive.reports.datasette.app import archive_datasette
+from tests.helpers import dead_owner_tag
 
 TABLE_NAMES = ["runs", "pages", "versions", "changes", "listing_changes", "fetches"]
 
@@ -212,6 +213,16 @@ def test_output_is_atomic_and_a_full_folder_is_refused_unless_forced(demo, tmp_p
     empty.mkdir()
     assert export("--db", demo, "-o", empty).exit_code == 0
     assert (empty / dataset.SQLITE_NAME).exists()
+
+
+def test_a_killed_exports_scratch_folder_is_removed_by_the_next_one(demo, tmp_path):
+    killed = tmp_path / f".wwc-export-{dead_owner_tag()}-k1ll3d00"
+    (killed / "dataset").mkdir(parents=True)
+    (killed / "dataset" / "versions.csv").write_text("half a dataset")
+    result = export("--db", demo, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert f"Removed {killed}, left by an export that was stopped" in result.output
 
 
 def test_pandas_reads_the_csv_files(exported):

@@ -11,6 +11,7 @@ whose process is gone, and never one a live process is still writing.
 import os
 import re
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -90,3 +91,15 @@ def remove_stale(folder: str | os.PathLike, pattern: re.Pattern) -> list[Path]:
             continue
         removed.append(Path(entry.path))
     return removed
+
+
+#: An export's scratch folder beside its output, ``.wwc-export-PID-START-XXXXXXXX``: a killed export
+#: leaves it, the next export in that folder removes it.
+SCRATCH_PREFIX = ".wwc-export-"
+SCRATCH = re.compile(r"\.wwc-export-(?:(?P<tag>\d+-\d+)-)?[a-z0-9_]{8}$")
+
+
+def export_scratch(folder: str | os.PathLike) -> tuple[Path, list[Path]]:
+    """A new scratch folder for an export into ``folder``, and the leftovers of killed exports removed first."""
+    cleaned = remove_stale(folder, SCRATCH)
+    return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{owner_tag()}-", dir=folder)), cleaned

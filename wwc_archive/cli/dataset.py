@@ -4,7 +4,8 @@ from pathlib import Path
 
 import click
 
-from wwc_archive.cli.options import CONTEXT_SETTINGS, UsageError, db_option, open_existing_archive
+from wwc_archive.cli.export import exporting, said_cleaned
+from wwc_archive.cli.options import CONTEXT_SETTINGS, db_option
 
 
 @click.command("export-dataset", context_settings=CONTEXT_SETTINGS)
@@ -31,15 +32,9 @@ def export_dataset(db_path, output, since, until, force):
     """
     from wwc_archive.reports.dataset import ExportError, export, select_runs
 
-    archive = open_existing_archive(db_path)
-    try:
+    with exporting(db_path, output, ExportError) as archive:
         selection = select_runs(archive.db, since=since, until=until)
         result = export(archive.db, selection, output, archive_name=Path(archive.path).name, force=force)
-    except ExportError as error:
-        raise UsageError(str(error)) from None
-    except OSError as error:
-        raise click.ClickException(f"cannot write {error.filename or output}: {error.strerror or error}") from None
-    finally:
-        archive.close()
+    said_cleaned(result.cleaned)
     counts = ", ".join(f"{count} {table}" for table, count in result.rows.items())
     click.echo(f"Wrote {result.folder} ({selection.description}): {counts}")

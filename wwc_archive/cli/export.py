@@ -1,5 +1,6 @@
 """``wwc-archive export-warc``: the archive's fetches as WARC and WACZ files."""
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -34,20 +35,32 @@ def export_warc(db_path, run, since, all_runs, output, include_running):
     """
     from wwc_archive.reports.warc import ExportError, export, select_runs
 
-    archive = open_existing_archive(db_path)
-    try:
+    with exporting(db_path, output, ExportError) as archive:
         selection = select_runs(archive.db, run=run, since=since, all_runs=all_runs,
                                 include_running=include_running)
         result = export(archive.db, selection, output, archive_name=Path(archive.path).name)
-    except ExportError as error:
+    said_cleaned(result.cleaned)
+    counts = ", ".join(f"{count} {kind}" for kind, count in sorted(result.records.items()))
+    click.echo(f"Wrote {result.warc} ({megabytes(result.warc.stat().st_size)}) and {result.wacz} "
+               f"({megabytes(result.wacz.stat().st_size)}): "
+               f"{selection.description}; {counts}")
+
+
+@contextmanager
+def exporting(db_path, output, export_error: type[Exception]):
+    """The archive, opened to export from: the export's refusals one-line usage errors, a write error one line."""
+    archive = open_existing_archive(db_path)
+    try:
+        yield archive
+    except export_error as error:
         raise UsageError(str(error)) from None
     except OSError as error:
         raise click.ClickException(f"cannot write {error.filename or output}: {error.strerror or error}") from None
     finally:
         archive.close()
-    for leftover in result.cleaned:
+
+
+def said_cleaned(leftovers) -> None:
+    """A line on stderr per scratch folder of a stopped export that this one removed."""
+    for leftover in leftovers:
         click.echo(f"Removed {leftover}, left by an export that was stopped", err=True)
-    counts = ", ".join(f"{count} {kind}" for kind, count in sorted(result.records.items()))
-    click.echo(f"Wrote {result.warc} ({megabytes(result.warc.stat().st_size)}) and {result.wacz} "
-               f"({megabytes(result.wacz.stat().st_size)}): "
-               f"{selection.description}; {counts}")
