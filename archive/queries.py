@@ -382,11 +382,6 @@ def content_items(db: Database, content_id: int | None) -> list[dict] | None:
     return items.content_items(db.conn, content_id)
 
 
-def change_edits(db: Database, old_snapshot: int, new_snapshot: int) -> str | None:
-    """The edit script recorded for the change from one snapshot to another, if one was."""
-    return recorded_change(db, old_snapshot, new_snapshot)[0]
-
-
 def recorded_change(db: Database, old_snapshot: int, new_snapshot: int) -> tuple[str | None, dict | None]:
     """The edit script and summary recorded for the change from one snapshot to another (Nones if none was)."""
     row = db.execute(

@@ -412,7 +412,7 @@ def test_m008_folds_an_old_archive_and_old_ids_keep_working(many_pages, tmp_path
         db = Database(conn)
         old_span, new_span = (queries.snapshot(db, i) for i in changed)
         assert old_span["id"] != changed[0] and old_span["fetches"] == 3 and new_span["fetches"] == 2
-        assert queries.change_edits(db, *changed) == queries.change_edits(db, old_span["id"], new_span["id"])
+        assert queries.recorded_change(db, *changed) == queries.recorded_change(db, old_span["id"], new_span["id"])
         assert conn.execute("select old_snapshot, new_snapshot from changes where change = 'changed'").fetchone() == (
             old_span["id"], new_span["id"])
     assert run_cli("check", "--db", old).returncode == 0
