@@ -19,12 +19,9 @@ Prints one line per case (exit status, wall time, peak RSS, what the command
 said) and the totals; exits 1 if a case ended otherwise than expected.
 """
 
-import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' hostile servers and files
@@ -32,25 +29,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' ho
 from warcio.warcwriter import WARCWriter
 
 from tests.test_hostile_history import (
-    DAY1, HUB, MB, MEASURED, Loopback, Wayback, cdx_json, endless_cdx, gzip_of_zeros, html, hub_of_hubs, random_page,
-    send, trickle_body, warc_record, write_config,
+    DAY1, HUB, MB, Loopback, Wayback, cdx_json, endless_cdx, gzip_of_zeros, html, hub_of_hubs, random_page,
+    run_measured, send, trickle_body, warc_record, write_config,
 )
 
 
 def run(folder: Path, *args, timeout: float = 120) -> tuple[int, float, float, str]:
     """``wwc-archive ARGS``: (exit status, seconds, peak RSS in MB, its last stderr line)."""
-    peak = folder / "peak-rss"
-    peak.unlink(missing_ok=True)
-    started = time.monotonic()
-    try:
-        result = subprocess.run([sys.executable, "-c", MEASURED, *map(str, args)], capture_output=True, text=True,
-                                timeout=timeout, env={**os.environ, "WWC_TEST_PEAK": str(peak)})
+    result, peak_mb, seconds = run_measured(folder, *args, timeout=timeout)
+    if result is None:
+        status, said = -1, f"did not end within {timeout:.0f} s"
+    else:
         status = result.returncode
         said = (result.stderr.strip().splitlines() or result.stdout.strip().splitlines() or [""])[-1]
-    except subprocess.TimeoutExpired:
-        status, said = -1, f"did not end within {timeout:.0f} s"
-    seconds = time.monotonic() - started
-    return status, seconds, int(peak.read_text()) / 1024 if peak.exists() else float("nan"), said
+    return status, seconds, float("nan") if peak_mb is None else peak_mb, said
 
 
 # Backfill cases: (name, expected exit, servers to start, config options) -> the Wayback ---------------------

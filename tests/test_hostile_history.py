@@ -57,18 +57,25 @@ cli(prog_name="wwc-archive")
 """
 
 
-def measured(tmp_path, *args, timeout=30):
-    """``wwc-archive ARGS`` in a child process: (result, its peak RSS in MB, seconds)."""
-    peak = tmp_path / "peak-rss"
+def run_measured(folder, *args, timeout: float) -> tuple[subprocess.CompletedProcess | None, float | None, float]:
+    """``wwc-archive ARGS`` in a child process: (result, or None past ``timeout``; peak RSS in MB, or None; seconds)."""
+    peak = folder / "peak-rss"
     peak.unlink(missing_ok=True)
     started = time.monotonic()
     try:
         result = subprocess.run([sys.executable, "-c", MEASURED, *map(str, args)], capture_output=True, text=True,
                                 timeout=timeout, env={**os.environ, "WWC_TEST_PEAK": str(peak)})
     except subprocess.TimeoutExpired:
+        result = None
+    return result, int(peak.read_text()) / 1024 if peak.exists() else None, time.monotonic() - started
+
+
+def measured(tmp_path, *args, timeout=30):
+    """``wwc-archive ARGS`` in a child process: (result, its peak RSS in MB, seconds)."""
+    result, peak_mb, seconds = run_measured(tmp_path, *args, timeout=timeout)
+    if result is None:
         pytest.fail(f"wwc-archive {args[0]} did not end within {timeout} s")
-    seconds = time.monotonic() - started
-    peak_mb = int(peak.read_text()) / 1024 if peak.exists() else float("inf")
+    peak_mb = float("inf") if peak_mb is None else peak_mb
     print(f"wwc-archive {args[0]}: exit {result.returncode}, {seconds:.1f} s, peak RSS {peak_mb:.0f} MB")
     return result, peak_mb, seconds
 
