@@ -29,7 +29,7 @@ $(PYWB_VENV)/bin/wayback:
 	$(PYWB_VENV)/bin/python -m pip install --quiet "pywb>=2.10,<2.11"
 
 test: $(BIN)/wwc-archive browser $(PYWB_VENV)/bin/wayback
-	WWC_PYWB_BIN=$(abspath $(PYWB_VENV))/bin $(BIN)/python -m pytest -n 3
+	WWC_PYWB_BIN=$(abspath $(PYWB_VENV))/bin $(BIN)/python -m pytest -n 2
 
 bench: $(BIN)/wwc-archive
 	$(BIN)/python bench/crawl_bench.py
