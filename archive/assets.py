@@ -6,8 +6,9 @@ are, so an image referred to with a new ``itok`` every night is one asset.
 Its bytes are a row of ``bodies`` like a page's, found by their SHA-256:
 stored once however many URLs, pages and nights share them.
 
-``assets`` holds one row per URL: the validators to send next time and when it
-was last checked. ``asset_captures`` holds one row per *new* answer: new bytes
+``assets`` holds one row per URL, found by its ``url_key`` (since ``m025``; see
+:mod:`~wwc_archive.archive.formats.lookup_keys`): the validators to send next
+time and when it was last checked. ``asset_captures`` holds one row per *new* answer: new bytes
 (``ok``) or the asset gone (404/410). A check that answers 304, or 200 with
 the bytes already captured, updates the asset's row in place and adds no row
 and no body, so a night whose requisites did not change stores nothing for
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from wwc_archive.archive.formats import bodies, compression, header_blocks
+from wwc_archive.archive.formats import bodies, compression, header_blocks, lookup_keys
 from wwc_archive.records import AssetFetch
 
 #: Content types stored whole without zstd: already compressed, zstd would only cost time.
@@ -49,6 +50,19 @@ def create_tables(db: Database) -> None:
     db["asset_captures"].create_index(["asset_id", "fetched_at"])
     db["asset_captures"].create_index(["run_id"])
     db["asset_captures"].create_index(["body_id"])
+
+
+def shorten_keys(db: Database) -> None:
+    """Migration ``m025_short_lookup_keys``'s part: ``assets`` found by ``url_key``, not by a unique index of
+    their URLs; and no index of captures by body (nothing looks them up so)."""
+    if "url_key" not in db["assets"].columns_dict:
+        db.execute("alter table assets add column url_key integer")
+    urls = db.execute("select id, url from assets where url_key is null").fetchall()
+    db.conn.executemany("update assets set url_key = ? where id = ?",
+                        [(lookup_keys.url_key(url), asset_id) for asset_id, url in urls])
+    db.execute("drop index if exists idx_assets_url")
+    db.execute("create index if not exists idx_assets_url_key on assets (url_key)")
+    db.execute("drop index if exists idx_asset_captures_body_id")
 
 
 class AssetWriter:
@@ -94,19 +108,21 @@ class AssetWriter:
             return asset
         row = self.conn.execute(
             "select a.id, a.last_capture, b.sha256 from assets a left join asset_captures c on c.id = a.last_capture "
-            "left join bodies b on b.id = c.body_id where a.url = ?", [record.url]).fetchone()
+            "left join bodies b on b.id = c.body_id where a.url_key = ? and a.url = ?",
+            [lookup_keys.url_key(record.url), record.url]).fetchone()
         if row is None:
-            cursor = self.conn.execute("insert into assets (url, program, kind, first_run) values (?, ?, ?, ?)",
-                                       [record.url, record.program, record.kind, self.run_id])
+            cursor = self.conn.execute(
+                "insert into assets (url, url_key, program, kind, first_run) values (?, ?, ?, ?, ?)",
+                [record.url, lookup_keys.url_key(record.url), record.program, record.kind, self.run_id])
             row = (cursor.lastrowid, None, None)
         asset = self._assets[record.url] = {"id": row[0], "last_capture": row[1], "body_sha256": row[2]}
         return asset
 
     def _body_id(self, record: AssetFetch, sha: bytes) -> int:
         """The body with these bytes: the one stored (by any page or asset), or a new row."""
-        existing = self.conn.execute("select id from bodies where sha256 = ?", [sha]).fetchone()
-        if existing:
-            return existing[0]
+        existing = lookup_keys.body_id(self.conn, sha)
+        if existing is not None:
+            return existing
         content_type = (record.content_type or "").split(";")[0].strip().lower()
         if content_type in PACKED_TYPES:
             kind, data = None, record.body
@@ -161,11 +177,12 @@ def capture_at(db: Database, url: str, when: str) -> dict | None:
     None when the archive holds no capture of it (never fetched, refused, over the size cap).
     """
     columns = ("select c.id, c.fetched_at, c.outcome, c.http_status, c.body_id, c.content_type, a.url, a.kind "
-               "from asset_captures c join assets a on a.id = c.asset_id where a.url = ? ")
+               "from asset_captures c join assets a on a.id = c.asset_id where a.url_key = ? and a.url = ? ")
+    key = lookup_keys.url_key(url)
     row = db.execute(columns + "and c.fetched_at <= ? order by c.fetched_at desc, c.id desc limit 1",
-                     [url, when]).fetchone()
+                     [key, url, when]).fetchone()
     if row is None:
-        row = db.execute(columns + "order by c.fetched_at, c.id limit 1", [url]).fetchone()
+        row = db.execute(columns + "order by c.fetched_at, c.id limit 1", [key, url]).fetchone()
     if row is None:
         return None
     return dict(zip(("id", "fetched_at", "outcome", "http_status", "body_id", "content_type", "url", "kind"), row))

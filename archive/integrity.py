@@ -2,8 +2,8 @@
 
 Read-only: SQLite's own integrity and foreign-key checks, each body's SHA-256
 over its decompressed bytes, each header block's key over its decoded JSON,
-runs left ``running`` by a crawl process that is gone, and times that cannot
-be real. Only :func:`repair_dead_runs` and :func:`settle_dates` write, under
+runs left ``running`` by a crawl process that is gone, times that cannot be
+real, and bodies, versions or assets stored twice. Only :func:`repair_dead_runs` and :func:`settle_dates` write, under
 the crawl lock.
 """
 
@@ -11,7 +11,7 @@ import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 
-from wwc_archive.archive.formats import bodies, header_blocks, spans
+from wwc_archive.archive.formats import bodies, header_blocks, lookup_keys, spans
 from wwc_archive.archive.formats.compression import Undecodable
 from wwc_archive.archive.transaction import write_transaction
 from wwc_archive.records import TIME_FORMAT, utcnow
@@ -27,6 +27,7 @@ def problems(archive) -> list[str]:
     for table, rowid, parent, _fk in db.execute("PRAGMA foreign_key_check").fetchall():
         found.append(f"foreign key: {table} row {rowid} points at a missing {parent} row")
     found += body_problems(db)
+    found += lookup_keys.duplicate_problems(db.conn)
     found += header_block_problems(db)
     found += span_problems(db)
     found += [date.describe() for date in impossible_dates(db)]

@@ -14,7 +14,7 @@ from wwc_archive.archive import queries, write
 from wwc_archive.archive.changes import change_scores, comparison, run_review
 from wwc_archive.archive.formats import texts
 from wwc_archive.archive.migrations import schema
-from wwc_archive.archive.opening import ArchiveError, Upgrade, backup, check_writable, open_readonly
+from wwc_archive.archive.opening import Upgrade, backup, check_writable, open_readonly
 from wwc_archive.archive.transaction import write_transaction
 from wwc_archive.records import parse_utc, utcnow
 

@@ -14,7 +14,8 @@ from wwc_archive.archive import assets  # page requisites: written beside the pa
 from wwc_archive.archive.changes import change_scores, comparison, significance
 from wwc_archive.archive.changes.diff import content_summary, word_diff
 from wwc_archive.archive.changes.listing import listing_summary
-from wwc_archive.archive.formats import bodies, header_blocks, header_sets, idlists, items, outlinks, spans, texts
+from wwc_archive.archive.formats import (bodies, header_blocks, header_sets, idlists, items, lookup_keys, outlinks,
+                                        spans, texts)
 from wwc_archive.archive.formats.fingerprint import (document_fingerprint, normalized, normalized_fingerprint,
                                                      pack_fingerprint)
 from wwc_archive.archive.transaction import write_transaction
@@ -278,11 +279,11 @@ class RunWriter:
                        compare_key: bytes | None = None) -> int:
         """The version with this fingerprint, stored now (its text as paragraphs, a hub's long
         lists as deltas on the page's version before) if new; indexed for the page."""
-        existing = self.db.conn.execute("select id from contents where fingerprint = ?", [fingerprint]).fetchone()
-        if existing:
-            ids = texts.searchable_ids(self.db.conn, existing[0], self._paragraphs)
-            texts.record_pages(self.db.conn, page_id, existing[0], ids)
-            return existing[0]
+        existing = lookup_keys.content_id(self.db.conn, fingerprint)
+        if existing is not None:
+            ids = texts.searchable_ids(self.db.conn, existing, self._paragraphs)
+            texts.record_pages(self.db.conn, page_id, existing, ids)
+            return existing
         content_id = self._insert(
             "contents",
             {

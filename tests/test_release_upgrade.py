@@ -2,7 +2,8 @@
 
 ``fixtures/archive-0.1.0.db.gz`` is ``wwc-archive demo --articles 4`` as release
 0.1.0 wrote it: two crawls of the sample site, with an edit, a new article and
-a changed people page in between.
+a changed people page in between; ``archive-0.2.0.db.gz`` the same as 0.2.0
+wrote it (with page requisites and scored changes; see ``test_lookup_keys``).
 """
 
 import gzip
@@ -19,12 +20,13 @@ from wwc_archive.archive import Archive, FetchRecord, Extracted, queries
 from wwc_archive.archive.formats import texts
 from wwc_archive.archive.formats.fingerprint import unpack_fingerprint
 
-FIXTURE = Path(__file__).parent / "fixtures" / "archive-0.1.0.db.gz"
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def released_archive(tmp_path) -> Path:
+def released_archive(tmp_path, release: str = "0.1.0") -> Path:
+    """``wwc-archive demo --articles 4`` as ``release`` wrote it (``fixtures/archive-RELEASE.db.gz``)."""
     path = tmp_path / "archive.db"
-    with gzip.open(FIXTURE) as source, open(path, "wb") as target:
+    with gzip.open(FIXTURES / f"archive-{release}.db.gz") as source, open(path, "wb") as target:
         shutil.copyfileobj(source, target)
     return path
 

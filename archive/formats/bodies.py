@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 from sqlite_utils import Database
 
-from wwc_archive.archive.formats import compression as codec
+from wwc_archive.archive.formats import compression as codec, lookup_keys
 
 #: A page's bodies form chains of zstd deltas, each against the page's previous
 #: body; a chain is at most 128 bodies long, so reading one decodes at most 127
@@ -122,10 +122,8 @@ class BodyStore:
     def id_of(self, body: bytes, sha: bytes, content_type: str | None, role: str, previous: int | None) -> int:
         """The id of the body with this SHA-256, stored now if new: as a delta on ``previous`` (the page's
         last body), or (a new page, or its chain is full) on the last body stored for a page like it."""
-        existing = self.db.conn.execute("select id from bodies where sha256 = ?", [sha]).fetchone()
-        if existing:
-            body_id = existing[0]
-        else:
+        body_id = lookup_keys.body_id(self.db.conn, sha)
+        if body_id is None:
             alike = (role, content_type)
             base_id = self._open_base(previous)
             if base_id is not None:

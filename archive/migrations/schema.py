@@ -15,7 +15,7 @@ from sqlite_utils import Database, Migrations
 
 from wwc_archive.archive import assets
 from wwc_archive.archive.changes import change_scores
-from wwc_archive.archive.formats import compression, header_blocks, idlists, texts
+from wwc_archive.archive.formats import compression, header_blocks, idlists, lookup_keys, texts
 from wwc_archive.archive.migrations import batches, fold_snapshots, pack_spans, split_bodies
 from wwc_archive.archive.formats.fingerprint import pack_fingerprint
 from wwc_archive.archive.transaction import write_transaction
@@ -549,6 +549,25 @@ def m024_drop_leftovers(db: Database) -> None:
     """
     for table in (fold_snapshots.PROGRESS, pack_spans.PROGRESS):
         db.execute(f"drop table if exists [{table}]")
+
+
+@migrations()
+def m025_short_lookup_keys(db: Database) -> None:
+    """Bodies, versions and assets found by short keys instead of unique indexes of their whole digests and URLs.
+
+    ``bodies`` by the first 8 bytes of their address, ``contents`` by their
+    fingerprint's kind byte and 8 digest bytes (indexes on expressions), and
+    ``assets`` by ``url_key``, a 64-bit hash of the URL; the index of asset
+    captures by body goes (nothing looks them up so). About 48 bytes an index
+    row become about 20: some 7 MB in ten years. See
+    :mod:`~wwc_archive.archive.formats.lookup_keys`. One transaction: it
+    reads each table once to build its index (seconds for ten years).
+    """
+    db.execute("drop index if exists idx_bodies_sha256")
+    db.execute(f"create index if not exists idx_bodies_sha256_prefix on bodies ({lookup_keys.BODY_KEY})")
+    db.execute("drop index if exists idx_contents_fingerprint")
+    db.execute(f"create index if not exists idx_contents_fingerprint_prefix on contents ({lookup_keys.CONTENT_KEY})")
+    assets.shorten_keys(db)
 
 
 def ensure_schema(db: Database) -> None:
