@@ -8,7 +8,7 @@ diff page compares them, from the edit script recorded with the change.
 import threading
 from datetime import datetime, timezone
 
-from wwc_archive.archive import queries
+from wwc_archive.archive import assets, queries
 from wwc_archive.archive.changes import listing
 from wwc_archive.archive.changes.diff import word_diff
 from wwc_archive.records import TIME_FORMAT, utcnow
@@ -77,6 +77,8 @@ def report_data(db, run_id: int | None = None, since: str | None = None,
         "failures": failures,
         "pages_checked": sum(run["pages_checked"] or 0 for run in runs),
         "pages_failed": len(failures),
+        # Requisites the runs captured anew (new bytes, or gone): told apart from page changes, never among them.
+        "assets_updated": sum(assets.captured_in_run(db, run["id"]) for run in runs),
         "archive_url": settings.archive_url,
         "generated": utcnow(),
         "title": report_title(runs, counts, since, len(failures)),

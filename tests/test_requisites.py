@@ -194,3 +194,15 @@ def test_the_wacz_replays_in_pywb_styled_and_with_its_images(nights, pywb, tmp_p
         assert replayed[key] == expected[key], key
     assert [width for _, width in replayed["images"]] == [width for _, width in expected["images"]]
     assert all(width > 0 for _, width in replayed["images"]), "every image loaded from the archive"
+
+
+def test_a_report_counts_the_assets_a_run_captured_apart_from_its_changes(nights):
+    conn = sqlite3.connect(nights["path"])
+    captured = conn.execute("select count(*) from asset_captures where run_id = 1").fetchone()[0]
+    first = run_cli("report", "--db", nights["path"], "--run", "1", "--format", "text", check=True).stdout
+    assert f"Requisites:     {captured} assets updated" in first
+    for run in ("2", "3"):  # re-validated or not asked: nothing new, nothing said
+        assert "assets updated" not in run_cli("report", "--db", nights["path"], "--run", run, check=True).stdout
+    since = run_cli("report", "--db", nights["path"], "--since", "2000-01-01", "--format", "markdown",
+                    check=True).stdout
+    assert f"{captured} assets updated." in since
