@@ -19,6 +19,7 @@ from wwc_archive.archive import Archive, Extracted, FetchRecord
 from wwc_archive.archive.canned import canned_queries
 from wwc_archive.reports import links
 
+from tests.cdp import Browser
 from tests.helpers import free_port, serving
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -143,16 +144,21 @@ ERROR_MARKS = ("//p[contains(@class, 'message-error')]", "//h1[starts-with(., 'E
 def test_no_page_opened_without_parameters_shows_an_error(edited_archive, tmp_path):
     """Every canned query and every /-/wwc/ page that takes parameters, opened bare in Chromium."""
     pages = [f"/wwc-archive/{name}" for name in canned_queries(links.diff_sql)]
-    pages += [links.history(), links.report("latest"), "/wwc-archive", "/"]
-    with serving(edited_archive.path) as base:
-        for path in pages:
-            tree = lxml.html.fromstring(chromium(tmp_path, base + path, "--dump-dom"))
-            errors = [e.text_content().strip() for mark in ERROR_MARKS for e in tree.xpath(mark)]
-            assert errors == [], f"{path}: {errors}"
-        search = lxml.html.fromstring(chromium(tmp_path, base + "/wwc-archive/search", "--dump-dom"))
-        assert search.xpath("//form//input[@name='q']") and "a phrase" in search.text_content()
-        history = lxml.html.fromstring(chromium(tmp_path, base + links.history(), "--dump-dom"))
-        assert history.xpath("//form//input[@name='url']")
+    pages += [links.history(), links.report("latest"), "/wwc-archive", "/", "/wwc-archive/search"]
+    browser = Browser(tmp_path / "chromium-profile")  # one browser, a tab a page
+    try:
+        with serving(edited_archive.path) as base:
+            trees = {}
+            for path in pages:
+                session = browser.open(base + path, settle=0)
+                trees[path] = lxml.html.fromstring(browser.evaluate(session, "document.documentElement.outerHTML"))
+                errors = [e.text_content().strip() for mark in ERROR_MARKS for e in trees[path].xpath(mark)]
+                assert errors == [], f"{path}: {errors}"
+    finally:
+        browser.close()
+    search = trees["/wwc-archive/search"]
+    assert search.xpath("//form//input[@name='q']") and "a phrase" in search.text_content()
+    assert trees[links.history()].xpath("//form//input[@name='url']")
 
 
 def write_unrelated_versions(db_path, url, words=20000) -> tuple[int, int]:
