@@ -27,7 +27,7 @@ Extraction is cached per page version (a listing page's teasers, a person's
 article list), so an unchanged page is not re-extracted; its body is the
 one rendered when that version first appeared, which is what the archive
 keeps anyway. Prints the build rate, then the file's size by part, its rows
-per table and bytes per night.
+per table, bytes per night, and how many nights stored nothing for requisites.
 """
 
 import argparse
@@ -392,6 +392,7 @@ def main() -> None:
     print(f"\nbuilt {args.nights:,} nights in {seconds:,.0f} s: {args.nights / seconds:.2f} nights/s "
           f"({seconds / args.nights * 3650 / 60:,.0f} min for 3,650 nights at this rate)")
     sizes.print_report(args.out, args.nights)
+    sizes.print_requisites(args.out)
 
 
 if __name__ == "__main__":

@@ -104,3 +104,22 @@ def print_report(path: str, nights: int) -> None:
     print("\nrows per table:")
     for name, count in row_counts(path).items():
         print(f"  {name:<34} {count:>12,}")
+
+
+def print_requisites(path: str) -> None:
+    """What the runs stored for page requisites: captures per night, and the nights that stored none."""
+    with _readonly(path) as conn:
+        if not conn.execute("select 1 from sqlite_schema where name = 'asset_captures'").fetchone():
+            return
+        runs = conn.execute("select count(*), min(id) from runs").fetchone()
+        per_run = dict(conn.execute("select run_id, count(*) from asset_captures group by run_id"))
+        assets, bodies = conn.execute(
+            "select (select count(*) from assets), count(distinct body_id) from asset_captures").fetchone()
+        again = conn.execute("select count(*) from asset_captures c where exists (select 1 from asset_captures e "
+                             "where e.asset_id = c.asset_id and e.id < c.id)").fetchone()[0]
+    later = {run: count for run, count in per_run.items() if run != runs[1]}
+    print(f"\nrequisites: {assets:,} assets, {sum(per_run.values()):,} captures of {bodies:,} distinct bodies; "
+          f"the first night captured {per_run.get(runs[1], 0):,}; of the {runs[0] - 1:,} nights after it, "
+          f"{runs[0] - 1 - len(later):,} stored nothing for them, and the others at most "
+          f"{max(later.values(), default=0):,} captures each; {again:,} captures were of an asset captured before "
+          "(new bytes, or gone), the rest an asset's first")

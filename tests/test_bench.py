@@ -33,6 +33,9 @@ def test_decade_writes_one_complete_run_a_night_with_the_sites_changes(decade_ar
     assert runs[3][1] >= 1
     assert all(changed >= 1 for _, _, changed, _ in runs[1:])
     assert "bytes per night" in output and "snapshots" in output.split("size by part", 1)[1]
+    with sqlite3.connect(path) as conn:  # nights that brought no new requisite stored none
+        quiet = 3 - conn.execute("select count(distinct run_id) from asset_captures where run_id > 1").fetchone()[0]
+    assert f"of the 3 nights after it, {quiet} stored nothing for them" in output
 
 
 def test_decade_refuses_to_overwrite_an_archive(decade_archive):
