@@ -13,7 +13,8 @@ from wwc_archive.exits import EXIT_BUSY, EXIT_PROBLEMS
 @click.option("--repair", is_flag=True,
               help="Mark runs left running by a dead crawl as interrupted; settle times that cannot be real")
 def check(db_path, repair):
-    """Check an archive: SQLite integrity, foreign keys, every body's SHA-256, dead runs, impossible times.
+    """Check an archive: SQLite integrity, foreign keys, every body's SHA-256, rows stored twice, dead runs,
+    impossible times.
 
     Prints each problem on a line and exits 1 if there is any. Reads only;
     --repair (under the crawl lock) marks runs left `running` by a crawl
