@@ -14,7 +14,6 @@ page is judged by it that run.
 import secrets
 from dataclasses import dataclass
 
-from wwc_archive.config import origin_of
 from wwc_archive.archive.changes.comparison import fold_typography, page_digest, strip_mentions
 from wwc_archive.records import Extracted, FetchRecord
 

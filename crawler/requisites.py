@@ -249,7 +249,7 @@ class Requisites:
             etag=headers.get("etag"), last_modified=headers.get("last-modified"), protocol=response.protocol,
             response_headers=pairs, request_method=response.request.method,
             request_headers=_pairs(response.request.headers),
-            error=None if outcome in ("ok", "not_modified", "gone") else f"HTTP {status}")
+            error=None if outcome in ("ok", "not_modified", "gone") else f"HTTP {response.status}")
 
     def failed(self, failure):
         """Robots.txt, the size cap, a timeout: a failed check, recorded (nothing is stored for it)."""

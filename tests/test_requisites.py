@@ -206,3 +206,19 @@ def test_a_report_counts_the_assets_a_run_captured_apart_from_its_changes(nights
     since = run_cli("report", "--db", nights["path"], "--since", "2000-01-01", "--format", "markdown",
                     check=True).stdout
     assert f"{captured} assets updated." in since
+
+
+@pytest.mark.parametrize("status", ["500", "503"])
+def test_an_asset_that_answers_an_error_is_a_failed_check_and_the_next_night_captures_it(site, server, crawl, db_path,
+                                                                                         status):
+    site.fail(theme.LOGO_PATH, status)  # every try, retries too
+    first = crawl()
+    assert "Traceback" not in first.stderr and "NameError" not in first.stderr
+    logo = "select a.last_error, a.last_capture from assets a where a.url = ?"
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute(logo, [server.url + theme.LOGO_PATH]).fetchone() == (f"HTTP {status}", None)
+    site.clear_failures()
+    crawl("-s", "WWC_REQUISITES_MAX_AGE=0")
+    with sqlite3.connect(db_path) as conn:
+        error, capture = conn.execute(logo, [server.url + theme.LOGO_PATH]).fetchone()
+    assert error is None and capture is not None
