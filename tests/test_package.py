@@ -59,3 +59,11 @@ def test_python_dash_m_runs_the_cli():
     result = subprocess.run([sys.executable, "-m", "wwc_archive", "--help"], capture_output=True, text=True,
                             timeout=60, cwd="/")
     assert result.returncode == 0 and "Usage: wwc-archive" in result.stdout
+
+
+def test_no_name_is_undefined_unused_or_shadowed():
+    """Pyflakes' rules through ruff: an undefined name is a crash waiting on a path no test took."""
+    folders = ["archive", "crawler", "reports", "scheduler", "wwc_archive", "bench", "tests"]
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated",
+                             "--select", "F401,F811,F821,F841", *folders], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
