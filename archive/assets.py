@@ -8,8 +8,8 @@ stored once however many URLs, pages and nights share them.
 
 ``assets`` holds one row per URL, found by its ``url_key`` (since ``m025``; see
 :mod:`~wwc_archive.archive.formats.lookup_keys`): the validators to send next
-time and when it was last checked. ``asset_captures`` holds one row per *new* answer: new bytes
-(``ok``) or the asset gone (404/410). A check that answers 304, or 200 with
+time and when it was last checked. ``asset_captures`` holds one row per *new*
+answer: new bytes (``ok``) or the asset gone (404/410). A check that answers 304, or 200 with
 the bytes already captured, updates the asset's row in place and adds no row
 and no body, so a night whose requisites did not change stores nothing for
 them. An asset as of time T is its last capture at or before T (or, for a page
@@ -106,14 +106,14 @@ class AssetWriter:
         asset = self._assets.get(record.url)
         if asset is not None:
             return asset
+        key = lookup_keys.url_key(record.url)
         row = self.conn.execute(
             "select a.id, a.last_capture, b.sha256 from assets a left join asset_captures c on c.id = a.last_capture "
-            "left join bodies b on b.id = c.body_id where a.url_key = ? and a.url = ?",
-            [lookup_keys.url_key(record.url), record.url]).fetchone()
+            "left join bodies b on b.id = c.body_id where a.url_key = ? and a.url = ?", [key, record.url]).fetchone()
         if row is None:
             cursor = self.conn.execute(
                 "insert into assets (url, url_key, program, kind, first_run) values (?, ?, ?, ?, ?)",
-                [record.url, lookup_keys.url_key(record.url), record.program, record.kind, self.run_id])
+                [record.url, key, record.program, record.kind, self.run_id])
             row = (cursor.lastrowid, None, None)
         asset = self._assets[record.url] = {"id": row[0], "last_capture": row[1], "body_sha256": row[2]}
         return asset
