@@ -49,7 +49,7 @@ def compare(old: list[dict], new: list[dict]) -> dict:
             entered.append(_item(item))
             continue
         fields = {name: [before.get(name) or "", item.get(name) or ""]
-                  for name in FIELDS if _folded(before.get(name)) != _folded(item.get(name))}
+                  for name in FIELDS if _differ(before.get(name), item.get(name))}
         if fields:
             changed.append({"url": item["url"], "title": item.get("title") or before.get("title") or "",
                             "fields": fields})
@@ -77,8 +77,14 @@ def other_paragraphs(old_text: str, new_text: str, items: dict) -> dict:
             "removed": other([p for p in _ordered(old_text) if p not in new_set])}
 
 
-def _folded(value: str | None) -> str:
-    return fold_typography(fold_dates(value or ""))
+def _differ(old: str | None, new: str | None) -> bool:
+    """Whether two field values differ once folded; equal text is not folded (a listing's teasers mostly are)."""
+    old, new = old or "", new or ""
+    return old != new and _folded(old) != _folded(new)
+
+
+def _folded(value: str) -> str:
+    return fold_typography(fold_dates(value))
 
 
 def _item(item: dict) -> dict:
