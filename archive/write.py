@@ -15,7 +15,7 @@ from wwc_archive.archive.changes import change_scores, comparison, significance
 from wwc_archive.archive.changes.diff import content_summary, word_diff
 from wwc_archive.archive.changes.listing import listing_summary
 from wwc_archive.archive.formats import (bodies, header_blocks, header_sets, idlists, items, lookup_keys, outlinks,
-                                        spans, texts)
+                                        spans, texts, time_pairs)
 from wwc_archive.archive.formats.fingerprint import (document_fingerprint, normalized, normalized_fingerprint,
                                                      pack_fingerprint)
 from wwc_archive.archive.transaction import write_transaction
@@ -46,12 +46,13 @@ class RunWriter:
         self._pages = self._load_pages()
         self._heads = header_blocks.Store(self.db.conn)
         self._bodies = bodies.BodyStore(self.db)
-        # Distinct paragraphs, link URLs, teasers and kept headers: ids known this run, new rows written once a batch.
+        # Distinct paragraphs, link URLs, teasers, kept headers and dates: ids known this run, new rows written once a batch.
         self._paragraphs = texts.paragraph_table()
         self._links = outlinks.link_table()
         self._items = items.item_table()
         self._header_sets = header_sets.table()
-        self._distinct = (self._paragraphs, self._links, self._items, self._header_sets)
+        self._times = time_pairs.time_table()
+        self._distinct = (self._paragraphs, self._links, self._items, self._header_sets, self._times)
         self._assets = assets.AssetWriter(self.db.conn, run_id, self._heads)  # page requisites, never pages
 
     def _load_pages(self) -> dict[str, dict]:
@@ -247,7 +248,7 @@ class RunWriter:
             table.forget()
 
     def _write_distinct(self) -> None:
-        """Insert the paragraphs, link URLs, teasers and header sets given ids since the last call."""
+        """Insert the paragraphs, link URLs, teasers, header sets and dates given ids since the last call."""
         for table in self._distinct:
             table.write(self.db.conn)
 
@@ -294,7 +295,7 @@ class RunWriter:
                 "link_ids": outlinks.store(self.db.conn, e.links, self._links) if e else None,
                 "items": items.store(self.db.conn, e.items, self._items) if e and e.items else None,
                 "compare_key": compare_key,
-                "times": json.dumps(e.times, ensure_ascii=False) if e and e.times else None,
+                "time_ids": time_pairs.store(self.db.conn, e.times, self._times) if e else None,
             },
         )
         ids = texts.store(self.db.conn, content_id, e.text if e else None, e.title if e else None, self._paragraphs)

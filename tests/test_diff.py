@@ -1,9 +1,7 @@
-"""The one differ: correct pieces, one set of counts, a stored edit script, and time that grows linearly."""
+"""The one differ: correct pieces, one set of counts, a stored edit script (its scaling: bench/scaling.py)."""
 
-import gc
 import random
 import threading
-import time
 
 import pytest
 
@@ -60,15 +58,13 @@ def test_a_diff_past_its_deadline_is_coarse_but_correct():
 
 
 def test_cancelling_stops_a_diff_like_its_deadline():
+    """A client that went away cuts the diff short as an expired deadline does (how long it takes: bench/scaling.py)."""
     old, new = CASES["unrelated-texts"](10000)
     cancel = threading.Event()
     cancel.set()
-    started = time.perf_counter()
     cancelled = word_diff(old, new, deadline=Deadline(60, cancel))
-    took = time.perf_counter() - started
-    started = time.perf_counter()
-    word_diff(old, new, deadline=Deadline(60))
-    assert took * 3 < time.perf_counter() - started
+    assert cancelled == word_diff(old, new, deadline=Deadline(0))
+    assert cancelled["change_count"] < word_diff(old, new, deadline=Deadline(60))["change_count"]
     assert rebuilt(cancelled["diff"]) == (old, new)
 
 
@@ -117,35 +113,6 @@ def test_unified_line_diff_keeps_its_format():
         "@@ -7,2 +7,3 @@", " seven", " eight", "+nine",
     ])
     assert unified_diff(old, old) == ""
-
-
-def _seconds(fn, *args, repeat=5) -> float:
-    """The best of ``repeat`` runs, garbage collection off: the least noisy measure on a shared machine."""
-    best = float("inf")
-    gc.disable()
-    try:
-        for _ in range(repeat):
-            started = time.perf_counter()
-            fn(*args)
-            best = min(best, time.perf_counter() - started)
-    finally:
-        gc.enable()
-    return best
-
-
-@pytest.mark.parametrize("case", CASES, ids=list(CASES))
-@pytest.mark.parametrize("differ", [word_diff, unified_diff], ids=["word", "line"])
-def test_time_grows_linearly_with_the_texts(case, differ):
-    """Four times the words takes about four times the time, pathological inputs included.
-
-    A quadratic differ would take 16 times as long; the bound, 8, leaves room for a
-    loaded machine's noise on runs of a few milliseconds.
-    """
-    small, large = CASES[case](5000), CASES[case](20000)
-    if differ is unified_diff:  # one word per line: the line diff's worst case
-        small, large = [tuple(t.replace(" ", "\n") for t in pair) for pair in (small, large)]
-    ratio = _seconds(differ, *large) / _seconds(differ, *small)
-    assert ratio < 8, f"{case}: 20,000 words took {ratio:.1f}× the time of 5,000"
 
 
 def test_more_distinct_words_than_unicode_has_characters_still_diffs(monkeypatch):

@@ -14,7 +14,7 @@ list may be a delta on its previous version's (:mod:`wwc_archive.archive.formats
 import json
 import sqlite3
 
-from wwc_archive.archive.formats import idlists, paragraphs
+from wwc_archive.archive.formats import idlists, paragraphs, time_pairs
 from wwc_archive.archive.formats.distinct import DistinctRows, text_key
 from wwc_archive.archive.formats.outlinks import content_links
 from wwc_archive.records import Extracted
@@ -110,8 +110,8 @@ def convert_batch(conn: sqlite3.Connection, rows: int) -> int:
 def stored_version(conn: sqlite3.Connection, content_id: int):
     """A stored version as the crawler extracted it (title, byline, date, text, links, ``<time>`` texts;
     not its teasers), to compare it again (:mod:`~wwc_archive.archive.changes.comparison`)."""
-    title, author, published, times = conn.execute(
-        "select title, author, published, times from contents where id = ?", [content_id]).fetchone()
+    title, author, published, times, time_ids = conn.execute(
+        "select title, author, published, times, time_ids from contents where id = ?", [content_id]).fetchone()
     return Extracted(title=title or "", author=author or "", published=published or "",
                      text=content_text(conn, content_id) or "", links=tuple(content_links(conn, content_id)),
-                     times=tuple(map(tuple, json.loads(times))) if times else ())
+                     times=time_pairs.content_times(conn, times, time_ids))
