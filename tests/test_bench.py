@@ -66,3 +66,13 @@ def test_body_floor_splits_the_nights_bodies_into_noise_and_change(decade_archiv
     # Every night edits pages: their bodies carry their tokens, and the change is in the skeletons.
     assert tokens > 0 and skeletons > 0 and stored > 0
     assert tokens + choices < stored, "the noise is part of what is stored"
+
+
+def test_scaling_prints_a_ratio_for_every_differ_case_and_for_link_extraction():
+    output = bench("bench/scaling.py", "--words", 200, "--links", 500, "--repeat", 1)
+    rows = output.splitlines()[1:]
+    assert [row.split()[:2] for row in rows] == [
+        [differ, case] for differ in ("word", "line")
+        for case in ("realistic-edits", "one-repeated-word", "repeated-pattern", "unrelated-texts")] + [
+        ["links", "de-duplication"]]
+    assert all(re.search(r"ms +\d+\.\d +< \d", row) for row in rows), output

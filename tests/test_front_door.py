@@ -75,7 +75,7 @@ def test_a_month_bar_lists_that_months_changes(served):
 def test_storage_tables_are_hidden_but_still_queryable(served):
     tables = {t["name"]: t["hidden"] for t in served("/wwc-archive.json").json()["tables"]}
     for name in ("bodies", "paragraphs", "paragraph_pages", "header_sets", "header_blocks", "link_urls",
-                 "listing_items", "snapshot_aliases", "paragraphs_fts"):
+                 "listing_items", "snapshot_aliases", "paragraphs_fts", "time_pairs"):
         assert tables.get(name, True), name
     assert not any(tables[name] for name in ("changes", "pages", "runs"))
     tree = page(served, "/wwc-archive")

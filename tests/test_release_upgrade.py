@@ -2,8 +2,9 @@
 
 ``fixtures/archive-0.1.0.db.gz`` is ``wwc-archive demo --articles 4`` as release
 0.1.0 wrote it: two crawls of the sample site, with an edit, a new article and
-a changed people page in between; ``archive-0.2.0.db.gz`` the same as 0.2.0
-wrote it (with page requisites and scored changes; see ``test_lookup_keys``).
+a changed people page in between; ``archive-0.2.0.db.gz`` and ``archive-0.2.1.db.gz``
+the same as 0.2.0 and 0.2.1 wrote it (with page requisites and scored changes; see
+``test_lookup_keys`` and ``test_time_pairs``).
 """
 
 import gzip

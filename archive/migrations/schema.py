@@ -576,8 +576,8 @@ def m026_time_pairs(db: Database) -> None:
 
     Each (shown, ``datetime``) pair is stored once; a version keeps their ids
     in order instead of its JSON ``times``, which every version stored before
-    is converted from here (``times`` left NULL). About 430 bytes a listing
-    version become about 30: some 13 MB in ten years. See
+    is converted from here (``times`` left NULL). About 430 bytes of JSON a
+    version become about 12: some 14 MB in ten years. See
     :mod:`~wwc_archive.archive.formats.time_pairs`. One transaction (seconds
     for ten years): killed, it is rolled back and runs again.
     """
