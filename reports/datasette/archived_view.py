@@ -120,11 +120,7 @@ async def framed_page(datasette, request):
 
 
 async def asset(datasette, request):
-    snapshot_id = views.url_id(request, "id", "snapshot")
-    url = request.args.get("url") or ""
-    db = await views._archive(datasette, request)
-    s = await _snapshot(db, snapshot_id)
-    found = await views._read(db, _asset_at, url, s["fetched_at"])
+    s, url, found = await _as_of_version(datasette, request, _asset_at)
     headers = {"content-security-policy": ASSET_CSP, "x-content-type-options": "nosniff",
                "access-control-allow-origin": "*", "cache-control": "max-age=3600"}
     if found is None:
@@ -140,11 +136,7 @@ async def asset(datasette, request):
 
 
 async def go(datasette, request):
-    snapshot_id = views.url_id(request, "id", "snapshot")
-    url = request.args.get("url") or ""
-    db = await views._archive(datasette, request)
-    s = await _snapshot(db, snapshot_id)
-    target = await views._read(db, _page_at, url, s["fetched_at"])
+    _, url, target = await _as_of_version(datasette, request, _page_at)
     if target is None:
         html = ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not in the archive</title>"
                 f"</head><body><h1>Not in the archive</h1><p>The archive holds no version of {escape(url)}.</p>"
@@ -154,6 +146,16 @@ async def go(datasette, request):
 
 
 # Reading --------------------------------------------------------------------------------
+
+
+async def _as_of_version(datasette, request, reader) -> tuple[dict, str, object]:
+    """The version the request names (``id``), the URL it asks for (``url``), and ``reader``'s answer for
+    that URL as of the version's fetch time (an asset's capture, a page's version; None: none)."""
+    snapshot_id = views.url_id(request, "id", "snapshot")
+    url = request.args.get("url") or ""
+    db = await views._archive(datasette, request)
+    s = await _snapshot(db, snapshot_id)
+    return s, url, await views._read(db, reader, url, s["fetched_at"])
 
 
 async def _snapshot(db, snapshot_id: int) -> dict:
