@@ -1,6 +1,5 @@
 """The one differ: correct pieces, one set of counts, a stored edit script (its scaling: bench/scaling.py)."""
 
-import random
 import threading
 
 import pytest
@@ -8,32 +7,7 @@ import pytest
 from wwc_archive.archive.changes.diff import (
     Deadline, dump_script, edit_script, load_script, recorded_word_diff, tokens, unified_diff, word_diff,
 )
-
-WORDS = [f"w{i}" for i in range(3000)] + ["the", "of", "and", "data", "city"] * 200
-
-
-def prose(n: int, seed: int) -> str:
-    """``n`` words in paragraphs of 80."""
-    rnd = random.Random(seed)
-    words = [rnd.choice(WORDS) for _ in range(n)]
-    return "\n\n".join(" ".join(words[k:k + 80]) for k in range(0, n, 80))
-
-
-def edited(text: str, seed: int, edits: int = 20) -> str:
-    rnd = random.Random(seed)
-    words = text.split(" ")
-    for _ in range(edits):
-        k = rnd.randrange(len(words))
-        words[k:k + 3] = [rnd.choice(WORDS) for _ in range(rnd.randint(0, 6))]
-    return " ".join(words)
-
-
-CASES = {
-    "realistic-edits": lambda n: (prose(n, n), edited(prose(n, n), 1)),
-    "one-repeated-word": lambda n: (" ".join(["data"] * n), " ".join(["data"] * (n // 2) + ["city"] + ["data"] * (n // 2))),
-    "repeated-pattern": lambda n: (" ".join(["a b"] * (n // 2)), " ".join(["b a c"] * (n // 3))),
-    "unrelated-texts": lambda n: (prose(n, n), prose(n, n + 1)),
-}
+from bench.scaling import CASES, edited, prose  # the inputs whose scaling bench/scaling.py measures
 
 
 def rebuilt(diff):
